@@ -1,0 +1,223 @@
+/**
+ * THE metric catalog: every metric ev-observer exports is defined here, once.
+ *
+ * Both exports (OTLP and /metrics) are driven by these definitions. The Prometheus name is
+ * derived with the OTLP→Prometheus translation GreptimeDB applies, so one PromQL query works
+ * unchanged against Prometheus and against GreptimeDB's PromQL API.
+ */
+
+export type MetricKind = "gauge" | "counter" | "stateset" | "info";
+
+export interface MetricDef {
+  /** OTel name, dotted. Snapshots and counters refer to metrics by this name. */
+  readonly name: string;
+  /** UCUM unit. `{…}` annotations are dimensionless and add no suffix. */
+  readonly unit: string;
+  readonly kind: MetricKind;
+  readonly help: string;
+  /** Labels beyond the per-vehicle ones (`provider`, `vin`). */
+  readonly labels: readonly string[];
+  /** Exporter-level metric: no per-vehicle labels. */
+  readonly exporter?: boolean;
+  /** For state sets: every possible value, exported as one series each under label `state`. */
+  readonly states?: readonly string[];
+  /** Only exported when the user enabled location export. */
+  readonly location?: boolean;
+}
+
+/** Labels every vehicle series carries. The VIN is stable; display names change (seed defect 9). */
+export const VEHICLE_LABELS = ["provider", "vin"] as const;
+
+const g = (
+  name: string,
+  unit: string,
+  help: string,
+  labels: string[] = [],
+  extra: Partial<MetricDef> = {},
+): MetricDef => ({ name, unit, kind: "gauge", help, labels, ...extra });
+
+const bool = (name: string, help: string, labels: string[] = []): MetricDef =>
+  g(name, "{boolean}", `${help} (1 = yes, 0 = no).`, labels);
+
+const stateset = (name: string, help: string, states: string[]): MetricDef => ({
+  name,
+  unit: "{state}",
+  kind: "stateset",
+  help: `${help} One series per state; the current one is 1.`,
+  labels: ["state"],
+  states,
+});
+
+const counter = (
+  name: string,
+  unit: string,
+  help: string,
+  labels: string[],
+  exporter = true,
+): MetricDef => ({ name, unit, kind: "counter", help, labels, exporter });
+
+export const CHARGING_STATES = [
+  "disconnected",
+  "starting",
+  "charging",
+  "stopped",
+  "complete",
+  "no_power",
+  "unknown",
+] as const;
+export const SHIFT_STATES = ["park", "drive", "neutral", "reverse", "unknown"] as const;
+export const VEHICLE_STATES = ["online", "asleep", "offline", "unknown"] as const;
+
+export const CATALOG: readonly MetricDef[] = [
+  // Battery and range
+  g("ev.battery.level", "1", "State of charge, 0–1."),
+  g(
+    "ev.battery.usable_level",
+    "1",
+    "Usable state of charge (excludes energy held back in cold), 0–1.",
+  ),
+  g("ev.battery.range", "m", "Remaining range by the vendor's estimate kind.", ["estimate"]),
+  g("ev.battery.module.temperature", "Cel", "Battery module temperature.", ["bound"]),
+  g("ev.battery.energy_remaining", "J", "Energy left in the pack (newer firmware only)."),
+  g("ev.odometer", "m", "Odometer reading."),
+  // Charging
+  stateset("ev.charging.state", "Charging state.", [...CHARGING_STATES]),
+  bool("ev.charging.plugged_in", "A charge cable is connected"),
+  bool("ev.charging.port_open", "The charge port door is open"),
+  g("ev.charging.power", "W", "Power delivered by the charger."),
+  g("ev.charging.voltage", "V", "Charger voltage."),
+  g("ev.charging.current", "A", "Actual charging current."),
+  g("ev.charging.pilot_current", "A", "Pilot current the charger offers."),
+  g("ev.charging.requested_current", "A", "Current the car requests, and its maximum.", ["bound"]),
+  g("ev.charging.phases", "{phase}", "Number of AC phases in use."),
+  g("ev.charging.energy_added", "J", "Energy added in the current or last charging session."),
+  g("ev.charging.range_added", "m", "Range added in the current or last session.", ["estimate"]),
+  g("ev.charging.limit", "1", "Charge limit set by the user, 0–1."),
+  g("ev.charging.limit_bound", "1", "Lowest, highest and standard charge limit allowed, 0–1.", [
+    "bound",
+  ]),
+  g("ev.charging.time_to_full", "s", "Estimated time until the charge limit is reached."),
+  g("ev.charging.max_range_charges", "{charge}", "Charges to 100 % the car has counted."),
+  g(
+    "ev.charging.scheduled_start.timestamp",
+    "s",
+    "When scheduled charging will start, Unix time.",
+  ),
+  g("ev.charging.scheduled_departure.timestamp", "s", "Scheduled departure, Unix time."),
+  // Driving
+  g("ev.drive.speed", "m/s", "Vehicle speed; 0 when parked."),
+  g("ev.drive.power", "W", "Drive power; negative while regenerating or charging."),
+  stateset("ev.drive.shift_state", "Gear selector position.", [...SHIFT_STATES]),
+  g("ev.location.heading", "deg", "Compass heading.", [], { location: true }),
+  g("ev.location.latitude", "deg", "Latitude, WGS84.", [], { location: true }),
+  g("ev.location.longitude", "deg", "Longitude, WGS84.", [], { location: true }),
+  // Climate
+  g("ev.climate.inside.temperature", "Cel", "Cabin temperature."),
+  g("ev.climate.outside.temperature", "Cel", "Outside temperature measured by the car."),
+  bool("ev.climate.on", "Climate control is on"),
+  // Tires
+  g("ev.tire.pressure", "Pa", "Tire pressure.", ["wheel"]),
+  bool("ev.tire.warning", "A tire pressure warning is active", ["wheel", "severity"]),
+  // Body
+  bool("ev.door.open", "A door is open", ["door"]),
+  bool("ev.window.open", "A window is open or vented", ["window"]),
+  bool("ev.trunk.open", "A trunk is open", ["trunk"]),
+  bool("ev.locked", "The vehicle is locked"),
+  bool("ev.sentry_mode", "Sentry mode is on"),
+  bool("ev.user_present", "A user is present in the vehicle"),
+  // Vehicle
+  stateset("ev.vehicle.state", "Connectivity state reported by the vendor.", [...VEHICLE_STATES]),
+  g("ev.last_sample.timestamp", "s", "Vendor timestamp of the newest sample, Unix time."),
+  {
+    name: "ev.vehicle.info",
+    unit: "{info}",
+    kind: "info",
+    help: "Static vehicle facts as labels; the value is always 1.",
+    labels: ["name", "model", "trim", "software_version"],
+  },
+  // Exporter health
+  counter("ev.parse.errors", "{error}", "Vendor fields that failed validation.", [
+    "provider",
+    "field",
+  ]),
+  counter("ev.api.requests", "{request}", "Vendor API requests by endpoint template and status.", [
+    "provider",
+    "endpoint",
+    "status",
+  ]),
+];
+
+const byName = new Map(CATALOG.map((m) => [m.name, m]));
+
+/** The definition of a metric; throws on an unknown name so typos fail loudly in tests. */
+export function metric(name: string): MetricDef {
+  const def = byName.get(name);
+  if (!def) throw new Error(`metric "${name}" is not in the catalog (core/catalog.ts)`);
+  return def;
+}
+
+const UNIT_WORDS: Record<string, string> = {
+  d: "days",
+  h: "hours",
+  min: "minutes",
+  s: "seconds",
+  ms: "milliseconds",
+  us: "microseconds",
+  ns: "nanoseconds",
+  By: "bytes",
+  KiBy: "kibibytes",
+  MiBy: "mebibytes",
+  GiBy: "gibibytes",
+  TiBy: "tibibytes",
+  KBy: "kilobytes",
+  MBy: "megabytes",
+  GBy: "gigabytes",
+  TBy: "terabytes",
+  m: "meters",
+  V: "volts",
+  A: "amperes",
+  J: "joules",
+  W: "watts",
+  g: "grams",
+  Cel: "celsius",
+  Hz: "hertz",
+  "%": "percent",
+  "1": "",
+};
+const PER_UNIT_WORDS: Record<string, string> = {
+  s: "second",
+  m: "minute",
+  h: "hour",
+  d: "day",
+  w: "week",
+  mo: "month",
+  y: "year",
+};
+
+const sanitize = (s: string) => s.split(/[^A-Za-z0-9]+/).filter(Boolean).join("_");
+
+function unitWord(unit: string): string {
+  if (unit === "" || /^\{.*\}$/.test(unit)) return "";
+  return UNIT_WORDS[unit] ?? sanitize(unit);
+}
+
+/**
+ * The Prometheus name GreptimeDB gives an OTLP metric (default translation strategy,
+ * UnderscoreEscapingWithSuffixes): sanitized name, unit word unless already a token,
+ * `per_<word>` for a `/` unit, `_total` for counters, `_ratio` for unit-1 gauges.
+ */
+export function prometheusName(def: Pick<MetricDef, "name" | "unit" | "kind">): string {
+  let name = sanitize(def.name);
+  const tokens = new Set(name.split("_"));
+  const [main, per] = def.unit.split("/", 2);
+  const word = unitWord(main);
+  if (word && !tokens.has(word)) name += `_${word}`;
+  if (per !== undefined) {
+    const perWord = PER_UNIT_WORDS[per] ?? sanitize(per);
+    if (perWord && !tokens.has(perWord)) name += `_per_${perWord}`;
+  }
+  if (def.kind === "counter") name += "_total";
+  if (def.kind === "gauge" && def.unit === "1") name += "_ratio";
+  if (/^[0-9]/.test(name)) name = `_${name}`;
+  return name;
+}

@@ -1,0 +1,76 @@
+/**
+ * What the exports read: the latest snapshot per vehicle and the exporter's own counters.
+ * Both exports observe this one store, so /metrics and OTLP always agree.
+ */
+import { metric } from "./catalog.ts";
+import type { Labels, Snapshot, VehicleRef, VehicleState } from "./snapshot.ts";
+
+export interface VehicleEntry {
+  readonly vehicle: VehicleRef;
+  state: VehicleState;
+  /** Last full snapshot; dropped when the vehicle stops answering so no stale values remain. */
+  snapshot?: Snapshot;
+  /** Vendor time of the newest sample we ever had, Unix seconds. */
+  lastSampleAt?: number;
+  info: Labels;
+}
+
+export interface CounterEntry {
+  readonly metric: string;
+  readonly labels: Labels;
+  value: number;
+}
+
+const counterKey = (name: string, labels: Labels) =>
+  `${name}|${Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(",")}`;
+
+export class Readings {
+  readonly vehicles = new Map<string, VehicleEntry>();
+  readonly counters = new Map<string, CounterEntry>();
+  readonly #listeners = new Set<(s: Snapshot) => void>();
+
+  /** A full snapshot arrived: it replaces the previous one. */
+  record(snapshot: Snapshot): void {
+    const entry = this.#entry(snapshot.vehicle);
+    entry.state = snapshot.state;
+    entry.snapshot = snapshot;
+    entry.lastSampleAt = snapshot.sampledAt;
+    entry.info = { ...entry.info, ...snapshot.info };
+    for (const l of this.#listeners) l(snapshot);
+  }
+
+  /** The vehicle answered with a state only (asleep, offline): its values go absent. */
+  setState(vehicle: VehicleRef, state: VehicleState): void {
+    const entry = this.#entry(vehicle);
+    entry.state = state;
+    if (state !== "online") entry.snapshot = undefined;
+  }
+
+  /** Adds to a catalog counter; unknown names throw so a typo cannot create a new metric. */
+  count(name: string, labels: Labels, by = 1): void {
+    if (metric(name).kind !== "counter") throw new Error(`${name} is not a counter`);
+    const key = counterKey(name, labels);
+    const entry = this.counters.get(key) ?? { metric: name, labels: { ...labels }, value: 0 };
+    entry.value += by;
+    this.counters.set(key, entry);
+  }
+
+  counterValue(name: string, labels: Labels): number {
+    return this.counters.get(counterKey(name, labels))?.value ?? 0;
+  }
+
+  onSnapshot(listener: (s: Snapshot) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #entry(vehicle: VehicleRef): VehicleEntry {
+    const key = `${vehicle.provider}/${vehicle.vin}`;
+    let entry = this.vehicles.get(key);
+    if (!entry) {
+      entry = { vehicle, state: "unknown", info: {} };
+      this.vehicles.set(key, entry);
+    }
+    return entry;
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * The Provider contract and the registry of providers. Core and export code depend on this
+ * file only, never on a vendor folder.
+ */
+import type { Clock } from "../core/clock.ts";
+import type { Http } from "../core/http.ts";
+import type { Readings } from "../core/readings.ts";
+import type { Snapshot, VehicleRef, VehicleState } from "../core/snapshot.ts";
+import type { Logger } from "../core/log.ts";
+
+export interface ProviderContext {
+  readonly http: Http;
+  readonly readings: Readings;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Vendor API base URL (live host, or the fake server in replay). */
+  readonly baseUrl: string;
+  /** Returns a valid access token for the account (refreshing as needed). */
+  readonly accessToken: () => Promise<string>;
+  /** Export latitude/longitude/heading only when the user asked for it. */
+  readonly location: boolean;
+}
+
+/** Result of a cheap check that never wakes the car. */
+export interface StateCheck {
+  readonly state: VehicleState;
+}
+
+export interface Provider {
+  readonly id: string;
+  listVehicles(): Promise<VehicleRef[]>;
+  /** Cheap state check that does not wake the vehicle or keep it awake. */
+  checkState(vehicle: VehicleRef): Promise<StateCheck>;
+  /** Full read; only call when the vehicle is online. Returns undefined if it fell asleep. */
+  fetch(vehicle: VehicleRef): Promise<Snapshot | undefined>;
+}
+
+export type ProviderFactory = (ctx: ProviderContext) => Provider;

@@ -1,0 +1,80 @@
+/**
+ * The cassette format: an ordered list of recorded HTTP exchanges plus metadata.
+ * Documented for people in fixtures/README.md; this file is the one definition for code.
+ */
+import { z } from "zod";
+
+export const CASSETTE_VERSION = 1;
+
+export const CassetteRequest = z.object({
+  method: z.enum(["GET", "POST", "PUT", "DELETE"]),
+  /** Path only; the fake server serves it on its own origin. */
+  path: z.string().startsWith("/"),
+  /** Query parameters that must match. Parameters not listed here are not compared. */
+  query: z.record(z.string(), z.string()).default({}),
+  /** Form or JSON body fields that must match (e.g. `grant_type`). */
+  body: z.record(z.string(), z.string()).optional(),
+});
+
+export const CassetteResponse = z.object({
+  status: z.number().int().min(100).max(599),
+  headers: z.record(z.string(), z.string()).default({}),
+  /** JSON body, stored parsed so fixtures stay readable and diffable. */
+  json: z.unknown().optional(),
+  /** Raw body for non-JSON or deliberately malformed answers. */
+  text: z.string().optional(),
+});
+
+export const CassetteExchange = z.object({
+  /** Seconds since the cassette's `startedAt`: the vehicle's timeline. */
+  at: z.number().min(0),
+  request: CassetteRequest,
+  response: CassetteResponse,
+  /** Optional note for people reading the fixture. */
+  note: z.string().optional(),
+});
+
+export const Cassette = z.object({
+  version: z.literal(CASSETTE_VERSION),
+  vendor: z.string(),
+  scenario: z.string(),
+  tool: z.string(),
+  /** Unix seconds when the recording (or the scripted day) starts. */
+  startedAt: z.number(),
+  /** Seconds covered by the cassette. */
+  duration: z.number().min(0),
+  /** Free-form notes: how it was made, what was redacted. */
+  description: z.string().optional(),
+  exchanges: z.array(CassetteExchange),
+});
+
+export type CassetteRequest = z.infer<typeof CassetteRequest>;
+export type CassetteResponse = z.infer<typeof CassetteResponse>;
+export type CassetteExchange = z.infer<typeof CassetteExchange>;
+export type Cassette = z.infer<typeof Cassette>;
+
+/** Reads and validates a cassette, naming the file and the bad field on failure. */
+export async function loadCassette(path: string): Promise<Cassette> {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(await Deno.readTextFile(path));
+  } catch (err) {
+    throw new Error(`cannot read cassette ${path}: ${(err as Error).message}`);
+  }
+  const parsed = Cassette.safeParse(raw);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new Error(
+      `cassette ${path} is invalid at "${issue.path.join(".")}": ${issue.message}`,
+    );
+  }
+  return parsed.data;
+}
+
+/** Writes a cassette atomically (temp file + rename) so a crash never leaves half a file. */
+export async function saveCassette(path: string, cassette: Cassette): Promise<void> {
+  const text = JSON.stringify(Cassette.parse(cassette), null, 1) + "\n";
+  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
+  await Deno.writeTextFile(tmp, text);
+  await Deno.rename(tmp, path);
+}
