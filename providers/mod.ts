@@ -7,6 +7,7 @@ import type { Http } from "../core/http.ts";
 import type { Readings } from "../core/readings.ts";
 import type { Snapshot, VehicleRef, VehicleState } from "../core/snapshot.ts";
 import type { Logger } from "../core/log.ts";
+import type { FakeHook } from "../replay/fake_server.ts";
 
 export interface ProviderContext {
   readonly http: Http;
@@ -36,3 +37,26 @@ export interface Provider {
 }
 
 export type ProviderFactory = (ctx: ProviderContext) => Provider;
+
+/** What the scripts need to know about a provider. */
+export interface ProviderEntry {
+  readonly id: string;
+  readonly create: ProviderFactory;
+  /** Vendor behaviour for the fake server in replay. */
+  readonly fakeHook?: FakeHook;
+}
+
+const registry = new Map<string, ProviderEntry>();
+
+export function registerProvider(entry: ProviderEntry): void {
+  registry.set(entry.id, entry);
+}
+
+/** The provider with this id; the error lists the known ones. */
+export function providerEntry(id: string): ProviderEntry {
+  const entry = registry.get(id);
+  if (!entry) {
+    throw new Error(`unknown provider "${id}" (known: ${[...registry.keys()].join(", ")})`);
+  }
+  return entry;
+}

@@ -43,6 +43,8 @@ export const Cassette = z.object({
   startedAt: z.number(),
   /** Seconds covered by the cassette. */
   duration: z.number().min(0),
+  /** A moment (seconds from start) when the vehicle is online; `replay --once` polls there. */
+  sampleAt: z.number().min(0).default(0),
   /** Free-form notes: how it was made, what was redacted. */
   description: z.string().optional(),
   exchanges: z.array(CassetteExchange),

@@ -1,0 +1,126 @@
+/**
+ * One YAML config file plus environment overrides, validated up front. Errors name the key
+ * and say how to fix it.
+ */
+import { parse as parseYaml } from "yaml";
+import { z } from "zod";
+
+const ListenAddress = z.string().regex(
+  /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
+  "expected host:port, e.g. 127.0.0.1:9464",
+);
+
+export const AccountConfig = z.object({
+  provider: z.string(),
+  /** Name of the account; the token file is named after it. */
+  name: z.string().regex(/^[A-Za-z0-9_-]+$/, "use letters, digits, - and _ only").default(
+    "default",
+  ),
+  /** Only these VINs; all vehicles of the account when empty. */
+  vehicles: z.array(z.string()).default([]),
+}).loose();
+export type AccountConfig = z.infer<typeof AccountConfig>;
+
+export const Config = z.object({
+  listen: ListenAddress.default("127.0.0.1:9464"),
+  /** Export latitude/longitude/heading. Off unless the user opts in. */
+  location: z.boolean().default(false),
+  /** Where tokens and state live. */
+  state_dir: z.string().default("./state"),
+  log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  greptimedb: z.object({
+    url: z.url("expected a URL such as http://localhost:4000"),
+    database: z.string().default("public"),
+    username: z.string().optional(),
+    password: z.string().optional(),
+  }).optional(),
+  accounts: z.array(AccountConfig).default([]),
+}).strict();
+export type Config = z.infer<typeof Config>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** Environment variables that override file keys (documented in the README). */
+const ENV_OVERRIDES: Record<string, (raw: Record<string, unknown>, v: string) => void> = {
+  EV_OBSERVER_LISTEN: (raw, v) => (raw.listen = v),
+  EV_OBSERVER_LOCATION: (raw, v) => (raw.location = v === "true" || v === "1"),
+  EV_OBSERVER_STATE_DIR: (raw, v) => (raw.state_dir = v),
+  EV_LOG_LEVEL: (raw, v) => (raw.log_level = v),
+  GREPTIMEDB_URL: (raw, v) => (greptime(raw).url = v),
+  GREPTIMEDB_DB: (raw, v) => (greptime(raw).database = v),
+  GREPTIMEDB_USERNAME: (raw, v) => (greptime(raw).username = v),
+  GREPTIMEDB_PASSWORD: (raw, v) => (greptime(raw).password = v),
+};
+
+function greptime(raw: Record<string, unknown>): Record<string, unknown> {
+  raw.greptimedb ??= {};
+  return raw.greptimedb as Record<string, unknown>;
+}
+
+/** Parses config text (YAML) with env overrides; `source` names the file in errors. */
+export function parseConfig(
+  text: string,
+  env: Record<string, string | undefined> = {},
+  source = "config",
+): Config {
+  let raw: unknown;
+  try {
+    raw = text.trim() ? parseYaml(text) : {};
+  } catch (err) {
+    throw new ConfigError(`${source}: not valid YAML: ${(err as Error).message}`);
+  }
+  if (raw === null || raw === undefined) raw = {};
+  if (typeof raw !== "object" || Array.isArray(raw)) {
+    throw new ConfigError(`${source}: the top level must be a mapping of keys`);
+  }
+  const obj = { ...(raw as Record<string, unknown>) };
+  for (const [name, apply] of Object.entries(ENV_OVERRIDES)) {
+    const v = env[name];
+    if (v !== undefined && v !== "") apply(obj, v);
+  }
+  const parsed = Config.safeParse(obj);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => {
+      const key = i.path.join(".") || "(top level)";
+      const hint = i.code === "unrecognized_keys"
+        ? ` — remove or fix the spelling of ${i.keys.join(", ")} (see config.example.yaml)`
+        : "";
+      return `  ${key}: ${i.message}${hint}`;
+    });
+    throw new ConfigError(`${source} is invalid:\n${lines.join("\n")}`);
+  }
+  return parsed.data;
+}
+
+/** Loads a config file; a missing file is an error only when the user named it. */
+export async function loadConfig(
+  path: string | undefined,
+  env: Record<string, string | undefined>,
+): Promise<Config> {
+  if (!path) return parseConfig("", env, "defaults");
+  let text: string;
+  try {
+    text = await Deno.readTextFile(path);
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) {
+      throw new ConfigError(
+        `config file ${path} not found — copy config.example.yaml to ${path} and edit it`,
+      );
+    }
+    throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
+  }
+  return parseConfig(text, env, path);
+}
+
+export function splitListen(listen: string): { hostname: string; port: number } {
+  const i = listen.lastIndexOf(":");
+  return {
+    hostname: listen.slice(0, i).replace(/^\[|\]$/g, ""),
+    port: Number(listen.slice(i + 1)),
+  };
+}

@@ -1,0 +1,40 @@
+/** Unit conversions to the catalog's base units. Providers call these, once, in provider.ts. */
+
+export const METERS_PER_MILE = 1609.344;
+export const METERS_PER_KM = 1000;
+export const PASCALS_PER_BAR = 100_000;
+export const PASCALS_PER_PSI = 6894.757293168;
+export const JOULES_PER_KWH = 3_600_000;
+
+export const milesToMeters = (mi: number) => mi * METERS_PER_MILE;
+export const kmToMeters = (km: number) => km * METERS_PER_KM;
+export const mphToMetersPerSecond = (mph: number) => (mph * METERS_PER_MILE) / 3600;
+export const kmhToMetersPerSecond = (kmh: number) => kmh / 3.6;
+export const barToPascals = (bar: number) => bar * PASCALS_PER_BAR;
+export const psiToPascals = (psi: number) => psi * PASCALS_PER_PSI;
+export const kwToWatts = (kw: number) => kw * 1000;
+export const kwhToJoules = (kwh: number) => kwh * JOULES_PER_KWH;
+export const percentToRatio = (pct: number) => pct / 100;
+export const hoursToSeconds = (h: number) => h * 3600;
+export const minutesToSeconds = (min: number) => min * 60;
+export const epochMsToSeconds = (ms: number) => ms / 1000;
+
+/** Distance in meters from a value and a vendor unit spelling (`km`, `mi`, `miles`, …). */
+export function distanceToMeters(value: number, unit: string): number | undefined {
+  switch (unit.trim().toLowerCase()) {
+    case "m":
+    case "meters":
+    case "metres":
+      return value;
+    case "km":
+    case "kilometers":
+    case "kilometres":
+      return kmToMeters(value);
+    case "mi":
+    case "mile":
+    case "miles":
+      return milesToMeters(value);
+    default:
+      return undefined;
+  }
+}

@@ -1,0 +1,2 @@
+/** Imports every provider so it registers itself. Scripts import this file once. */
+import "./tesla/mod.ts";

@@ -1,0 +1,6 @@
+/** Registers the Tesla provider. */
+import { registerProvider } from "../mod.ts";
+import { teslaFakeHook } from "./fake.ts";
+import { createTeslaProvider } from "./provider.ts";
+
+registerProvider({ id: "tesla", create: createTeslaProvider, fakeHook: teslaFakeHook });

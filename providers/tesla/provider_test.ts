@@ -1,0 +1,201 @@
+import { assert, assertAlmostEquals, assertEquals, assertRejects } from "../../core/testing.ts";
+import { VirtualClock } from "../../core/clock.ts";
+import { Http } from "../../core/http.ts";
+import { createLogger } from "../../core/log.ts";
+import { Readings } from "../../core/readings.ts";
+import type { Snapshot, VehicleRef } from "../../core/snapshot.ts";
+import { VendorError } from "../../core/errors.ts";
+import { mapVehicleData } from "./provider.ts";
+import { createTeslaProvider } from "./provider.ts";
+import { classify } from "./api.ts";
+
+const dir = new URL("./testdata/", import.meta.url);
+const load = async (name: string) => JSON.parse(await Deno.readTextFile(new URL(name, dir)));
+const vehicle: VehicleRef = { provider: "tesla", id: "1234", vin: "TESTVIN0000000000" };
+
+function setup(location = false) {
+  const readings = new Readings();
+  const lines: string[] = [];
+  const log = createLogger({ level: "debug", write: (l) => lines.push(l) });
+  return { readings, lines, report: { provider: "tesla", readings, log }, location, now: 1 };
+}
+
+const value = (s: Snapshot, metric: string, labels: Record<string, string> = {}) =>
+  s.samples.find((x) =>
+    x.metric === metric && Object.entries(labels).every(([k, v]) => x.labels?.[k] === v)
+  )?.value;
+
+Deno.test("vehicle_data reference payload: every unit converted to base units", async () => {
+  const body = (await load("vehicle_data.fleet.json")).response;
+  const ctx = setup(true);
+  const s = mapVehicleData(vehicle, body, ctx);
+  // percent → ratio
+  assertEquals(value(s, "ev.battery.level"), 0.77);
+  assertEquals(value(s, "ev.charging.limit"), 0.8);
+  // miles → meters (266.87 mi)
+  assertAlmostEquals(value(s, "ev.battery.range", { estimate: "rated" })!, 429_485.633, 0.001);
+  assertAlmostEquals(value(s, "ev.battery.range", { estimate: "estimated" })!, 442_633.974, 0.001);
+  assertAlmostEquals(value(s, "ev.odometer")!, 6481.019282 * 1609.344, 1e-6);
+  // bar → Pa (2.775 bar)
+  assertAlmostEquals(value(s, "ev.tire.pressure", { wheel: "front_left" })!, 277_500, 1e-6);
+  assertAlmostEquals(value(s, "ev.tire.pressure", { wheel: "front_right" })!, 280_000, 1e-6);
+  // kW → W: power -7 kW regen
+  assertEquals(value(s, "ev.drive.power"), -7000);
+  assertEquals(value(s, "ev.charging.power"), 0);
+  // kWh → J (46.92 kWh)
+  assertAlmostEquals(value(s, "ev.battery.energy_remaining")!, 46.92 * 3.6e6, 1e-3);
+  // null speed = parked → 0 m/s; null charger_phases → absent
+  assertEquals(value(s, "ev.drive.speed"), 0);
+  assertEquals(value(s, "ev.charging.phases"), undefined);
+  // epoch ms → s
+  assertEquals(s.sampledAt, 1705707520.649);
+  // epoch s stays s
+  assertEquals(value(s, "ev.charging.scheduled_departure.timestamp"), 1704837600);
+  // states and flags
+  assertEquals(s.states, [
+    { metric: "ev.charging.state", state: "stopped" },
+    { metric: "ev.drive.shift_state", state: "park" },
+  ]);
+  assertEquals(value(s, "ev.charging.plugged_in"), 1);
+  assertEquals(value(s, "ev.charging.port_open"), 1);
+  assertEquals(value(s, "ev.locked"), 0);
+  assertEquals(value(s, "ev.climate.on"), 1);
+  assertEquals(value(s, "ev.battery.module.temperature", { bound: "max" }), 18);
+  assertEquals(value(s, "ev.location.latitude"), -30.222626);
+  assertEquals(s.info, {
+    name: "Test",
+    model: "model3",
+    trim: "74d",
+    software_version: "2023.44.30.8",
+  });
+  // a well-formed body produces no parse error
+  assertEquals([...ctx.readings.counters.values()].length, 0);
+});
+
+Deno.test("hours and mph conversions", () => {
+  const ctx = setup();
+  const s = mapVehicleData(vehicle, {
+    state: "online",
+    vin: "X",
+    charge_state: { time_to_full_charge: 1.5, timestamp: 1000 },
+    drive_state: { speed: 60, shift_state: "D", power: 20, timestamp: 2000 },
+  }, ctx);
+  assertEquals(value(s, "ev.charging.time_to_full"), 5400);
+  assertAlmostEquals(value(s, "ev.drive.speed")!, 26.8224, 1e-9);
+  assertEquals(s.states.find((x) => x.metric === "ev.drive.shift_state")?.state, "drive");
+  assertEquals(s.sampledAt, 2);
+});
+
+Deno.test("location is dropped unless enabled", async () => {
+  const body = (await load("vehicle_data.fleet.json")).response;
+  const s = mapVehicleData(vehicle, body, setup(false));
+  assertEquals(value(s, "ev.location.latitude"), undefined);
+  assertEquals(value(s, "ev.location.heading"), undefined);
+});
+
+Deno.test("a wrong-typed field drops only its metric and is counted by name", async () => {
+  const body = (await load("vehicle_data.fleet.json")).response;
+  body.charge_state.battery_level = "seventy";
+  body.vehicle_state.odometer = { miles: 1 };
+  delete body.charge_state.charger_power;
+  const ctx = setup();
+  const s = mapVehicleData(vehicle, body, ctx);
+  assertEquals(value(s, "ev.battery.level"), undefined);
+  assertEquals(value(s, "ev.odometer"), undefined);
+  assertEquals(value(s, "ev.charging.power"), undefined);
+  assertEquals(value(s, "ev.battery.usable_level"), 0.77);
+  const count = (field: string) =>
+    ctx.readings.counterValue("ev.parse.errors", { provider: "tesla", field });
+  assertEquals(count("charge_state.battery_level"), 1);
+  assertEquals(count("vehicle_state.odometer"), 1);
+  assertEquals(count("charge_state.charger_power"), 1);
+  assert(ctx.lines.some((l) => l.includes("field=charge_state.battery_level")));
+  assert(!ctx.lines.some((l) => l.includes("seventy")), "values are never logged");
+});
+
+Deno.test("a missing section is counted and the rest exported", async () => {
+  const body = (await load("vehicle_data.fleet.json")).response;
+  delete body.charge_state;
+  const ctx = setup();
+  const s = mapVehicleData(vehicle, body, ctx);
+  assertEquals(value(s, "ev.battery.level"), undefined);
+  assert(value(s, "ev.odometer")! > 0);
+  assertEquals(
+    ctx.readings.counterValue("ev.parse.errors", { provider: "tesla", field: "charge_state" }),
+    1,
+  );
+});
+
+Deno.test("error answers map to vendor-neutral kinds", async () => {
+  const res = (status: number, body: unknown, headers: Record<string, string> = {}) => ({
+    status,
+    text: typeof body === "string" ? body : JSON.stringify(body),
+    headers: new Headers(headers),
+    url: new URL("http://x/"),
+  });
+  assertEquals(classify(res(408, await load("error.408.json")), "e", 0).kind, "asleep");
+  assertEquals(
+    classify(res(401, await load("error.401-token-expired.json")), "e", 0).kind,
+    "unauthorized",
+  );
+  assertEquals(classify(res(401, { error: "login_required" }), "e", 0).kind, "sign_in_needed");
+  const limit = classify(res(403, await load("error.403-exceeded-limit.json")), "e", 0);
+  assertEquals([limit.kind, limit.retryAfterS], ["quota", 900]);
+  const rl = classify(res(429, "", { "retry-after": "42" }), "e", 0);
+  assertEquals([rl.kind, rl.retryAfterS], ["rate_limited", 42]);
+  assertEquals(classify(res(429, ""), "e", 0).retryAfterS, 300);
+  assertEquals(classify(res(502, "<html>Bad gateway</html>"), "e", 0).kind, "server");
+});
+
+Deno.test("provider over HTTP: products, summary, vehicle_data with endpoints", async () => {
+  const data = await load("vehicle_data.fleet.json");
+  const products = await load("products.json");
+  const seen: string[] = [];
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, (req) => {
+    const url = new URL(req.url);
+    seen.push(`${url.pathname}?${url.searchParams}`);
+    assertEquals(req.headers.get("authorization"), "Bearer tok-123456");
+    if (url.pathname === "/api/1/products") return Response.json(products);
+    if (url.pathname.endsWith("/vehicle_data")) return Response.json(data);
+    if (url.pathname === "/api/1/vehicles/1234") {
+      return Response.json({ response: { state: "online" } });
+    }
+    return new Response("<html>nope</html>", {
+      status: 200,
+      headers: { "content-type": "text/html" },
+    });
+  });
+  try {
+    const readings = new Readings();
+    const clock = new VirtualClock(0, 0);
+    const provider = createTeslaProvider({
+      http: new Http({ provider: "tesla", readings }),
+      readings,
+      clock,
+      log: createLogger({ write: () => {} }),
+      baseUrl: `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`,
+      accessToken: () => Promise.resolve("tok-123456"),
+      location: false,
+    });
+    const vehicles = await provider.listVehicles();
+    assertEquals(vehicles.length, 1, "energy sites are skipped");
+    assertEquals(vehicles[0].id, "1234");
+    assertEquals((await provider.checkState(vehicles[0])).state, "online");
+    const snap = await provider.fetch(vehicles[0]);
+    assertEquals(value(snap!, "ev.battery.level"), 0.77);
+    assert(seen.some((s) => s.includes("endpoints=charge_state%3Bclimate_state")));
+    assert(!seen.some((s) => s.includes("location_data")), "no location_data unless enabled");
+    assertEquals(
+      readings.counterValue("ev.api.requests", {
+        provider: "tesla",
+        endpoint: "/api/1/vehicles/{id}/vehicle_data",
+        status: "200",
+      }),
+      1,
+    );
+    const err = await assertRejects(() => provider.checkState({ ...vehicles[0], id: "html" }));
+    assert(err instanceof VendorError && err.kind === "malformed");
+  } finally {
+    await server.shutdown();
+  }
+});

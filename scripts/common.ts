@@ -1,0 +1,88 @@
+/** Wiring shared by the scripts: flags, exports, shutdown. No business logic here. */
+import { parseArgs, type ParseArgsConfig } from "node:util";
+import type { Config } from "../core/config.ts";
+import { ConfigError, splitListen } from "../core/config.ts";
+import type { Logger } from "../core/log.ts";
+import type { Readings } from "../core/readings.ts";
+import { OtlpExport, otlpSettings } from "../export/otlp.ts";
+import { PrometheusExport } from "../export/prometheus.ts";
+import { startServer } from "../export/server.ts";
+
+/** Parses flags; prints a clear error naming the flag and `--help` on a bad one. */
+export function flags<T extends NonNullable<ParseArgsConfig["options"]>>(
+  args: string[],
+  options: T,
+  help: string,
+) {
+  try {
+    const parsed = parseArgs({
+      args,
+      options: { ...options, help: { type: "boolean", short: "h" } },
+      allowPositionals: true,
+      strict: true,
+    });
+    if ((parsed.values as Record<string, unknown>).help) {
+      console.log(help.trim());
+      Deno.exit(0);
+    }
+    return parsed;
+  } catch (err) {
+    console.error(`${(err as Error).message}\nRun with --help to see the options.`);
+    Deno.exit(2);
+  }
+}
+
+/** Reports a fatal start-up error (config, cassette) without a stack trace and exits. */
+export function fail(err: unknown, log?: Logger): never {
+  const message = err instanceof Error ? err.message : String(err);
+  if (log && !(err instanceof ConfigError)) log.error(message);
+  else console.error(message);
+  Deno.exit(err instanceof ConfigError ? 2 : 1);
+}
+
+export interface Exports {
+  readonly prometheus: PrometheusExport;
+  readonly otlp?: OtlpExport;
+  readonly url: string;
+  close(): Promise<void>;
+}
+
+/** Starts /metrics (always) and the OTLP push (when configured). */
+export function startExports(
+  config: Config,
+  readings: Readings,
+  log: Logger,
+  listen = config.listen,
+): Exports {
+  const prometheus = new PrometheusExport(readings, { location: config.location });
+  const { hostname, port } = splitListen(listen);
+  const server = startServer({ hostname, port, prometheus, log });
+  const settings = otlpSettings(Deno.env.toObject(), config.greptimedb);
+  const otlp = settings
+    ? new OtlpExport(readings, settings, { location: config.location, log })
+    : undefined;
+  log.info("serving metrics", { url: `${server.url}/metrics`, otlp: settings ? "on" : "off" });
+  return {
+    prometheus,
+    otlp,
+    url: server.url,
+    async close() {
+      // Flush first so the last values reach the backend, then stop serving.
+      await otlp?.shutdown().catch((e: Error) =>
+        log.warn("OTLP flush failed", { error: e.message })
+      );
+      await server.shutdown();
+    },
+  };
+}
+
+/** Aborts `controller` on SIGINT/SIGTERM so the script can flush and exit cleanly. */
+export function onShutdownSignal(controller: AbortController, log: Logger): void {
+  const handler = () => {
+    if (controller.signal.aborted) Deno.exit(130);
+    log.info("shutting down (flushing exports)");
+    controller.abort();
+  };
+  Deno.addSignalListener("SIGINT", handler);
+  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", handler);
+}

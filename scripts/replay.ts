@@ -1,0 +1,231 @@
+/**
+ * `deno task replay`: plays recorded cassettes through the full pipeline (fake vendor API →
+ * provider → both exports) on a virtual clock. With no arguments it is the demo.
+ */
+import "../providers/all.ts";
+import { loadConfig } from "../core/config.ts";
+import { VirtualClock } from "../core/clock.ts";
+import { Http } from "../core/http.ts";
+import { type Logger, loggerFromEnv } from "../core/log.ts";
+import { Readings } from "../core/readings.ts";
+import { pollOnce, type PollOutcome, type PollTarget, runScheduler } from "../core/scheduler.ts";
+import { providerEntry } from "../providers/mod.ts";
+import { loadCassette } from "../replay/cassette.ts";
+import { type FakeServer, startFakeServer } from "../replay/fake_server.ts";
+import { fail, flags, onShutdownSignal, startExports } from "./common.ts";
+
+export const DEFAULT_FIXTURES = ["fixtures/tesla/day/cassette.json"];
+
+const HELP = `
+deno task replay [options]
+
+Plays recorded vendor cassettes through ev-observer on a virtual clock: a fake vendor API on
+loopback answers the real provider code, and the result is served on /metrics and pushed over
+OTLP when an endpoint is configured. With no options it plays the bundled Tesla day in about a
+minute.
+
+Options:
+  --fixtures PATH   cassette to play (repeatable; default ${DEFAULT_FIXTURES.join(", ")})
+  --speed N         virtual seconds per real second (default 1440: a day in a minute)
+  --start TIME      start this far into the cassette: seconds or HH:MM
+                    (default: the beginning; with --once, the cassette's sample moment)
+  --once            run one poll cycle, flush OTLP, and exit
+  --print           with --once: print the /metrics exposition to stdout
+  --loop            start the cassette over when it ends (for long-running demos)
+  --listen ADDR     /metrics address (default from config, 127.0.0.1:9464)
+  --config PATH     config file (location, greptimedb block, log level)
+  --location        export latitude/longitude/heading
+  -h, --help        this text
+
+Environment: OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_METRICS_ENDPOINT turn the OTLP
+push on (or a greptimedb block in the config); EV_LOG_LEVEL=debug shows every request.
+`;
+
+function parseStart(value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const hm = /^(\d{1,2}):(\d{2})$/.exec(value);
+  if (hm) return Number(hm[1]) * 3600 + Number(hm[2]) * 60;
+  const n = Number(value);
+  if (!Number.isFinite(n) || n < 0) {
+    throw new Error(`--start: expected seconds or HH:MM, got "${value}"`);
+  }
+  return n;
+}
+
+async function main() {
+  const { values } = flags(Deno.args, {
+    fixtures: { type: "string", multiple: true },
+    speed: { type: "string" },
+    start: { type: "string" },
+    once: { type: "boolean" },
+    print: { type: "boolean" },
+    loop: { type: "boolean" },
+    listen: { type: "string" },
+    config: { type: "string" },
+    location: { type: "boolean" },
+  }, HELP);
+  const env = Deno.env.toObject();
+  const config = await loadConfig(values.config, env).catch((e) => fail(e));
+  if (values.location) config.location = true;
+  const log = loggerFromEnv();
+  const speed = values.speed === undefined ? 1440 : Number(values.speed);
+  if (!Number.isFinite(speed) || speed <= 0) fail(new Error(`--speed must be a positive number`));
+  let start: number | undefined;
+  try {
+    start = parseStart(values.start);
+  } catch (e) {
+    fail(e);
+  }
+  const paths = values.fixtures?.length ? values.fixtures : DEFAULT_FIXTURES;
+  const cassettes = await Promise.all(paths.map((p) => loadCassette(p))).catch((e) => fail(e));
+
+  const origin = Math.min(...cassettes.map((c) => c.startedAt));
+  const duration = Math.max(...cassettes.map((c) => c.startedAt + c.duration)) - origin;
+  const offset = start ?? (values.once ? Math.min(...cassettes.map((c) => c.sampleAt)) : 0);
+  const clock = new VirtualClock((origin + offset) * 1000, values.once ? 0 : speed);
+  const readings = new Readings();
+  const exports = values.once && !values.listen
+    ? undefined
+    : startExports(config, readings, log, values.listen ?? config.listen);
+
+  const fakes: FakeServer[] = [];
+  const targets: PollTarget[] = [];
+  for (const cassette of cassettes) {
+    const entry = providerEntry(cassette.vendor);
+    const fake = startFakeServer({ cassette, clock, hook: entry.fakeHook, log });
+    fakes.push(fake);
+    const http = new Http({ provider: entry.id, readings, now: () => clock.now() });
+    const provider = entry.create({
+      http,
+      readings,
+      clock,
+      log: log.child({ provider: entry.id }),
+      baseUrl: fake.url,
+      accessToken: () => Promise.resolve("replay-access-token"),
+      location: config.location,
+    });
+    const vehicles = await provider.listVehicles().catch((e) =>
+      fail(
+        new Error(
+          `${cassette.vendor} cassette ${cassette.scenario}: cannot list vehicles: ${e.message}`,
+        ),
+        log,
+      )
+    );
+    for (const vehicle of vehicles) targets.push({ provider, vehicle });
+  }
+  log.info("replay started", {
+    cassettes: cassettes.map((c) => `${c.vendor}/${c.scenario}`).join(","),
+    vehicles: targets.length,
+    speed: values.once ? undefined : speed,
+  });
+
+  const progress = progressReporter(log, clock, origin);
+  if (values.once) {
+    // One cycle: every vehicle polled once, then export and exit.
+    const { PrometheusExport } = await import("../export/prometheus.ts");
+    const { OtlpExport, otlpSettings } = await import("../export/otlp.ts");
+    for (const t of targets) progress(t, await pollOnce(t, readings, log));
+    const settings = otlpSettings(env, config.greptimedb);
+    if (settings) {
+      const otlp = new OtlpExport(readings, settings, { location: config.location, log });
+      await otlp.forceFlush();
+      await otlp.shutdown();
+    }
+    if (values.print) {
+      const text = await new PrometheusExport(readings, { location: config.location }).exposition();
+      await Deno.stdout.write(new TextEncoder().encode(text));
+    }
+  } else {
+    const controller = new AbortController();
+    onShutdownSignal(controller, log);
+    do {
+      const remaining = (origin + duration) * 1000 - clock.now();
+      const timer = setTimeout(() => controller.abort(), Math.max(0, remaining / speed));
+      const loopController = new AbortController();
+      const stop = () => loopController.abort();
+      controller.signal.addEventListener("abort", stop, { once: true });
+      await runScheduler({
+        targets,
+        readings,
+        clock,
+        log,
+        signal: loopController.signal,
+        onPoll: progress,
+      });
+      clearTimeout(timer);
+      if (values.loop && !controller.signal.aborted) {
+        log.info("cassette ended; starting over");
+        clock.advance(-duration * 1000);
+        continue;
+      }
+      break;
+    } while (true);
+    log.info("replay finished", { clock: fmtClock(clock.now() / 1000 - origin) });
+    await exports?.close();
+  }
+  await Promise.all(fakes.map((f) => f.shutdown()));
+  const unmatched = fakes.flatMap((f) => f.unmatched);
+  if (unmatched.length) {
+    log.error("the cassette had no answer for some requests", {
+      requests: unmatched.length,
+      first: unmatched[0],
+    });
+    Deno.exit(1);
+  }
+  Deno.exit(0);
+}
+
+function fmtClock(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const d = Math.floor(s / 86400);
+  const hh = String(Math.floor((s % 86400) / 3600)).padStart(2, "0");
+  const mm = String(Math.floor((s % 3600) / 60)).padStart(2, "0");
+  return d ? `day${d + 1} ${hh}:${mm}` : `${hh}:${mm}`;
+}
+
+/** Logs a line per vehicle when its state changes, and at most every 15 virtual minutes. */
+function progressReporter(log: Logger, clock: VirtualClock, origin: number) {
+  const last = new Map<string, { key: string; at: number }>();
+  return (target: PollTarget, outcome: PollOutcome) => {
+    const now = clock.now() / 1000;
+    const v = target.vehicle;
+    const fields: Record<string, string | number> = {
+      clock: fmtClock(now - origin),
+      vehicle: v.name ?? v.provider,
+    };
+    let key: string;
+    if (outcome.kind === "snapshot") {
+      const s = outcome.snapshot;
+      const soc = s.samples.find((x) => x.metric === "ev.battery.level")?.value;
+      const charging = s.states.find((x) => x.metric === "ev.charging.state")?.state;
+      const shift = s.states.find((x) => x.metric === "ev.drive.shift_state")?.state;
+      const speed = s.samples.find((x) => x.metric === "ev.drive.speed")?.value;
+      const activity = shift && shift !== "park"
+        ? "driving"
+        : charging === "charging"
+        ? "charging"
+        : "parked";
+      fields.state = `online/${activity}`;
+      if (soc !== undefined) fields.soc = `${Math.round(soc * 100)}%`;
+      if (activity === "driving" && speed !== undefined) {
+        fields.speed = `${Math.round(speed * 3.6)}km/h`;
+      }
+      key = String(fields.state);
+    } else if (outcome.kind === "state") {
+      fields.state = outcome.state;
+      key = outcome.state;
+    } else {
+      fields.state = "error";
+      fields.error = outcome.error.message;
+      key = "error";
+    }
+    const id = `${v.provider}/${v.id}`;
+    const prev = last.get(id);
+    if (prev && prev.key === key && now - prev.at < 900) return;
+    last.set(id, { key, at: now });
+    log.info("vehicle", fields);
+  };
+}
+
+if (import.meta.main) await main();
