@@ -1,5 +1,4 @@
 /** Wiring shared by the scripts: flags, exports, shutdown. No business logic here. */
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { Config } from "../core/config.ts";
 import { ConfigError, splitListen } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
@@ -7,30 +6,7 @@ import type { Readings } from "../core/readings.ts";
 import { OtlpExport, otlpSettings } from "../export/otlp.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startServer } from "../export/server.ts";
-
-/** Parses flags; prints a clear error naming the flag and `--help` on a bad one. */
-export function flags<T extends NonNullable<ParseArgsConfig["options"]>>(
-  args: string[],
-  options: T,
-  help: string,
-) {
-  try {
-    const parsed = parseArgs({
-      args,
-      options: { ...options, help: { type: "boolean", short: "h" } },
-      allowPositionals: true,
-      strict: true,
-    });
-    if ((parsed.values as Record<string, unknown>).help) {
-      console.log(help.trim());
-      Deno.exit(0);
-    }
-    return parsed;
-  } catch (err) {
-    console.error(`${(err as Error).message}\nRun with --help to see the options.`);
-    Deno.exit(2);
-  }
-}
+export { flags } from "./flags.ts";
 
 /** Reports a fatal start-up error (config, cassette) without a stack trace and exits. */
 export function fail(err: unknown, log?: Logger): never {
