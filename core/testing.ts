@@ -1,16 +1,28 @@
-/** Test assertions on top of node:assert (jsr:@std/assert is unreachable from our machines). */
-import nodeAssert from "node:assert/strict";
+/** Test assertions (jsr:@std/assert is unreachable from our machines; node:util compares). */
+import { inspect, isDeepStrictEqual } from "node:util";
+
+export class AssertionError extends Error {
+  override name = "AssertionError";
+}
+
+const show = (v: unknown) => inspect(v, { depth: 6, breakLength: 100 });
 
 export function assert(condition: unknown, message?: string): asserts condition {
-  nodeAssert.ok(condition, message);
+  if (!condition) throw new AssertionError(message ?? "expected a truthy value");
 }
 
 export function assertEquals<T>(actual: T, expected: T, message?: string): void {
-  nodeAssert.deepStrictEqual(actual, expected, message);
+  if (!isDeepStrictEqual(actual, expected)) {
+    throw new AssertionError(
+      `${message ? message + "\n" : ""}actual:   ${show(actual)}\nexpected: ${show(expected)}`,
+    );
+  }
 }
 
 export function assertNotEquals<T>(actual: T, expected: T, message?: string): void {
-  nodeAssert.notDeepStrictEqual(actual, expected, message);
+  if (isDeepStrictEqual(actual, expected)) {
+    throw new AssertionError(message ?? `expected a value other than ${show(expected)}`);
+  }
 }
 
 export function assertAlmostEquals(
@@ -19,21 +31,23 @@ export function assertAlmostEquals(
   tolerance = 1e-7,
   message?: string,
 ): void {
-  nodeAssert.ok(
-    Math.abs(actual - expected) <= tolerance,
-    message ?? `expected ${actual} to be within ${tolerance} of ${expected}`,
-  );
+  if (!(Math.abs(actual - expected) <= tolerance)) {
+    throw new AssertionError(
+      message ?? `expected ${actual} to be within ${tolerance} of ${expected}`,
+    );
+  }
 }
 
 export function assertMatch(actual: string, re: RegExp, message?: string): void {
-  nodeAssert.match(actual, re, message);
+  if (!re.test(actual)) {
+    throw new AssertionError(message ?? `expected ${show(actual)} to match ${re}`);
+  }
 }
 
 export function assertStringIncludes(actual: string, part: string, message?: string): void {
-  nodeAssert.ok(
-    actual.includes(part),
-    message ?? `expected text to include ${JSON.stringify(part)}`,
-  );
+  if (!actual.includes(part)) {
+    throw new AssertionError(message ?? `expected text to include ${JSON.stringify(part)}`);
+  }
 }
 
 /** Awaits `fn`, asserts it rejects, and returns the error for further checks. */
@@ -43,7 +57,7 @@ export async function assertRejects(fn: () => Promise<unknown>, message?: string
   } catch (err) {
     return err as Error;
   }
-  throw new nodeAssert.AssertionError({ message: message ?? "expected a rejection" });
+  throw new AssertionError(message ?? "expected a rejection");
 }
 
 export function assertThrows(fn: () => unknown, message?: string): Error {
@@ -52,5 +66,5 @@ export function assertThrows(fn: () => unknown, message?: string): Error {
   } catch (err) {
     return err as Error;
   }
-  throw new nodeAssert.AssertionError({ message: message ?? "expected an exception" });
+  throw new AssertionError(message ?? "expected an exception");
 }

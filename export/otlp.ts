@@ -1,0 +1,315 @@
+/**
+ * OTLP/HTTP protobuf push of the readings store (GreptimeDB or any OTLP backend).
+ *
+ * One observable instrument per catalog metric, all observed by one batch callback from
+ * collectSeries(), so the push carries exactly what /metrics shows. Attributes are strings
+ * only and flags are 0/1 gauges: GreptimeDB silently drops boolean attributes.
+ */
+import type { BatchObservableResult, Observable } from "@opentelemetry/api";
+import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
+import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
+import {
+  MeterProvider,
+  PeriodicExportingMetricReader,
+  type PushMetricExporter,
+  type ResourceMetrics,
+} from "@opentelemetry/sdk-metrics";
+import type { Readings } from "../core/readings.ts";
+import { createLogger, type Logger, registerSecret } from "../core/log.ts";
+import { collectSeries, exportedMetrics, type SeriesOptions } from "./series.ts";
+
+export interface OtlpSettings {
+  /** Full metrics URL, e.g. http://localhost:4000/v1/otlp/v1/metrics. */
+  readonly url: string;
+  /** Request headers, names lower-cased. Values may hold credentials: never log them. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly timeoutMillis: number;
+  readonly intervalMillis: number;
+  readonly compression: "none" | "gzip";
+  readonly serviceName: string;
+  /** Resource attributes from OTEL_RESOURCE_ATTRIBUTES (service.name is set separately). */
+  readonly resourceAttributes: Readonly<Record<string, string>>;
+}
+
+export interface GreptimeDbSettings {
+  url: string;
+  database?: string;
+  username?: string;
+  password?: string;
+}
+
+type Env = Record<string, string | undefined>;
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+const DEFAULT_INTERVAL_MS = 60_000;
+const DEFAULT_SERVICE_NAME = "ev-observer";
+
+/**
+ * OTLP settings from the standard OTEL_* variables and the config's greptimedb block, or
+ * undefined when no endpoint is configured (or OTEL_SDK_DISABLED=true /
+ * OTEL_METRICS_EXPORTER=none). Precedence for the URL: OTEL_EXPORTER_OTLP_METRICS_ENDPOINT
+ * (as is), then OTEL_EXPORTER_OTLP_ENDPOINT + /v1/metrics, then greptimedb.url +
+ * /v1/otlp/v1/metrics. Headers: greptimedb ones, then OTEL_EXPORTER_OTLP_HEADERS, then
+ * OTEL_EXPORTER_OTLP_METRICS_HEADERS (later wins). Invalid values throw an Error naming the
+ * variable (never its value, which may be a secret).
+ */
+export function otlpSettings(env: Env, greptimedb?: GreptimeDbSettings): OtlpSettings | undefined {
+  const get = (name: string) => {
+    const v = env[name]?.trim();
+    return v ? v : undefined;
+  };
+  if (get("OTEL_SDK_DISABLED")?.toLowerCase() === "true") return undefined;
+  if (get("OTEL_METRICS_EXPORTER")?.toLowerCase() === "none") return undefined;
+
+  const metricsEndpoint = get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
+  const endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT");
+  let url: string | undefined;
+  if (metricsEndpoint) url = checkUrl("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", metricsEndpoint);
+  else if (endpoint) {
+    url = checkUrl("OTEL_EXPORTER_OTLP_ENDPOINT", `${stripSlash(endpoint)}/v1/metrics`);
+  } else if (greptimedb?.url) {
+    url = checkUrl("greptimedb.url", `${stripSlash(greptimedb.url)}/v1/otlp/v1/metrics`);
+  }
+  if (!url) return undefined;
+
+  const headers: Record<string, string> = {};
+  if (greptimedb) {
+    headers["x-greptime-db-name"] = greptimedb.database || "public";
+    // Only with a user: the seed sent "Basic Og==" (empty credentials) to every server.
+    if (greptimedb.username) {
+      registerSecret(greptimedb.password);
+      headers["authorization"] = `Basic ${
+        btoa(utf8Binary(`${greptimedb.username}:${greptimedb.password ?? ""}`))
+      }`;
+    }
+  }
+  for (const name of ["OTEL_EXPORTER_OTLP_HEADERS", "OTEL_EXPORTER_OTLP_METRICS_HEADERS"]) {
+    const raw = get(name);
+    if (!raw) continue;
+    for (const [k, v] of Object.entries(parseKeyValues(name, raw))) headers[k.toLowerCase()] = v;
+  }
+  for (const [k, v] of Object.entries(headers)) {
+    if (/auth|token|key|secret|password|cookie/i.test(k)) {
+      registerSecret(v);
+      registerSecret(v.replace(/^\S+\s+/, "")); // the credential without "Basic "/"Bearer "
+    }
+  }
+
+  const compression = get("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION") ??
+    get("OTEL_EXPORTER_OTLP_COMPRESSION") ?? "none";
+  if (compression !== "none" && compression !== "gzip") {
+    throw new Error(`OTEL_EXPORTER_OTLP_COMPRESSION: expected "none" or "gzip"`);
+  }
+
+  const resourceAttributes = parseKeyValues(
+    "OTEL_RESOURCE_ATTRIBUTES",
+    get("OTEL_RESOURCE_ATTRIBUTES") ?? "",
+  );
+  const serviceName = get("OTEL_SERVICE_NAME") ?? resourceAttributes["service.name"] ??
+    DEFAULT_SERVICE_NAME;
+  delete resourceAttributes["service.name"];
+
+  return {
+    url,
+    headers,
+    timeoutMillis:
+      millis(env, ["OTEL_EXPORTER_OTLP_METRICS_TIMEOUT", "OTEL_EXPORTER_OTLP_TIMEOUT"]) ??
+        DEFAULT_TIMEOUT_MS,
+    intervalMillis: millis(env, ["OTEL_METRIC_EXPORT_INTERVAL"]) ?? DEFAULT_INTERVAL_MS,
+    compression,
+    serviceName,
+    resourceAttributes,
+  };
+}
+
+const stripSlash = (s: string) => s.replace(/\/+$/, "");
+
+function utf8Binary(s: string): string {
+  return String.fromCharCode(...new TextEncoder().encode(s));
+}
+
+function checkUrl(name: string, value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new Error(`${name}: not a valid URL (expected e.g. http://localhost:4000)`);
+  }
+  if (u.protocol !== "http:" && u.protocol !== "https:") {
+    throw new Error(`${name}: expected an http:// or https:// URL`);
+  }
+  return u.href;
+}
+
+/** `k=v,k2=v2`, keys and values URL-decoded (W3C baggage style, as the OTel spec says). */
+function parseKeyValues(name: string, raw: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  raw.split(",").forEach((part, i) => {
+    if (!part.trim()) return;
+    const eq = part.indexOf("=");
+    if (eq <= 0) throw new Error(`${name}: entry ${i + 1} is not key=value`);
+    try {
+      const key = decodeURIComponent(part.slice(0, eq).trim());
+      if (!key) throw new Error("empty key");
+      out[key] = decodeURIComponent(part.slice(eq + 1).trim());
+    } catch {
+      throw new Error(`${name}: entry ${i + 1} is not valid URL-encoded key=value`);
+    }
+  });
+  return out;
+}
+
+function millis(env: Env, names: string[]): number | undefined {
+  for (const name of names) {
+    const raw = env[name]?.trim();
+    if (!raw) continue;
+    const n = Number(raw);
+    if (!Number.isFinite(n) || n <= 0) {
+      throw new Error(`${name}: expected a positive number of milliseconds, got "${raw}"`);
+    }
+    return n;
+  }
+  return undefined;
+}
+
+/** The URL without user info or query, safe to log. */
+function safeUrl(url: string): string {
+  const u = new URL(url);
+  u.username = "";
+  u.password = "";
+  u.search = "";
+  return u.href;
+}
+
+export interface OtlpExportOptions extends SeriesOptions {
+  readonly log?: Logger;
+}
+
+/** Pushes the readings store over OTLP/HTTP protobuf every settings.intervalMillis. */
+export class OtlpExport {
+  readonly #provider: MeterProvider;
+  readonly #log: Logger;
+  #failures = 0;
+  #exports = 0;
+  #lastError: string | undefined;
+
+  constructor(readings: Readings, settings: OtlpSettings, opts: OtlpExportOptions) {
+    this.#log = (opts.log ?? createLogger()).child({ component: "otlp" });
+    const target = safeUrl(settings.url);
+    const exporter = new OTLPMetricExporter({
+      url: settings.url,
+      headers: { ...settings.headers },
+      timeoutMillis: settings.timeoutMillis,
+      // The SDK types this as its CompressionAlgorithm enum, whose values are these strings.
+      compression: settings.compression as never,
+    });
+    const reader = new PeriodicExportingMetricReader({
+      exporter: this.#watch(exporter, target),
+      exportIntervalMillis: settings.intervalMillis,
+      exportTimeoutMillis: Math.min(settings.intervalMillis, settings.timeoutMillis + 5_000),
+    });
+    this.#provider = new MeterProvider({
+      resource: defaultResource().merge(
+        resourceFromAttributes({
+          ...settings.resourceAttributes,
+          "service.name": settings.serviceName,
+        }),
+      ),
+      readers: [reader],
+    });
+
+    const meter = this.#provider.getMeter("ev-observer");
+    const instruments = new Map<string, Observable>();
+    for (const def of exportedMetrics(opts)) {
+      const options = { unit: def.unit, description: def.help };
+      instruments.set(
+        def.name,
+        def.kind === "counter"
+          ? meter.createObservableCounter(def.name, options)
+          : meter.createObservableGauge(def.name, options),
+      );
+    }
+    meter.addBatchObservableCallback((result: BatchObservableResult) => {
+      let series;
+      try {
+        series = collectSeries(readings, opts);
+      } catch (err) {
+        this.#log.error("collecting series failed", { error: (err as Error).message });
+        return;
+      }
+      for (const s of series) {
+        const instrument = instruments.get(s.def.name);
+        if (instrument) result.observe(instrument, s.value, { ...s.labels });
+      }
+    }, [...instruments.values()]);
+    this.#log.info("OTLP export configured", {
+      url: target,
+      interval_ms: settings.intervalMillis,
+      headers: Object.keys(settings.headers).join(",") || undefined,
+    });
+  }
+
+  /** Exports that failed (backend down, rejected, timed out) since start. */
+  get failures(): number {
+    return this.#failures;
+  }
+
+  /** Exports that the backend accepted since start. */
+  get exports(): number {
+    return this.#exports;
+  }
+
+  /** The last failure's message, if any (no header values). */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  /** Collects and exports now; failures are logged and counted, never thrown. */
+  async forceFlush(): Promise<void> {
+    try {
+      await this.#provider.forceFlush();
+    } catch (err) {
+      this.#failed(err);
+    }
+  }
+
+  /** Exports a last time, then stops the periodic export. */
+  async shutdown(): Promise<void> {
+    try {
+      await this.#provider.shutdown();
+    } catch (err) {
+      this.#failed(err);
+    }
+  }
+
+  /** Wraps the real exporter to see every export's result. */
+  #watch(exporter: OTLPMetricExporter, target: string): PushMetricExporter {
+    return {
+      export: (metrics: ResourceMetrics, done) => {
+        exporter.export(metrics, (result) => {
+          // ExportResultCode.SUCCESS is 0.
+          if (result.code === 0) this.#exports++;
+          else this.#failed(result.error, target);
+          done(result);
+        });
+      },
+      forceFlush: () => exporter.forceFlush(),
+      shutdown: () => exporter.shutdown(),
+      selectAggregationTemporality: (t) => exporter.selectAggregationTemporality(t),
+    };
+  }
+
+  #failed(err: unknown, target?: string): void {
+    this.#failures++;
+    const e = err as { message?: string; code?: number; data?: string } | undefined;
+    const message = e?.message || String(err ?? "unknown error");
+    this.#lastError = message;
+    this.#log.warn("OTLP export failed", {
+      url: target,
+      error: message,
+      status: typeof e?.code === "number" ? e.code : undefined,
+      response: typeof e?.data === "string" ? e.data.slice(0, 300) : undefined,
+      failures: this.#failures,
+    });
+  }
+}

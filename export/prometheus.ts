@@ -1,0 +1,59 @@
+/**
+ * Prometheus text exposition of the readings store (served at /metrics). One prom-client
+ * Gauge or Counter per catalog metric, in a registry of its own: no default process metrics.
+ */
+import { Counter, Gauge, Registry } from "prom-client";
+import { type MetricDef, prometheusName } from "../core/catalog.ts";
+import type { Readings } from "../core/readings.ts";
+import { collectSeries, exportedMetrics, labelNames, type SeriesOptions } from "./series.ts";
+
+/** Content type of the Prometheus text format 0.0.4 that exposition() returns. */
+export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
+
+type Metric = Gauge<string> | Counter<string>;
+
+export class PrometheusExport {
+  readonly registry: Registry = new Registry();
+  readonly #readings: Readings;
+  readonly #opts: SeriesOptions;
+  readonly #metrics = new Map<string, Metric>();
+  /** Expositions run one at a time so a scrape never sees another one's reset. */
+  #queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readings: Readings, opts: SeriesOptions = { location: false }) {
+    this.#readings = readings;
+    this.#opts = opts;
+    for (const def of exportedMetrics(opts)) {
+      this.#metrics.set(def.name, create(def, this.registry));
+    }
+  }
+
+  /** The text exposition of every series right now. */
+  exposition(): Promise<string> {
+    const run = this.#queue.then(() => this.#render(), () => this.#render());
+    this.#queue = run.catch(() => {});
+    return run;
+  }
+
+  #render(): Promise<string> {
+    const series = collectSeries(this.#readings, this.#opts);
+    for (const m of this.#metrics.values()) m.reset();
+    for (const s of series) {
+      const m = this.#metrics.get(s.def.name);
+      if (!m) throw new Error(`${s.def.name} has no Prometheus metric`);
+      if (m instanceof Counter) m.inc(s.labels, s.value);
+      else m.set(s.labels, s.value);
+    }
+    return this.registry.metrics();
+  }
+}
+
+function create(def: MetricDef, registry: Registry): Metric {
+  const config = {
+    name: prometheusName(def),
+    help: def.help,
+    labelNames: labelNames(def),
+    registers: [registry],
+  };
+  return def.kind === "counter" ? new Counter(config) : new Gauge(config);
+}

@@ -1,0 +1,133 @@
+import assert from "node:assert/strict";
+import { CATALOG, prometheusName } from "../core/catalog.ts";
+import { PROMETHEUS_CONTENT_TYPE, PrometheusExport } from "./prometheus.ts";
+import { fixtureReadings, TESLA_VIN, teslaSnapshot, VOLVO_VIN } from "./test_helpers.ts";
+
+const lines = (text: string) => text.split("\n");
+
+Deno.test("exposition has HELP/TYPE and the series values", async () => {
+  const text = await new PrometheusExport(fixtureReadings()).exposition();
+  const l = lines(text);
+  assert.ok(l.includes("# HELP ev_battery_level_ratio State of charge, 0–1."));
+  assert.ok(l.includes("# TYPE ev_battery_level_ratio gauge"));
+  assert.ok(l.includes(`ev_battery_level_ratio{provider="tesla",vin="${TESLA_VIN}"} 0.77`));
+  assert.ok(
+    l.includes(
+      `ev_battery_range_meters{provider="tesla",vin="${TESLA_VIN}",estimate="rated"} 321868.8`,
+    ),
+  );
+  assert.ok(
+    l.includes(`ev_charging_state{provider="tesla",vin="${TESLA_VIN}",state="charging"} 1`),
+  );
+  assert.ok(
+    l.includes(`ev_charging_state{provider="tesla",vin="${TESLA_VIN}",state="complete"} 0`),
+  );
+  assert.ok(l.includes(`ev_vehicle_state{provider="volvo",vin="${VOLVO_VIN}",state="asleep"} 1`));
+  assert.ok(l.includes(
+    `ev_vehicle_info{provider="tesla",vin="${TESLA_VIN}",name="Demo \\"Car\\"",model="model3",` +
+      `trim="",software_version="2025.44.1"} 1`,
+  ));
+  assert.ok(l.includes(
+    `ev_last_sample_timestamp_seconds{provider="tesla",vin="${TESLA_VIN}"} ` +
+      "1763900000",
+  ));
+});
+
+Deno.test("counters are Prometheus counters named _total with their own labels", async () => {
+  const text = await new PrometheusExport(fixtureReadings()).exposition();
+  const l = lines(text);
+  assert.ok(l.includes("# TYPE ev_api_requests_total counter"));
+  assert.ok(l.includes(
+    'ev_api_requests_total{provider="tesla",endpoint="/api/1/vehicles/{id}/vehicle_data",' +
+      'status="200"} 12',
+  ));
+  assert.ok(l.includes("# TYPE ev_parse_errors_total counter"));
+  assert.ok(
+    l.includes('ev_parse_errors_total{provider="tesla",field="charge_state.charger_power"} 1'),
+  );
+});
+
+Deno.test("every exported catalog metric is registered under its prometheusName", async () => {
+  const text = await new PrometheusExport(fixtureReadings()).exposition();
+  for (const def of CATALOG.filter((d) => !d.location)) {
+    const name = prometheusName(def);
+    const kind = def.kind === "counter" ? "counter" : "gauge";
+    assert.ok(lines(text).includes(`# TYPE ${name} ${kind}`), name);
+  }
+  assert.doesNotMatch(text, /ev_location/);
+});
+
+Deno.test("location metrics appear only when enabled", async () => {
+  const text = await new PrometheusExport(fixtureReadings(), { location: true }).exposition();
+  assert.ok(
+    lines(text).includes(
+      `ev_location_latitude_deg{provider="tesla",vin="${TESLA_VIN}"} 52.52`,
+    ),
+  );
+});
+
+Deno.test("each exposition reflects the current readings (old series are reset)", async () => {
+  const readings = fixtureReadings();
+  const prom = new PrometheusExport(readings);
+  assert.match(await prom.exposition(), /ev_battery_level_ratio\{[^}]*\} 0\.77/);
+  readings.setState(teslaSnapshot().vehicle, "asleep");
+  const text = await prom.exposition();
+  assert.doesNotMatch(text, /^ev_battery_level_ratio\{/m);
+  assert.ok(
+    lines(text).includes(
+      `ev_vehicle_state{provider="tesla",vin="${TESLA_VIN}",state="asleep"} 1`,
+    ),
+  );
+  assert.ok(
+    lines(text).includes(
+      `ev_vehicle_state{provider="tesla",vin="${TESLA_VIN}",state="online"} 0`,
+    ),
+  );
+  // Counters are set, not accumulated, across expositions.
+  assert.match(text, /^ev_api_requests_total\{.*\} 12$/m);
+});
+
+Deno.test("no default process metrics, content type is text format 0.0.4", async () => {
+  const text = await new PrometheusExport(fixtureReadings()).exposition();
+  assert.doesNotMatch(text, /process_|nodejs_/);
+  assert.equal(PROMETHEUS_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
+});
+
+async function promtool(text: string): Promise<{ code: number; output: string }> {
+  let child;
+  try {
+    child = new Deno.Command("promtool", {
+      args: ["check", "metrics"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (err) {
+    throw new Error(
+      `promtool not found (${(err as Error).message}): install it, e.g. apt-get install prometheus`,
+    );
+  }
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  const dec = new TextDecoder();
+  return { code, output: (dec.decode(stdout) + dec.decode(stderr)).trim() };
+}
+
+Deno.test("promtool check metrics finds nothing to report", async () => {
+  for (const location of [false, true]) {
+    const text = await new PrometheusExport(fixtureReadings(), { location }).exposition();
+    const { code, output } = await promtool(text);
+    assert.equal(output, "", `promtool (location=${location}) said:\n${output}`);
+    assert.equal(code, 0);
+  }
+});
+
+Deno.test("promtool itself flags a bad exposition (the check can fail)", async () => {
+  const { code, output } = await promtool(
+    "# HELP ev_requests Requests.\n# TYPE ev_requests counter\nev_requests 1\n",
+  );
+  assert.notEqual(code, 0);
+  assert.match(output, /_total/);
+});

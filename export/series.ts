@@ -1,0 +1,118 @@
+/**
+ * The one place that turns the readings store into series. Both exports (Prometheus /metrics
+ * and OTLP push) call collectSeries(), so they always carry the same metrics, labels and values.
+ */
+import { CATALOG, metric, type MetricDef, VEHICLE_LABELS } from "../core/catalog.ts";
+import type { Readings, VehicleEntry } from "../core/readings.ts";
+import type { Labels } from "../core/snapshot.ts";
+
+export interface Series {
+  readonly def: MetricDef;
+  readonly labels: Record<string, string>;
+  readonly value: number;
+}
+
+export interface SeriesOptions {
+  /** Export latitude/longitude/heading (catalog metrics with `location`). Off by default. */
+  readonly location: boolean;
+}
+
+/** Metrics derived from the readings store itself; a provider must not sample them. */
+const VEHICLE_STATE = "ev.vehicle.state";
+const LAST_SAMPLE = "ev.last_sample.timestamp";
+const INFO = "ev.vehicle.info";
+const DERIVED = new Set([VEHICLE_STATE, LAST_SAMPLE, INFO]);
+
+/**
+ * The label names every series of a metric carries, in order: `provider`, `vin` for vehicle
+ * metrics, then the catalog labels (for a state set this includes `state`).
+ */
+export function labelNames(def: MetricDef): string[] {
+  return def.exporter ? [...def.labels] : [...VEHICLE_LABELS, ...def.labels];
+}
+
+/** The catalog metrics an export publishes with these options. */
+export function exportedMetrics(opts: SeriesOptions = { location: false }): MetricDef[] {
+  return CATALOG.filter((def) => opts.location || !def.location);
+}
+
+/**
+ * Every series the exports publish right now. Throws on programming errors (a metric name
+ * that is not in the catalog, a label the catalog does not declare, a sample of the wrong
+ * kind); silently skips non-finite values and, unless enabled, location metrics.
+ */
+export function collectSeries(
+  readings: Readings,
+  opts: SeriesOptions = { location: false },
+): Series[] {
+  const out = new Map<string, Series>();
+  const emit = (def: MetricDef, base: Labels, own: Labels | undefined, value: number) => {
+    if (def.location && !opts.location) return;
+    if (!Number.isFinite(value)) return;
+    const labels = buildLabels(def, base, own);
+    // One value per series: a later duplicate replaces the earlier one.
+    out.set(seriesKey(def, labels), { def, labels, value });
+  };
+
+  for (const entry of readings.vehicles.values()) collectVehicle(entry, emit);
+
+  for (const counter of readings.counters.values()) {
+    const def = metric(counter.metric);
+    if (def.kind !== "counter") throw new Error(`${def.name} is not a counter`);
+    emit(def, {}, counter.labels, counter.value);
+  }
+  return [...out.values()];
+}
+
+type Emit = (def: MetricDef, base: Labels, own: Labels | undefined, value: number) => void;
+
+function collectVehicle(entry: VehicleEntry, emit: Emit): void {
+  const base: Labels = { provider: entry.vehicle.provider, vin: entry.vehicle.vin };
+
+  emitStateSet(metric(VEHICLE_STATE), entry.state, base, emit);
+  if (entry.lastSampleAt !== undefined) emit(metric(LAST_SAMPLE), base, {}, entry.lastSampleAt);
+  const info = metric(INFO);
+  emit(info, base, Object.fromEntries(info.labels.map((l) => [l, entry.info[l] ?? ""])), 1);
+
+  const snapshot = entry.snapshot;
+  if (!snapshot) return; // asleep/offline: no stale values
+  for (const sample of snapshot.samples) {
+    const def = metric(sample.metric);
+    if (DERIVED.has(def.name)) throw new Error(`${def.name} is derived, not sampled`);
+    if (def.kind !== "gauge") {
+      throw new Error(`${def.name} is a ${def.kind}; a numeric sample needs a gauge`);
+    }
+    emit(def, base, sample.labels, sample.value);
+  }
+  for (const s of snapshot.states) {
+    const def = metric(s.metric);
+    if (DERIVED.has(def.name)) throw new Error(`${def.name} is derived, not sampled`);
+    if (def.kind !== "stateset") throw new Error(`${def.name} is not a state set`);
+    emitStateSet(def, s.state, base, emit);
+  }
+}
+
+function emitStateSet(def: MetricDef, current: string, base: Labels, emit: Emit): void {
+  const states = def.states ?? [];
+  const value = states.includes(current) ? current : "unknown";
+  for (const state of states) emit(def, base, { state }, state === value ? 1 : 0);
+}
+
+/** Base labels, then the metric's own labels in catalog order; undeclared labels throw. */
+function buildLabels(def: MetricDef, base: Labels, own: Labels | undefined): Labels {
+  const labels: Labels = def.exporter ? {} : { ...base };
+  const given = own ?? {};
+  for (const key of Object.keys(given)) {
+    if (!def.labels.includes(key)) {
+      throw new Error(
+        `label "${key}" is not declared for ${def.name} in the catalog (core/catalog.ts)`,
+      );
+    }
+  }
+  for (const name of def.labels) labels[name] = given[name] ?? "";
+  return labels;
+}
+
+function seriesKey(def: MetricDef, labels: Labels): string {
+  return `${def.name}|${JSON.stringify(labels)}`;
+}

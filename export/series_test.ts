@@ -1,0 +1,144 @@
+import assert from "node:assert/strict";
+import { CHARGING_STATES, VEHICLE_STATES } from "../core/catalog.ts";
+import { Readings } from "../core/readings.ts";
+import { collectSeries, type Series } from "./series.ts";
+import { fixtureReadings, TESLA_VIN, teslaSnapshot, VOLVO_VIN } from "./test_helpers.ts";
+
+const find = (series: Series[], name: string, labels: Record<string, string> = {}) =>
+  series.filter((s) =>
+    s.def.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v)
+  );
+
+Deno.test("vehicle gauges carry provider, vin and their sample labels", () => {
+  const series = collectSeries(fixtureReadings(), { location: false });
+  const [level] = find(series, "ev.battery.level", { vin: TESLA_VIN });
+  assert.deepEqual(level.labels, { provider: "tesla", vin: TESLA_VIN });
+  assert.equal(level.value, 0.77);
+  const rated = find(series, "ev.battery.range", { vin: TESLA_VIN, estimate: "rated" });
+  assert.equal(rated.length, 1);
+  assert.deepEqual(rated[0].labels, { provider: "tesla", vin: TESLA_VIN, estimate: "rated" });
+  const warning = find(series, "ev.tire.warning")[0];
+  assert.deepEqual(Object.keys(warning.labels), ["provider", "vin", "wheel", "severity"]);
+});
+
+Deno.test("a state set expands to one series per catalog state, the current one 1", () => {
+  const series = collectSeries(fixtureReadings());
+  const charging = find(series, "ev.charging.state", { vin: TESLA_VIN });
+  assert.deepEqual(charging.map((s) => s.labels.state), [...CHARGING_STATES]);
+  assert.deepEqual(
+    charging.filter((s) => s.value === 1).map((s) => s.labels.state),
+    ["charging"],
+  );
+  assert.ok(charging.every((s) => s.value === 0 || s.value === 1));
+});
+
+Deno.test("a vendor state outside the catalog maps to unknown", () => {
+  const readings = new Readings();
+  readings.record({ ...teslaSnapshot(), states: [{ metric: "ev.charging.state", state: "Warp" }] });
+  const on = find(collectSeries(readings), "ev.charging.state").filter((s) => s.value === 1);
+  assert.deepEqual(on.map((s) => s.labels.state), ["unknown"]);
+});
+
+Deno.test("location metrics are off by default and on when enabled", () => {
+  const readings = fixtureReadings();
+  const isLocation = (s: Series) => s.def.name.startsWith("ev.location.");
+  assert.equal(collectSeries(readings).filter(isLocation).length, 0);
+  assert.equal(collectSeries(readings, { location: false }).filter(isLocation).length, 0);
+  const on = collectSeries(readings, { location: true });
+  assert.equal(find(on, "ev.location.latitude", { vin: TESLA_VIN })[0].value, 52.52);
+  assert.equal(on.filter(isLocation).length, 3);
+});
+
+Deno.test("an asleep vehicle keeps ev.vehicle.state but loses its sampled values", () => {
+  const readings = fixtureReadings();
+  const tesla = teslaSnapshot().vehicle;
+  readings.setState(tesla, "asleep");
+  const series = collectSeries(readings);
+  const state = find(series, "ev.vehicle.state", { vin: TESLA_VIN });
+  assert.deepEqual(state.map((s) => s.labels.state), [...VEHICLE_STATES]);
+  assert.deepEqual(state.filter((s) => s.value === 1).map((s) => s.labels.state), ["asleep"]);
+  for (const name of ["ev.battery.level", "ev.charging.state", "ev.locked", "ev.tire.pressure"]) {
+    assert.equal(find(series, name, { vin: TESLA_VIN }).length, 0, name);
+  }
+  // Freshness and static facts stay: they say how old the last values were and whose car.
+  assert.equal(find(series, "ev.last_sample.timestamp", { vin: TESLA_VIN })[0].value, 1763900000);
+  assert.equal(find(series, "ev.vehicle.info", { vin: TESLA_VIN }).length, 1);
+  // A vehicle only ever seen asleep has its state and info, and no timestamp.
+  const volvo = find(series, "ev.vehicle.state", { vin: VOLVO_VIN, state: "asleep" });
+  assert.equal(volvo[0].value, 1);
+  assert.equal(find(series, "ev.last_sample.timestamp", { vin: VOLVO_VIN }).length, 0);
+  assert.equal(find(series, "ev.battery.level", { vin: VOLVO_VIN }).length, 0);
+});
+
+Deno.test("ev.vehicle.info has value 1 and exactly the catalog's info labels", () => {
+  const [info] = find(collectSeries(fixtureReadings()), "ev.vehicle.info", { vin: TESLA_VIN });
+  assert.equal(info.value, 1);
+  assert.deepEqual(info.labels, {
+    provider: "tesla",
+    vin: TESLA_VIN,
+    name: 'Demo "Car"',
+    model: "model3",
+    trim: "", // missing in the snapshot
+    software_version: "2025.44.1",
+    // "color" is not a catalog info label: dropped
+  });
+});
+
+Deno.test("NaN and Infinity samples are skipped, the others kept", () => {
+  const readings = new Readings();
+  const snap = teslaSnapshot();
+  readings.record({
+    ...snap,
+    samples: [
+      { metric: "ev.battery.level", value: NaN },
+      { metric: "ev.charging.power", value: Infinity },
+      { metric: "ev.drive.power", value: -Infinity },
+      { metric: "ev.odometer", value: 1000 },
+    ],
+  });
+  const series = collectSeries(readings);
+  assert.equal(find(series, "ev.battery.level").length, 0);
+  assert.equal(find(series, "ev.charging.power").length, 0);
+  assert.equal(find(series, "ev.drive.power").length, 0);
+  assert.equal(find(series, "ev.odometer")[0].value, 1000);
+  assert.ok(series.every((s) => Number.isFinite(s.value)));
+});
+
+Deno.test("counters carry only their own labels", () => {
+  const series = collectSeries(fixtureReadings());
+  const [requests] = find(series, "ev.api.requests");
+  assert.deepEqual(requests.labels, {
+    provider: "tesla",
+    endpoint: "/api/1/vehicles/{id}/vehicle_data",
+    status: "200",
+  });
+  assert.equal(requests.value, 12);
+  const [errors] = find(series, "ev.parse.errors");
+  assert.deepEqual(errors.labels, { provider: "tesla", field: "charge_state.charger_power" });
+  assert.equal(errors.value, 1);
+});
+
+Deno.test("a sample of a metric outside the catalog throws", () => {
+  const readings = new Readings();
+  readings.record({ ...teslaSnapshot(), samples: [{ metric: "ev.battery.levle", value: 1 }] });
+  assert.throws(() => collectSeries(readings), /ev\.battery\.levle.*not in the catalog/);
+});
+
+Deno.test("a label the catalog does not declare throws", () => {
+  const readings = new Readings();
+  readings.record({
+    ...teslaSnapshot(),
+    samples: [{ metric: "ev.battery.level", value: 0.5, labels: { pack: "a" } }],
+  });
+  assert.throws(() => collectSeries(readings), /label "pack" is not declared/);
+});
+
+Deno.test("a missing declared label is exported as empty, keeping label sets uniform", () => {
+  const readings = new Readings();
+  readings.record({
+    ...teslaSnapshot(),
+    samples: [{ metric: "ev.battery.range", value: 1000 }],
+  });
+  const [range] = find(collectSeries(readings), "ev.battery.range");
+  assert.deepEqual(range.labels, { provider: "tesla", vin: TESLA_VIN, estimate: "" });
+});

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import { createLogger } from "../core/log.ts";
+import { PrometheusExport } from "./prometheus.ts";
+import { startServer } from "./server.ts";
+import { fixtureReadings, TESLA_VIN, teslaSnapshot } from "./test_helpers.ts";
+
+function quietLog() {
+  const lines: string[] = [];
+  return { lines, log: createLogger({ write: (l) => lines.push(l) }) };
+}
+
+Deno.test("serves /metrics, /healthz and / on a free port", async () => {
+  const { log } = quietLog();
+  const prometheus = new PrometheusExport(fixtureReadings());
+  const server = startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    prometheus,
+    log,
+    status: () => ({ vehicles: 2, note: "<b>" }),
+  });
+  try {
+    assert.notEqual(server.port, 0);
+    assert.equal(server.url, `http://127.0.0.1:${server.port}/`);
+
+    const metrics = await fetch(new URL("/metrics", server.url));
+    assert.equal(metrics.status, 200);
+    assert.equal(metrics.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
+    const body = await metrics.text();
+    assert.ok(body.includes(`ev_battery_level_ratio{provider="tesla",vin="${TESLA_VIN}"} 0.77`));
+
+    const health = await fetch(new URL("/healthz", server.url));
+    assert.equal(health.status, 200);
+    assert.equal(await health.text(), "ok\n");
+
+    const index = await fetch(server.url);
+    assert.equal(index.status, 200);
+    assert.match(index.headers.get("content-type") ?? "", /^text\/html/);
+    const html = await index.text();
+    assert.match(html, /<a href="metrics">/);
+    assert.match(html, /&#60;b&#62;/); // status is escaped
+    assert.doesNotMatch(html, /<b>/);
+
+    const missing = await fetch(new URL("/nope", server.url));
+    assert.equal(missing.status, 404);
+    await missing.body?.cancel();
+
+    const post = await fetch(new URL("/metrics", server.url), { method: "POST", body: "x" });
+    assert.equal(post.status, 405);
+    assert.equal(post.headers.get("allow"), "GET");
+    await post.body?.cancel();
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("a failing exposition answers 500, is logged, and the server keeps serving", async () => {
+  const { lines, log } = quietLog();
+  const readings = fixtureReadings();
+  const server = startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    prometheus: new PrometheusExport(readings),
+    log,
+  });
+  try {
+    // A provider bug: a metric name that is not in the catalog.
+    readings.record({ ...teslaSnapshot(), samples: [{ metric: "ev.nope", value: 1 }] });
+    const bad = await fetch(new URL("/metrics", server.url));
+    assert.equal(bad.status, 500);
+    assert.match(await bad.text(), /ev\.nope.*not in the catalog/);
+    assert.ok(lines.some((l) => l.includes("exposition failed") && l.includes("ev.nope")));
+
+    const health = await fetch(new URL("/healthz", server.url));
+    assert.equal(health.status, 200);
+    await health.body?.cancel();
+
+    readings.record(teslaSnapshot());
+    const good = await fetch(new URL("/metrics", server.url));
+    assert.equal(good.status, 200);
+    assert.match(await good.text(), /ev_battery_level_ratio/);
+  } finally {
+    await server.shutdown();
+  }
+});
+
+Deno.test("aborting the signal stops the server", async () => {
+  const { log } = quietLog();
+  const controller = new AbortController();
+  const server = startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    prometheus: new PrometheusExport(fixtureReadings()),
+    signal: controller.signal,
+    log,
+  });
+  const ok = await fetch(new URL("/healthz", server.url));
+  await ok.body?.cancel();
+  controller.abort();
+  await server.shutdown();
+  await assert.rejects(fetch(new URL("/healthz", server.url)));
+});

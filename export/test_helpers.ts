@@ -1,0 +1,25 @@
+/** Shared by the export tests: a readings store filled from export/testdata. */
+import { Readings } from "../core/readings.ts";
+import type { Snapshot } from "../core/snapshot.ts";
+
+export const TESLA_VIN = "5YJ3FAKE000000001";
+export const VOLVO_VIN = "YV1FAKE0000000002";
+
+export function teslaSnapshot(): Snapshot {
+  const url = new URL("./testdata/snapshot_tesla.json", import.meta.url);
+  return JSON.parse(Deno.readTextFileSync(url)) as Snapshot;
+}
+
+/** A Tesla online with a full snapshot, a Volvo asleep, and two exporter counters. */
+export function fixtureReadings(): Readings {
+  const readings = new Readings();
+  readings.record(teslaSnapshot());
+  readings.setState({ provider: "volvo", id: VOLVO_VIN, vin: VOLVO_VIN }, "asleep");
+  readings.count("ev.api.requests", {
+    provider: "tesla",
+    endpoint: "/api/1/vehicles/{id}/vehicle_data",
+    status: "200",
+  }, 12);
+  readings.count("ev.parse.errors", { provider: "tesla", field: "charge_state.charger_power" });
+  return readings;
+}
