@@ -49,10 +49,9 @@ export async function pollOnce(
   const { provider, vehicle } = target;
   try {
     const { state } = await provider.checkState(vehicle);
-    if (state !== "online") {
-      readings.setState(vehicle, state);
-      return { kind: "state", state };
-    }
+    // Known state first: a failed full read still leaves ev_vehicle_state truthful.
+    readings.setState(vehicle, state);
+    if (state !== "online") return { kind: "state", state };
     const snapshot = await provider.fetch(vehicle);
     if (!snapshot) {
       readings.setState(vehicle, "asleep");

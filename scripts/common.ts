@@ -37,7 +37,10 @@ export function startExports(
   const otlp = settings
     ? new OtlpExport(readings, settings, { location: config.location, log })
     : undefined;
-  log.info("serving metrics", { url: `${server.url}/metrics`, otlp: settings ? "on" : "off" });
+  log.info("serving metrics", {
+    url: new URL("/metrics", server.url).href,
+    otlp: settings ? "on" : "off",
+  });
   return {
     prometheus,
     otlp,

@@ -5,13 +5,11 @@
 import "../providers/all.ts";
 import { loadConfig } from "../core/config.ts";
 import { VirtualClock } from "../core/clock.ts";
-import { Http } from "../core/http.ts";
 import { type Logger, loggerFromEnv } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import { pollOnce, type PollOutcome, type PollTarget, runScheduler } from "../core/scheduler.ts";
-import { providerEntry } from "../providers/mod.ts";
 import { loadCassette } from "../replay/cassette.ts";
-import { type FakeServer, startFakeServer } from "../replay/fake_server.ts";
+import { startReplay } from "../replay/session.ts";
 import { fail, flags, onShutdownSignal, startExports } from "./common.ts";
 
 export const DEFAULT_FIXTURES = ["fixtures/tesla/day/cassette.json"];
@@ -88,32 +86,9 @@ async function main() {
     ? undefined
     : startExports(config, readings, log, values.listen ?? config.listen);
 
-  const fakes: FakeServer[] = [];
-  const targets: PollTarget[] = [];
-  for (const cassette of cassettes) {
-    const entry = providerEntry(cassette.vendor);
-    const fake = startFakeServer({ cassette, clock, hook: entry.fakeHook, log });
-    fakes.push(fake);
-    const http = new Http({ provider: entry.id, readings, now: () => clock.now() });
-    const provider = entry.create({
-      http,
-      readings,
-      clock,
-      log: log.child({ provider: entry.id }),
-      baseUrl: fake.url,
-      accessToken: () => Promise.resolve("replay-access-token"),
-      location: config.location,
-    });
-    const vehicles = await provider.listVehicles().catch((e) =>
-      fail(
-        new Error(
-          `${cassette.vendor} cassette ${cassette.scenario}: cannot list vehicles: ${e.message}`,
-        ),
-        log,
-      )
-    );
-    for (const vehicle of vehicles) targets.push({ provider, vehicle });
-  }
+  const session = await startReplay({ cassettes, clock, readings, log, location: config.location })
+    .catch((e) => fail(e, log));
+  const { targets } = session;
   log.info("replay started", {
     cassettes: cassettes.map((c) => `${c.vendor}/${c.scenario}`).join(","),
     vehicles: targets.length,
@@ -164,8 +139,8 @@ async function main() {
     log.info("replay finished", { clock: fmtClock(clock.now() / 1000 - origin) });
     await exports?.close();
   }
-  await Promise.all(fakes.map((f) => f.shutdown()));
-  const unmatched = fakes.flatMap((f) => f.unmatched);
+  await session.shutdown();
+  const unmatched = session.unmatched();
   if (unmatched.length) {
     log.error("the cassette had no answer for some requests", {
       requests: unmatched.length,
@@ -184,7 +159,7 @@ function fmtClock(seconds: number): string {
   return d ? `day${d + 1} ${hh}:${mm}` : `${hh}:${mm}`;
 }
 
-/** Logs a line per vehicle when its state changes, and at most every 15 virtual minutes. */
+/** Logs a line per vehicle when its state changes, and hourly while it stays the same. */
 function progressReporter(log: Logger, clock: VirtualClock, origin: number) {
   const last = new Map<string, { key: string; at: number }>();
   return (target: PollTarget, outcome: PollOutcome) => {
@@ -222,7 +197,7 @@ function progressReporter(log: Logger, clock: VirtualClock, origin: number) {
     }
     const id = `${v.provider}/${v.id}`;
     const prev = last.get(id);
-    if (prev && prev.key === key && now - prev.at < 900) return;
+    if (prev && prev.key === key && now - prev.at < 3600) return;
     last.set(id, { key, at: now });
     log.info("vehicle", fields);
   };

@@ -45,7 +45,7 @@ export const SEED_GAUGES: readonly SeedGauge[] = [
   {
     seed: "ChargeState_charge_amps",
     reason: "the user's charge-current setting; it equals charge_current_request, exported " +
-      "as `ev_charging_requested_current_amperes{bound=\"request\"}`",
+      'as `ev_charging_requested_current_amperes{bound="request"}`',
   },
   {
     seed: "ChargeState_charge_current_request",
