@@ -145,6 +145,15 @@ export const CATALOG: readonly MetricDef[] = [
     "endpoint",
     "status",
   ]),
+  counter(
+    "ev.export.requests",
+    "{request}",
+    "Pushes to an export backend, by result (ok, error).",
+    [
+      "backend",
+      "result",
+    ],
+  ),
 ];
 
 const byName = new Map(CATALOG.map((m) => [m.name, m]));

@@ -192,8 +192,10 @@ export class OtlpExport {
   #failures = 0;
   #exports = 0;
   #lastError: string | undefined;
+  readonly #readings: Readings;
 
   constructor(readings: Readings, settings: OtlpSettings, opts: OtlpExportOptions) {
+    this.#readings = readings;
     this.#log = (opts.log ?? createLogger()).child({ component: "otlp" });
     const target = safeUrl(settings.url);
     const exporter = new OTLPMetricExporter({
@@ -288,8 +290,10 @@ export class OtlpExport {
       export: (metrics: ResourceMetrics, done) => {
         exporter.export(metrics, (result) => {
           // ExportResultCode.SUCCESS is 0.
-          if (result.code === 0) this.#exports++;
-          else this.#failed(result.error, target);
+          if (result.code === 0) {
+            this.#exports++;
+            this.#readings.count("ev.export.requests", { backend: "otlp", result: "ok" });
+          } else this.#failed(result.error, target);
           done(result);
         });
       },
@@ -301,6 +305,7 @@ export class OtlpExport {
 
   #failed(err: unknown, target?: string): void {
     this.#failures++;
+    this.#readings.count("ev.export.requests", { backend: "otlp", result: "error" });
     const e = err as { message?: string; code?: number; data?: string } | undefined;
     const message = e?.message || String(err ?? "unknown error");
     this.#lastError = message;

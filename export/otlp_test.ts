@@ -237,11 +237,14 @@ Deno.test("a dead backend: forceFlush resolves, the failure is logged and counte
     username: "writer",
     password: "hunter2-secret",
   })!;
-  const otlp = new OtlpExport(fixtureReadings(), settings, { location: false, log });
+  const readings = fixtureReadings();
+  const otlp = new OtlpExport(readings, settings, { location: false, log });
   try {
     await otlp.forceFlush();
     assert.equal(otlp.failures, 1);
     assert.equal(otlp.exports, 0);
+    const errors = { backend: "otlp", result: "error" };
+    assert.equal(readings.counterValue("ev.export.requests", errors), 1);
     const failed = lines.filter((l) => l.includes("OTLP export failed"));
     assert.equal(failed.length, 1);
     assert.match(failed[0], new RegExp(`127\\.0\\.0\\.1:${port}/v1/otlp/v1/metrics`));
