@@ -28,6 +28,8 @@ export interface CallbackServer {
   /** The redirect URI with the port actually bound (differs from the input for port 0). */
   readonly redirectUri: string;
   readonly port: number;
+  /** The address actually bound: always 127.0.0.1. */
+  readonly hostname: string;
   /**
    * Resolves with the checked callback parameters of the first request on the redirect path,
    * or rejects with an AuthorizationError (state mismatch, declined, timeout, cancelled).
@@ -125,7 +127,13 @@ export function startCallbackServer(options: { redirectUri: string }): CallbackS
       if (opts.signal?.aborted) onAbort();
     });
   };
-  return { redirectUri: bound.href, port: server.addr.port, close, waitForCallback };
+  return {
+    redirectUri: bound.href,
+    port: server.addr.port,
+    hostname: server.addr.hostname,
+    close,
+    waitForCallback,
+  };
 }
 
 /**

@@ -289,6 +289,9 @@ export class TokenStore<E extends object = Record<string, unknown>> {
       await Deno.chmod(tmp, 0o600);
     }
     await Deno.rename(tmp, this.backupPath);
+    // rename() is a no-op when both names are links to one file (after a crash between the
+    // backup step and the final rename), which would leave `tmp` behind.
+    await Deno.remove(tmp).catch(() => {});
   }
 
   /** Temp files of a writer that was killed; safe to delete because we hold the lock. */

@@ -71,7 +71,7 @@ export class FakeOAuthServer {
   }
 
   /** Tokens as if a sign-in just happened (to seed a store without the browser leg). */
-  mint(): { access_token: string; refresh_token: string; expires_in: number } {
+  mint(): { access_token: string; refresh_token: string; expires_in: number; token_type: string } {
     return this.#issue();
   }
 
@@ -80,7 +80,12 @@ export class FakeOAuthServer {
     return exp !== undefined && exp > this.#now();
   }
 
-  /** Server-side revocation (a password reset). */
+  /** Every access token issued so far stops working (as if the server forgot them). */
+  revokeAccess(): void {
+    this.#access.clear();
+  }
+
+  /** Server-side revocation of every refresh token (a password reset). */
   revokeAll(): void {
     for (const k of this.#refresh.keys()) this.#refresh.set(k, false);
   }
