@@ -9,7 +9,7 @@ import { realClock } from "../clock.ts";
 import { Http } from "../http.ts";
 import { createLogger } from "../log.ts";
 import { OAuthClient } from "../oauth.ts";
-import { type TokenRecord, TokenManager, TokenStore } from "../tokens.ts";
+import { TokenManager, type TokenRecord, TokenStore } from "../tokens.ts";
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
 
