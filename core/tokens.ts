@@ -33,6 +33,10 @@
  * tokens.status();                                  // { state, expiresAt } for metrics
  * ```
  *
+ * `ProviderContext.accessToken` can simply be `() => tokens.accessToken()`; a call passed to
+ * `run` may then ignore its argument, because after a 401 `accessToken()` already returns the
+ * refreshed token.
+ *
  * Rules the manager keeps: it refreshes ahead of expiry (default margin 10 % of the token's
  * lifetime, at least 30 s, at most 5 min, never more than half the lifetime); a rotated refresh
  * token is written to disk before the new access token is returned; `invalid_grant` /
