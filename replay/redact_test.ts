@@ -34,6 +34,9 @@ Deno.test("redact: fake VINs are valid, keep make/model/year, and are stable", (
     assertNotEquals(fake.slice(11), real.slice(11), "serial replaced");
   }
   assertNotEquals(a, b);
+  const sameModel = r.vin(VIN_A.slice(0, 11) + "317001");
+  assertEquals(sameModel.slice(0, 8) + sameModel.slice(9, 11), a.slice(0, 8) + a.slice(9, 11));
+  assertNotEquals(sameModel, a, "two cars of one model get two fakes");
   assertEquals(r.vin(VIN_A), a, "same real VIN, same fake");
   assertEquals(
     r.text(`car ${VIN_A} and ${VIN_B.toLowerCase()}`),
@@ -83,7 +86,9 @@ Deno.test("redact: secrets in every encoding, nested JSON, headers and free text
   const r = new Redactor();
   const token = 'tok/en+with="quotes"\\and~0123456789';
   r.learnHeaders({ authorization: `Bearer ${token}`, "vcc-api-key": "vcc0123456789abcdef" });
-  const deep = JSON.stringify({ inner: JSON.stringify({ access_token: "deep-token-0123456789" }) });
+  const deep = JSON.stringify({
+    inner: JSON.stringify({ access_token: "deep-token-0123456789", user_id: 4242424242 }),
+  });
   const out = r.json({
     raw: `token ${token}`,
     url: `https://x.example/cb?t=${encodeURIComponent(token)}&ok=1`,
@@ -102,6 +107,7 @@ Deno.test("redact: secrets in every encoding, nested JSON, headers and free text
   assert(!text.includes(btoa(token)), "base64 secret gone");
   const inner = JSON.parse(JSON.parse((out as { nested: string }).nested).inner);
   assertMatch(inner.access_token, /^redacted-access_token-\d+$/, "token in JSON in JSON");
+  assertEquals(inner.user_id, r.id(4242424242), "key rules apply inside nested JSON");
   assertMatch(String((out as { url: string }).url), /^https:\/\/x\.example\/cb\?t=redacted-/);
   assertEquals(maskSecrets(`x ${token} y`), "x [redacted] y", "logs mask learned secrets too");
 });
@@ -151,6 +157,7 @@ Deno.test("redact: e-mails, phones, names and places; ordinary values untouched"
     vehicle_state: { vehicle_name: "Rocket", media_info: { a2dp_source_name: "Jane's Pixel" } },
     owner: { email: "jane.doe+car@mailbox.org", phone: "+46 70 123 45 67" },
     note: "call (555) 123-4567 or mail jane.doe+car@mailbox.org about Jane's Red Rocket",
+    cc: "Cc: Other Person <other.person@firma.se>",
     active_route_destination: "12 Home Street",
     ordinary: {
       date: "2024-12-30T15:00:00.000Z",
@@ -169,6 +176,7 @@ Deno.test("redact: e-mails, phones, names and places; ordinary values untouched"
   });
   assertEquals(out.owner, { email: "user1@example.com", phone: "+1 555 0101" });
   assertEquals(out.note, "call +1 555 0102 or mail user1@example.com about Demo name 1");
+  assertEquals(out.cc, "Cc: Other Person <user2@example.com>", "e-mails found in free text");
   assertEquals(out.active_route_destination, "Demo place 1");
   assertEquals(out.ordinary, {
     date: "2024-12-30T15:00:00.000Z",
