@@ -6,7 +6,7 @@ import type { Clock } from "../core/clock.ts";
 import { Http } from "../core/http.ts";
 import type { Logger } from "../core/log.ts";
 import type { Readings } from "../core/readings.ts";
-import type { PollTarget } from "../core/scheduler.ts";
+import { type PollTarget, runScheduler } from "../core/scheduler.ts";
 import { providerEntry } from "../providers/mod.ts";
 import type { Cassette } from "./cassette.ts";
 import { type FakeServer, startFakeServer } from "./fake_server.ts";
@@ -25,6 +25,8 @@ export interface ReplayOptions {
   readonly readings: Readings;
   readonly log: Logger;
   readonly location: boolean;
+  /** Called with each provider's Http seam before its first request (a recorder attaches here). */
+  readonly onHttp?: (http: Http) => void;
 }
 
 /** Starts the fakes and lists each cassette's vehicles through the real provider code. */
@@ -38,8 +40,10 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
       const entry = providerEntry(cassette.vendor);
       const fake = startFakeServer({ cassette, clock, hook: entry.fakeHook, log });
       fakes.push(fake);
+      const http = new Http({ provider: entry.id, readings, now: () => clock.now() });
+      options.onHttp?.(http);
       const provider = entry.create({
-        http: new Http({ provider: entry.id, readings, now: () => clock.now() }),
+        http,
         readings,
         clock,
         log: log.child({ provider: entry.id }),
@@ -69,4 +73,26 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
     unmatched: () => fakes.flatMap((f) => f.unmatched),
     shutdown,
   };
+}
+
+/**
+ * Runs the real scheduler over the session's vehicles until the clock is `at` seconds past
+ * `origin` (Unix seconds). With a speed-0 virtual clock this is instant and exact.
+ */
+export async function playUntil(
+  session: ReplaySession,
+  options: { clock: Clock; readings: Readings; log: Logger; origin: number; at: number },
+): Promise<void> {
+  const { clock, readings, log, origin, at } = options;
+  const controller = new AbortController();
+  await runScheduler({
+    targets: session.targets,
+    readings,
+    clock,
+    log,
+    signal: controller.signal,
+    onPoll: () => {
+      if (clock.now() / 1000 - origin >= at) controller.abort();
+    },
+  });
 }

@@ -4,10 +4,10 @@ import { assert, assertEquals, assertStringIncludes } from "../core/testing.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { createLogger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
-import { pollOnce, runScheduler } from "../core/scheduler.ts";
+import { pollOnce } from "../core/scheduler.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { loadCassette } from "../replay/cassette.ts";
-import { startReplay } from "../replay/session.ts";
+import { playUntil, startReplay } from "../replay/session.ts";
 import { taskArgs } from "./testing_task.ts";
 
 const root = new URL("../", import.meta.url);
@@ -25,17 +25,7 @@ async function exposeAt(checkpoints: number[], location = false): Promise<string
   const out: string[] = [];
   try {
     for (const at of checkpoints) {
-      const controller = new AbortController();
-      await runScheduler({
-        targets: session.targets,
-        readings,
-        clock,
-        log,
-        signal: controller.signal,
-        onPoll: () => {
-          if (clock.now() / 1000 - cassette.startedAt >= at) controller.abort();
-        },
-      });
+      await playUntil(session, { clock, readings, log, origin: cassette.startedAt, at });
       out.push(await prometheus.exposition());
     }
     assertEquals(session.unmatched(), [], "every request had a recorded answer");
