@@ -14,8 +14,10 @@
  *    an unsigned JWT keeping only `exp iat nbf iss scp scope ou_code` and the origins in `aud`.
  * 2. Secret headers are learned, never stored: `authorization` (a Bearer token; for Basic the
  *    base64, the `client_id:secret` pair and the secret), `cookie` and `set-cookie` values,
- *    and any header named like `*api-key*`, `*token*`, `*secret*`, `*session*`, `*auth*`
+ *    and any header named like `*api-key*`, `*token*`, `*secret*`, `*session*`, `x-auth*`
  *    (`vcc-api-key`). `Bearer x`/`Basic x` and `key=value` pairs are also found in free text.
+ *    (The recorder stores no request headers, and of response headers only `content-type`,
+ *    `retry-after` and `ratelimit-*`.)
  * 3. Every secret learned anywhere is replaced wherever else it appears: raw, percent- and
  *    form-encoded, JSON-escaped once or twice, base64. Strings holding JSON are parsed and
  *    redacted recursively, so a token inside a JSON string inside a JSON string is caught.
@@ -41,6 +43,11 @@
  * 9. A value learned under one key (an id, a name, an e-mail) is replaced wherever else it
  *    appears: as a whole word when it has at least 6 characters, otherwise only where a whole
  *    string equals it (shorter values are too common to chase through text).
+ * 10. Before anything is written, the guard (guard.ts) scans the whole cassette for every
+ *    learned secret or personal value of 6+ characters in all the encodings above, for
+ *    VIN-shaped strings and e-mail addresses this redactor did not produce, and for real
+ *    coordinates; if it finds one, nothing is written and the error names the exchange index
+ *    and field path, never the value.
  */
 import { createHmac } from "node:crypto";
 import { registerSecret } from "../core/log.ts";
