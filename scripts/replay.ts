@@ -8,8 +8,10 @@ import { VirtualClock } from "../core/clock.ts";
 import { type Logger, loggerFromEnv } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import { pollOnce, type PollOutcome, type PollTarget, runScheduler } from "../core/scheduler.ts";
-import { loadCassette } from "../replay/cassette.ts";
+import { type Cassette, loadCassette } from "../replay/cassette.ts";
 import { startReplay } from "../replay/session.ts";
+import { startFakeServer } from "../replay/fake_server.ts";
+import { providerEntry } from "../providers/mod.ts";
 import { fail, flags, onShutdownSignal, startExports } from "./common.ts";
 
 export const DEFAULT_FIXTURES = ["fixtures/tesla/day/cassette.json"];
@@ -30,6 +32,9 @@ Options:
   --once            run one poll cycle, flush OTLP, and exit
   --print           with --once: print the /metrics exposition to stdout
   --loop            start the cassette over when it ends (for long-running demos)
+  --serve           run only the fake vendor API from the cassette(s) on loopback and print
+                    its base URL, for curl, a browser or another client (default speed 1)
+  --port N          with --serve: listen on N (the next cassette on N+1, …; default: any)
   --listen ADDR     /metrics address (default from config, 127.0.0.1:9464)
   --config PATH     config file (location, greptimedb block, log level)
   --location        export latitude/longitude/heading
@@ -58,6 +63,8 @@ async function main() {
     once: { type: "boolean" },
     print: { type: "boolean" },
     loop: { type: "boolean" },
+    serve: { type: "boolean" },
+    port: { type: "string" },
     listen: { type: "string" },
     config: { type: "string" },
     location: { type: "boolean" },
@@ -66,7 +73,7 @@ async function main() {
   const config = await loadConfig(values.config, env).catch((e) => fail(e));
   if (values.location) config.location = true;
   const log = loggerFromEnv();
-  const speed = values.speed === undefined ? 1440 : Number(values.speed);
+  const speed = values.speed === undefined ? (values.serve ? 1 : 1440) : Number(values.speed);
   if (!Number.isFinite(speed) || speed <= 0) fail(new Error(`--speed must be a positive number`));
   let start: number | undefined;
   try {
@@ -81,6 +88,7 @@ async function main() {
   const duration = Math.max(...cassettes.map((c) => c.startedAt + c.duration)) - origin;
   const offset = start ?? (values.once ? Math.min(...cassettes.map((c) => c.sampleAt)) : 0);
   const clock = new VirtualClock((origin + offset) * 1000, values.once ? 0 : speed);
+  if (values.serve) return await serveOnly(cassettes, clock, log, values.port);
   const readings = new Readings();
   const exports = values.once && !values.listen
     ? undefined
@@ -143,6 +151,39 @@ async function main() {
   const unmatched = session.unmatched();
   if (unmatched.length) {
     log.error("the cassette had no answer for some requests", {
+      requests: unmatched.length,
+      first: unmatched[0],
+    });
+    Deno.exit(1);
+  }
+  Deno.exit(0);
+}
+
+/** `--serve`: the fake vendor APIs alone, until Ctrl-C. */
+async function serveOnly(
+  cassettes: Cassette[],
+  clock: VirtualClock,
+  log: Logger,
+  port: string | undefined,
+): Promise<never> {
+  const first = port === undefined ? 0 : Number(port);
+  if (!Number.isInteger(first) || first < 0 || first > 65535) {
+    fail(new Error(`--port: expected a port number, got "${port}"`));
+  }
+  const fakes = cassettes.map((cassette, i) => {
+    const hook = providerEntry(cassette.vendor).fakeHook;
+    const fake = startFakeServer({ cassette, clock, hook, log, port: first ? first + i : 0 });
+    console.log(`${cassette.vendor}/${cassette.scenario} ${fake.url}`);
+    return fake;
+  });
+  log.info("serving the fake vendor API; Ctrl-C stops", { speed: clock.speed });
+  const controller = new AbortController();
+  onShutdownSignal(controller, log);
+  await new Promise((resolve) => controller.signal.addEventListener("abort", resolve));
+  await Promise.all(fakes.map((f) => f.shutdown()));
+  const unmatched = fakes.flatMap((f) => f.unmatched);
+  if (unmatched.length) {
+    log.error("requests the cassette could not answer", {
       requests: unmatched.length,
       first: unmatched[0],
     });

@@ -179,3 +179,36 @@ for (const [scenario, fields, at] of EDGE_CASES) {
     }
   });
 }
+
+Deno.test("replay --serve prints the fake API's base URL and answers like the vendor", async () => {
+  const child = new Deno.Command(Deno.execPath(), {
+    args: [...await taskArgs("replay"), "--serve", "--start", "07:50"],
+    cwd: root.pathname,
+    env: { EV_LOG_LEVEL: "warn" },
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const reader = child.stdout.pipeThrough(new TextDecoderStream()).getReader();
+    let text = "";
+    while (!/http:\/\/127\.0\.0\.1:\d+/.test(text)) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      text += value;
+    }
+    reader.releaseLock();
+    const url = /(http:\/\/127\.0\.0\.1:\d+)/.exec(text)![1];
+    assertStringIncludes(text, "tesla/day");
+    const summary = await (await fetch(`${url}/api/1/vehicles/1000000000000001`)).json();
+    assertEquals(summary.response.state, "online");
+    const unexpected = await fetch(`${url}/api/1/nothing-here`);
+    await unexpected.body?.cancel();
+    assertEquals(unexpected.status, 599, "an unexpected request fails loudly");
+  } finally {
+    child.kill("SIGINT");
+    const status = await child.status;
+    await child.stdout.cancel().catch(() => {});
+    await child.stderr.cancel().catch(() => {});
+    assertEquals(status.code, 1, "the unmatched request makes --serve exit non-zero");
+  }
+});
