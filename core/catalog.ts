@@ -39,12 +39,18 @@ const g = (
 const bool = (name: string, help: string, labels: string[] = []): MetricDef =>
   g(name, "{boolean}", `${help} (1 = yes, 0 = no).`, labels);
 
-const stateset = (name: string, help: string, states: string[]): MetricDef => ({
+/** `labels` are the state set's own labels (e.g. `wheel`); `state` is always added last. */
+const stateset = (
+  name: string,
+  help: string,
+  states: string[],
+  labels: string[] = [],
+): MetricDef => ({
   name,
   unit: "{state}",
   kind: "stateset",
   help: `${help} One series per state; the current one is 1.`,
-  labels: ["state"],
+  labels: [...labels, "state"],
   states,
 });
 
@@ -63,6 +69,11 @@ export const CHARGING_STATES = [
   "stopped",
   "complete",
   "no_power",
+  // Volvo Energy v2 `SCHEDULED`, `DISCHARGING` (power drawn from the car), `ERROR`: no existing
+  // state means the same. Tesla reports scheduled charging as "stopped" and never the others.
+  "scheduled",
+  "discharging",
+  "error",
   "unknown",
 ] as const;
 export const SHIFT_STATES = ["park", "drive", "neutral", "reverse", "unknown"] as const;
@@ -133,7 +144,18 @@ export const CATALOG: readonly MetricDef[] = [
     unit: "{info}",
     kind: "info",
     help: "Static vehicle facts as labels; the value is always 1.",
-    labels: ["name", "model", "trim", "software_version"],
+    // The facts after software_version come from Volvo's vehicle details; Tesla leaves them empty.
+    labels: [
+      "name",
+      "model",
+      "trim",
+      "software_version",
+      "model_year",
+      "fuel_type",
+      "gearbox",
+      "exterior_color",
+      "upholstery",
+    ],
   },
   // Exporter health
   counter("ev.parse.errors", "{error}", "Vendor fields that failed validation.", [
@@ -153,6 +175,85 @@ export const CATALOG: readonly MetricDef[] = [
       "backend",
       "result",
     ],
+  ),
+  // Volvo (Connected Vehicle v2, Energy v2, Location v1). Named for what they measure, not for
+  // Volvo, so the next vendor with the same data fills the same series.
+  // A gauge, not an info label: it can be multiplied with the state of charge.
+  g("ev.battery.capacity", "J", "Battery capacity as the vendor states it."),
+  stateset("ev.charging.plug_state", "Charge cable connection.", [
+    "connected",
+    "disconnected",
+    "fault",
+    "unknown",
+  ]),
+  stateset("ev.charging.supply_state", "Whether the charging station provides power.", [
+    "providing_power",
+    "not_activated",
+    "no_power",
+    "fault",
+    "unknown",
+  ]),
+  stateset("ev.charging.type", "Kind of charging current.", ["ac", "dc", "none", "unknown"]),
+  // Liters: Prometheus has no volume base unit, and liters match the consumption unit below.
+  g("ev.fuel.amount", "l", "Fuel in the tank, liters."),
+  g("ev.fuel.range", "m", "Remaining range on fuel by the vendor's estimate."),
+  bool("ev.engine.running", "The engine (on an electric car: the drive system) is running"),
+  g("ev.location.altitude", "m", "Altitude above sea level.", [], { location: true }),
+  g("ev.trip.distance", "m", "Trip meter, by trip kind (manual reset or automatic).", ["trip"]),
+  g("ev.trip.average_speed", "m/s", "Average speed over the trip.", ["trip"]),
+  // Consumption stays in the units cars display: in base units it would be J/m, which the
+  // OTLP→Prometheus translation names `…_joules_per_minute` (it reads a per-unit `m` as minute).
+  g(
+    "ev.trip.average_energy_consumption",
+    "kWh/100km",
+    "Average electric energy consumption over the trip, kWh per 100 km.",
+    ["trip"],
+  ),
+  g(
+    "ev.trip.average_fuel_consumption",
+    "l/100km",
+    "Average fuel consumption over the trip, liters per 100 km.",
+    ["trip"],
+  ),
+  stateset(
+    "ev.tire.pressure_state",
+    "Tire pressure warning by wheel (a status; this vendor reports no pressure).",
+    ["ok", "low", "very_low", "high", "unknown"],
+    ["wheel"],
+  ),
+  stateset("ev.light.warning", "Lamp failure warning by lamp.", ["ok", "failure", "unknown"], [
+    "light",
+  ]),
+  stateset(
+    "ev.fluid.warning",
+    "Fluid level warning by fluid (brake, coolant, oil, washer).",
+    ["ok", "too_low", "too_high", "service_required", "unknown"],
+    ["fluid"],
+  ),
+  stateset("ev.service.warning", "Service reminder and what triggered it.", [
+    "ok",
+    "distance_almost_due",
+    "distance_due",
+    "distance_overdue",
+    "engine_hours_almost_due",
+    "engine_hours_due",
+    "engine_hours_overdue",
+    "maintenance_almost_due",
+    "maintenance_due",
+    "maintenance_overdue",
+    "unknown",
+  ]),
+  g("ev.service.distance_remaining", "m", "Distance left until the next service."),
+  // Vendors count in months or days; a month is 30.436875 days (the mean Gregorian month).
+  g("ev.service.time_remaining", "s", "Time left until the next service."),
+  g("ev.service.engine_time_remaining", "s", "Engine running time left until the next service."),
+  // Not ev.parse.errors: that one means our schema rejected a field (alert-worthy); this one
+  // counts values the vendor itself reported as unavailable (NOT_SUPPORTED is normal for some cars).
+  counter(
+    "ev.vendor.value_errors",
+    "{error}",
+    "Values the vendor answered with an error instead of a value, by field and error code.",
+    ["provider", "field", "code"],
   ),
 ];
 

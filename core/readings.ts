@@ -3,7 +3,13 @@
  * Both exports observe this one store, so /metrics and OTLP always agree.
  */
 import { metric } from "./catalog.ts";
-import type { Labels, Snapshot, VehicleRef, VehicleState } from "./snapshot.ts";
+import {
+  type Labels,
+  mergeSnapshot,
+  type Snapshot,
+  type VehicleRef,
+  type VehicleState,
+} from "./snapshot.ts";
 
 export interface VehicleEntry {
   readonly vehicle: VehicleRef;
@@ -29,14 +35,19 @@ export class Readings {
   readonly counters = new Map<string, CounterEntry>();
   readonly #listeners = new Set<(s: Snapshot) => void>();
 
-  /** A full snapshot arrived: it replaces the previous one. */
-  record(snapshot: Snapshot): void {
+  /**
+   * A snapshot arrived: a full one replaces the previous one, a partial one is merged into it
+   * (see mergeSnapshot). Returns what is stored now.
+   */
+  record(snapshot: Snapshot): Snapshot {
     const entry = this.#entry(snapshot.vehicle);
-    entry.state = snapshot.state;
-    entry.snapshot = snapshot;
-    entry.lastSampleAt = snapshot.sampledAt;
-    entry.info = { ...entry.info, ...snapshot.info };
-    for (const l of this.#listeners) l(snapshot);
+    const stored = mergeSnapshot(entry.snapshot, snapshot);
+    entry.state = stored.state;
+    entry.snapshot = stored;
+    entry.lastSampleAt = stored.sampledAt;
+    entry.info = { ...entry.info, ...stored.info };
+    for (const l of this.#listeners) l(stored);
+    return stored;
   }
 
   /** The vehicle answered with a state only (asleep, offline): its values go absent. */

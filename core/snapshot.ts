@@ -18,12 +18,17 @@ export interface Sample {
   readonly metric: string;
   readonly value: number;
   readonly labels?: Labels;
+  /** The vendor endpoint it was read from; partial snapshots replace values by source. */
+  readonly source?: string;
 }
 
 /** The current value of a catalog state set. */
 export interface StateSample {
   readonly metric: string;
   readonly state: string;
+  /** The state set's own labels besides `state` (e.g. `wheel`), as the catalog declares. */
+  readonly labels?: Labels;
+  readonly source?: string;
 }
 
 export interface Snapshot {
@@ -35,4 +40,34 @@ export interface Snapshot {
   readonly states: readonly StateSample[];
   /** Labels of `ev_vehicle_info` (static facts). */
   readonly info: Labels;
+  /**
+   * Set when only some vendor endpoints were read (a vendor polled endpoint by endpoint at
+   * different rates). Values whose `source` is listed replace the stored ones from that source;
+   * values from other sources are kept. `state: "unknown"` then means "not read this time".
+   */
+  readonly partial?: { readonly sources: readonly string[] };
+}
+
+/**
+ * The stored snapshot after `next` arrived. A full snapshot replaces everything (Tesla); a
+ * partial one replaces only the values of the sources it read, including values those sources
+ * no longer yield (a dropped field must not linger).
+ */
+export function mergeSnapshot(prev: Snapshot | undefined, next: Snapshot): Snapshot {
+  if (!next.partial || !prev) return next;
+  const read = new Set(next.partial.sources);
+  const kept = <T extends { readonly source?: string }>(xs: readonly T[]) =>
+    xs.filter((x) => x.source === undefined || !read.has(x.source));
+  return {
+    vehicle: next.vehicle,
+    sampledAt: Math.max(prev.sampledAt, next.sampledAt),
+    state: next.state === "unknown" ? prev.state : next.state,
+    // Kept values first: when the same series comes twice, the exports keep the later one.
+    samples: [...kept(prev.samples), ...next.samples],
+    states: [...kept(prev.states), ...next.states],
+    info: { ...prev.info, ...next.info },
+    partial: {
+      sources: [...new Set([...(prev.partial?.sources ?? []), ...next.partial.sources])],
+    },
+  };
 }

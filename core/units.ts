@@ -19,6 +19,51 @@ export const hoursToSeconds = (h: number) => h * 3600;
 export const minutesToSeconds = (min: number) => min * 60;
 export const epochMsToSeconds = (ms: number) => ms / 1000;
 
+export const SECONDS_PER_DAY = 86_400;
+/** The mean Gregorian month (365.2425 / 12 = 30.436875 days): vendors count service in months. */
+export const SECONDS_PER_MONTH = (365.2425 / 12) * SECONDS_PER_DAY;
+
+/** Duration in seconds from a value and a vendor unit spelling (`minutes`, `h`, `months`, …). */
+export function durationToSeconds(value: number, unit: string): number | undefined {
+  switch (unit.trim().toLowerCase()) {
+    case "s":
+    case "seconds":
+      return value;
+    case "min":
+    case "minutes":
+      return minutesToSeconds(value);
+    case "h":
+    case "hours":
+      return hoursToSeconds(value);
+    case "d":
+    case "days":
+      return value * SECONDS_PER_DAY;
+    case "mo":
+    case "months":
+      return value * SECONDS_PER_MONTH;
+    default:
+      return undefined;
+  }
+}
+
+/** Speed in m/s from a value and a vendor unit spelling (`km/h`, `kilometers_per_hour`, `mph`). */
+export function speedToMetersPerSecond(value: number, unit: string): number | undefined {
+  switch (unit.trim().toLowerCase()) {
+    case "m/s":
+      return value;
+    case "km/h":
+    case "kmh":
+    case "kilometers_per_hour":
+      return kmhToMetersPerSecond(value);
+    case "mph":
+    case "mi/h":
+    case "miles_per_hour":
+      return mphToMetersPerSecond(value);
+    default:
+      return undefined;
+  }
+}
+
 /** Distance in meters from a value and a vendor unit spelling (`km`, `mi`, `miles`, …). */
 export function distanceToMeters(value: number, unit: string): number | undefined {
   switch (unit.trim().toLowerCase()) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import root from "otlp-decoder/build/src/generated/root.js";
+import { CHARGING_STATES } from "../core/catalog.ts";
 import { createLogger } from "../core/log.ts";
 import { OtlpExport, otlpSettings } from "./otlp.ts";
 import { fixtureReadings, TESLA_VIN } from "./test_helpers.ts";
@@ -121,7 +122,7 @@ Deno.test("pushes protobuf to GreptimeDB's path with db header and Basic auth", 
     const charging = byName.get("ev.charging.state");
     assert.equal(charging.unit, "{state}");
     const cps = points(charging);
-    assert.equal(cps.length, 7);
+    assert.equal(cps.length, CHARGING_STATES.length);
     const on = cps.filter((p: Obj) => p.asDouble === 1).map((p: Obj) => strAttrs(p).state);
     assert.deepEqual(on, ["charging"]);
 

@@ -25,7 +25,8 @@ Deno.test("exposition has HELP/TYPE and the series values", async () => {
   assert.ok(l.includes(`ev_vehicle_state{provider="volvo",vin="${VOLVO_VIN}",state="asleep"} 1`));
   assert.ok(l.includes(
     `ev_vehicle_info{provider="tesla",vin="${TESLA_VIN}",name="Demo \\"Car\\"",model="model3",` +
-      `trim="",software_version="2025.44.1"} 1`,
+      `trim="",software_version="2025.44.1",model_year="",fuel_type="",gearbox="",` +
+      `exterior_color="",upholstery=""} 1`,
   ));
   assert.ok(l.includes(
     `ev_last_sample_timestamp_seconds{provider="tesla",vin="${TESLA_VIN}"} ` +

@@ -88,14 +88,20 @@ function collectVehicle(entry: VehicleEntry, emit: Emit): void {
     const def = metric(s.metric);
     if (DERIVED.has(def.name)) throw new Error(`${def.name} is derived, not sampled`);
     if (def.kind !== "stateset") throw new Error(`${def.name} is not a state set`);
-    emitStateSet(def, s.state, base, emit);
+    emitStateSet(def, s.state, base, emit, s.labels);
   }
 }
 
-function emitStateSet(def: MetricDef, current: string, base: Labels, emit: Emit): void {
+function emitStateSet(
+  def: MetricDef,
+  current: string,
+  base: Labels,
+  emit: Emit,
+  own: Labels = {},
+): void {
   const states = def.states ?? [];
   const value = states.includes(current) ? current : "unknown";
-  for (const state of states) emit(def, base, { state }, state === value ? 1 : 0);
+  for (const state of states) emit(def, base, { ...own, state }, state === value ? 1 : 0);
 }
 
 /** Base labels, then the metric's own labels in catalog order; undeclared labels throw. */

@@ -32,6 +32,22 @@ Deno.test("a state set expands to one series per catalog state, the current one 
   assert.ok(charging.every((s) => s.value === 0 || s.value === 1));
 });
 
+Deno.test("a state set with its own labels expands per label set, state last", () => {
+  const readings = new Readings();
+  readings.record({
+    ...teslaSnapshot(),
+    states: [
+      { metric: "ev.tire.pressure_state", state: "low", labels: { wheel: "front_left" } },
+      { metric: "ev.tire.pressure_state", state: "ok", labels: { wheel: "rear_right" } },
+    ],
+  });
+  const series = find(collectSeries(readings), "ev.tire.pressure_state");
+  assert.equal(series.length, 2 * 5);
+  const on = series.filter((s) => s.value === 1).map((s) => [s.labels.wheel, s.labels.state]);
+  assert.deepEqual(on, [["front_left", "low"], ["rear_right", "ok"]]);
+  assert.deepEqual(Object.keys(series[0].labels), ["provider", "vin", "wheel", "state"]);
+});
+
 Deno.test("a vendor state outside the catalog maps to unknown", () => {
   const readings = new Readings();
   readings.record({ ...teslaSnapshot(), states: [{ metric: "ev.charging.state", state: "Warp" }] });
@@ -80,6 +96,12 @@ Deno.test("ev.vehicle.info has value 1 and exactly the catalog's info labels", (
     model: "model3",
     trim: "", // missing in the snapshot
     software_version: "2025.44.1",
+    // Volvo's vehicle facts: empty for a Tesla.
+    model_year: "",
+    fuel_type: "",
+    gearbox: "",
+    exterior_color: "",
+    upholstery: "",
     // "color" is not a catalog info label: dropped
   });
 });

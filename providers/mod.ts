@@ -3,6 +3,7 @@
  * file only, never on a vendor folder.
  */
 import type { Clock } from "../core/clock.ts";
+import type { AccountConfig } from "../core/config.ts";
 import type { Http } from "../core/http.ts";
 import type { Readings } from "../core/readings.ts";
 import type { Snapshot, VehicleRef, VehicleState } from "../core/snapshot.ts";
@@ -20,6 +21,29 @@ export interface ProviderContext {
   readonly accessToken: () => Promise<string>;
   /** Export latitude/longitude/heading only when the user asked for it. */
   readonly location: boolean;
+  /** The account's config entry (vendor settings such as Volvo's `vcc_api_key`). */
+  readonly account?: AccountConfig;
+}
+
+/** What one `fetch` reads. */
+export interface FetchOptions {
+  /**
+   * Only these endpoints (names from `Provider.endpoints`); the snapshot is then partial and
+   * the readings store merges it. All of them when absent.
+   */
+  readonly endpoints?: readonly string[];
+}
+
+/**
+ * How fast an endpoint's values change, so a budget-aware scheduler can poll each at its own
+ * rate: `charging` fast while charging, `use` while the car is in use (doors, engine), `trip`
+ * after the car moved (odometer, location), `slow` (diagnostics, tyres), `static` (facts).
+ */
+export type EndpointPace = "charging" | "use" | "trip" | "slow" | "static";
+
+export interface EndpointSpec {
+  readonly name: string;
+  readonly pace: EndpointPace;
 }
 
 /** Result of a cheap check that never wakes the car. */
@@ -33,7 +57,9 @@ export interface Provider {
   /** Cheap state check that does not wake the vehicle or keep it awake. */
   checkState(vehicle: VehicleRef): Promise<StateCheck>;
   /** Full read; only call when the vehicle is online. Returns undefined if it fell asleep. */
-  fetch(vehicle: VehicleRef): Promise<Snapshot | undefined>;
+  fetch(vehicle: VehicleRef, options?: FetchOptions): Promise<Snapshot | undefined>;
+  /** Endpoints a provider can read one by one (absent: `fetch` always reads everything). */
+  readonly endpoints?: readonly EndpointSpec[];
 }
 
 export type ProviderFactory = (ctx: ProviderContext) => Provider;
@@ -44,6 +70,8 @@ export interface ProviderEntry {
   readonly create: ProviderFactory;
   /** Vendor behaviour for the fake server in replay. */
   readonly fakeHook?: FakeHook;
+  /** Account settings replay and tests use in place of the user's (placeholder secrets). */
+  readonly replayAccount?: Readonly<Record<string, string>>;
 }
 
 const registry = new Map<string, ProviderEntry>();
@@ -59,4 +87,9 @@ export function providerEntry(id: string): ProviderEntry {
     throw new Error(`unknown provider "${id}" (known: ${[...registry.keys()].join(", ")})`);
   }
   return entry;
+}
+
+/** The account replay and tests hand a provider: no user secrets, the provider's placeholders. */
+export function replayAccount(entry: ProviderEntry): AccountConfig {
+  return { provider: entry.id, name: "replay", vehicles: [], ...entry.replayAccount };
 }
