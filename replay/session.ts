@@ -7,7 +7,7 @@ import { Http } from "../core/http.ts";
 import type { Logger } from "../core/log.ts";
 import type { Readings } from "../core/readings.ts";
 import { type PollTarget, runScheduler } from "../core/scheduler.ts";
-import { providerEntry } from "../providers/mod.ts";
+import { providerEntry, replayAccount } from "../providers/mod.ts";
 import type { Cassette } from "./cassette.ts";
 import { type FakeServer, startFakeServer } from "./fake_server.ts";
 
@@ -50,6 +50,7 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
         baseUrl: fake.url,
         accessToken: () => Promise.resolve("replay-access-token"),
         location: options.location,
+        account: replayAccount(entry),
       });
       let vehicles;
       try {

@@ -1,0 +1,10 @@
+/** Registers the Volvo provider. */
+import { registerProvider } from "../mod.ts";
+import { createVolvoProvider } from "./provider.ts";
+
+registerProvider({
+  id: "volvo",
+  create: createVolvoProvider,
+  // The fake server does not check the key; a placeholder keeps the real header code path.
+  replayAccount: { vcc_api_key: "replay-vcc-api-key" },
+});
