@@ -57,8 +57,8 @@ export async function pollOnce(
       readings.setState(vehicle, "asleep");
       return { kind: "state", state: "asleep" };
     }
-    readings.record(snapshot);
-    return { kind: "snapshot", snapshot };
+    // A partial snapshot (some endpoints only) is merged: report what the store holds now.
+    return { kind: "snapshot", snapshot: readings.record(snapshot) };
   } catch (err) {
     const error = err as Error;
     if (!(err instanceof VendorError || err instanceof HttpError)) {
