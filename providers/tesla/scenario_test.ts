@@ -362,7 +362,8 @@ Deno.test("no fixture carries a reference identifier, a real-looking e-mail or a
   const referenceIds = /\b(1234567890|12345678901234567|1234)\b/;
   const email = /[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/;
   const vinLike = /\b[A-HJ-NPR-Z0-9]{17}\b/g;
-  for await (const url of walk(FIXTURES)) {
+  // The Tesla cassettes; other vendors' scenario tests check their own folders.
+  for await (const url of walk(new URL("tesla/", FIXTURES))) {
     const text = await Deno.readTextFile(url);
     for (const f of forbidden) assert(!text.includes(f), `${url.pathname} contains ${f}`);
     assert(!referenceIds.test(text), `${url.pathname} contains a reference payload id`);

@@ -22,8 +22,8 @@
  * Identity is fake: VINs with valid check digits, placeholder tokens, fictional places at sea
  * in the Kattegat. Nothing here reads the clock, the network or the disk.
  */
-import { withCheckDigit } from "../../core/vin.ts";
 import type { Cassette, CassetteExchange } from "../../replay/cassette.ts";
+import { withSerial } from "../../replay/vin.ts";
 import { type EndpointName, ENDPOINTS, VEHICLES_TEMPLATE } from "./api.ts";
 
 /** 2026-03-10T00:00:00Z, the start of the Tesla reference day too. */
@@ -157,9 +157,10 @@ const NO_TYRE_WARNING = {
 };
 
 // WMI YV1 (Volvo cars), invented model codes, model year R = 2024 / P = 2023, serials 00000n.
-const BEV_VIN = withCheckDigit("YV1XZEFV0R2000001");
-const PHEV_VIN = withCheckDigit("YV1LFBAV0R1000002");
-const ICE_VIN = withCheckDigit("YV1UZK1V0P1000003");
+// withSerial recomputes the check digit (position 9).
+const BEV_VIN = withSerial("YV1XZEFV0R2000000", "000001");
+const PHEV_VIN = withSerial("YV1LFBAV0R1000000", "000002");
+const ICE_VIN = withSerial("YV1UZK1V0P1000000", "000003");
 
 export const CARS: readonly VolvoCar[] = [
   {
