@@ -201,12 +201,14 @@ export const CATALOG: readonly MetricDef[] = [
   g("ev.location.altitude", "m", "Altitude above sea level.", [], { location: true }),
   g("ev.trip.distance", "m", "Trip meter, by trip kind (manual reset or automatic).", ["trip"]),
   g("ev.trip.average_speed", "m/s", "Average speed over the trip.", ["trip"]),
-  // Consumption stays in the units cars display: in base units it would be J/m, which the
-  // OTLP→Prometheus translation names `…_joules_per_minute` (it reads a per-unit `m` as minute).
+  // Consumption in the units drivers read (Wh/km as Tesla and TeslaMate show it; l/100km as
+  // on the dashboard). In base units it would be J/m, which the OTLP→Prometheus translation
+  // names `…_joules_per_minute` (it reads a per-unit `m` as minute); `kWh` would fail
+  // promtool's snake_case lint.
   g(
     "ev.trip.average_energy_consumption",
-    "kWh/100km",
-    "Average electric energy consumption over the trip, kWh per 100 km.",
+    "Wh/km",
+    "Average electric energy consumption over the trip, Wh per km.",
     ["trip"],
   ),
   g(

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { CATALOG, prometheusName } from "../core/catalog.ts";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusExport } from "./prometheus.ts";
-import { fixtureReadings, TESLA_VIN, teslaSnapshot, VOLVO_VIN } from "./test_helpers.ts";
+import { fixtureReadings, promtool, TESLA_VIN, teslaSnapshot, VOLVO_VIN } from "./test_helpers.ts";
 
 const lines = (text: string) => text.split("\n");
 
@@ -93,28 +93,6 @@ Deno.test("no default process metrics, content type is text format 0.0.4", async
   assert.doesNotMatch(text, /process_|nodejs_/);
   assert.equal(PROMETHEUS_CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8");
 });
-
-async function promtool(text: string): Promise<{ code: number; output: string }> {
-  let child;
-  try {
-    child = new Deno.Command("promtool", {
-      args: ["check", "metrics"],
-      stdin: "piped",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-  } catch (err) {
-    throw new Error(
-      `promtool not found (${(err as Error).message}): install it, e.g. apt-get install prometheus`,
-    );
-  }
-  const writer = child.stdin.getWriter();
-  await writer.write(new TextEncoder().encode(text));
-  await writer.close();
-  const { code, stdout, stderr } = await child.output();
-  const dec = new TextDecoder();
-  return { code, output: (dec.decode(stdout) + dec.decode(stderr)).trim() };
-}
 
 Deno.test("promtool check metrics finds nothing to report", async () => {
   for (const location of [false, true]) {

@@ -23,3 +23,26 @@ export function fixtureReadings(): Readings {
   readings.count("ev.parse.errors", { provider: "tesla", field: "charge_state.charger_power" });
   return readings;
 }
+
+/** `promtool check metrics` on an exposition: its exit code and everything it printed. */
+export async function promtool(text: string): Promise<{ code: number; output: string }> {
+  let child;
+  try {
+    child = new Deno.Command("promtool", {
+      args: ["check", "metrics"],
+      stdin: "piped",
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+  } catch (err) {
+    throw new Error(
+      `promtool not found (${(err as Error).message}): install it, e.g. apt-get install prometheus`,
+    );
+  }
+  const writer = child.stdin.getWriter();
+  await writer.write(new TextEncoder().encode(text));
+  await writer.close();
+  const { code, stdout, stderr } = await child.output();
+  const dec = new TextDecoder();
+  return { code, output: (dec.decode(stdout) + dec.decode(stderr)).trim() };
+}

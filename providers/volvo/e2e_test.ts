@@ -9,6 +9,7 @@ import { createLogger } from "../../core/log.ts";
 import { Readings } from "../../core/readings.ts";
 import type { Snapshot } from "../../core/snapshot.ts";
 import { PrometheusExport } from "../../export/prometheus.ts";
+import { promtool } from "../../export/test_helpers.ts";
 import { type Cassette, loadCassette } from "../../replay/cassette.ts";
 import { startFakeServer } from "../../replay/fake_server.ts";
 import { providerEntry, replayAccount } from "../mod.ts";
@@ -177,4 +178,20 @@ Deno.test("with location enabled the position is read (fictional, at sea)", asyn
     assertEquals(value(s, "ev.location.longitude"), 11.55);
     assertEquals(typeof value(s, "ev.location.heading"), "number");
   }, true);
+});
+
+Deno.test("the three Volvo days together: an exposition promtool accepts", async () => {
+  const readings = new Readings();
+  for (const scenario of ["xc40-bev-day", "xc90-phev-day", "xc60-petrol-day"]) {
+    await replay(await fixture(scenario), async ({ poll }) => {
+      const s = await poll();
+      readings.record({ ...s, partial: undefined });
+    }, true);
+  }
+  for (const entry of readings.vehicles.values()) assert(entry.snapshot, entry.vehicle.vin);
+  const text = await new PrometheusExport(readings, { location: true }).exposition();
+  const { code, output } = await promtool(text);
+  assertEquals(output, "", `promtool said:\n${output}`);
+  assertEquals(code, 0);
+  assertEquals(readings.vehicles.size, 3);
 });

@@ -301,7 +301,9 @@ const amperes = (v: number, unit: string) =>
   ["a", "ampere", "amperes"].includes(unit.toLowerCase()) ? v : undefined;
 const liters = (v: number, unit: string) =>
   ["l", "liters", "litres"].includes(unit.toLowerCase()) ? v : undefined;
-const kwhPer100km = (v: number, unit: string) => unit.toLowerCase() === "kwh/100km" ? v : undefined;
+/** kWh/100km → Wh/km: 1 kWh/100 km = 1000 Wh / 100 km = 10 Wh/km. */
+const whPerKm = (v: number, unit: string) =>
+  unit.toLowerCase() === "kwh/100km" ? v * 10 : undefined;
 const litersPer100km = (v: number, unit: string) =>
   ["l/100km", "liters_per_100_kilometers"].includes(unit.toLowerCase()) ? v : undefined;
 
@@ -447,14 +449,14 @@ const MAPPERS: Record<EndpointName, Mapper> = {
     ) => c.add(metric, c.num(`statistics.${key}`, s[key], convert), labels);
     const manual = { trip: "manual" };
     const automatic = { trip: "automatic" };
-    put("averageEnergyConsumption", "ev.trip.average_energy_consumption", kwhPer100km, manual);
+    put("averageEnergyConsumption", "ev.trip.average_energy_consumption", whPerKm, manual);
     put(
       "averageEnergyConsumptionAutomatic",
       "ev.trip.average_energy_consumption",
-      kwhPer100km,
+      whPerKm,
       automatic,
     );
-    put("averageEnergyConsumptionSinceCharge", "ev.trip.average_energy_consumption", kwhPer100km, {
+    put("averageEnergyConsumptionSinceCharge", "ev.trip.average_energy_consumption", whPerKm, {
       trip: "since_charge",
     });
     put("averageFuelConsumption", "ev.trip.average_fuel_consumption", litersPer100km, manual);
