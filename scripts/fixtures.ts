@@ -1,25 +1,28 @@
 /**
  * Writes the scripted Tesla cassettes (the reference day and the edge cases) from
- * providers/tesla/scenario.ts. Run from the project root:
+ * providers/tesla/scenario.ts, and the Volvo days from providers/volvo/scenario.ts. Run from
+ * the project root:
  *
  *   deno run --allow-read=fixtures --allow-write=fixtures scripts/fixtures.ts
  *
  * (Read access is needed too: the atomic rename asks for it.)
  *
- * The cassettes are generated, never edited by hand: providers/tesla/scenario_test.ts fails
+ * The cassettes are generated, never edited by hand: the scenario tests (tesla, volvo) fail
  * when a file on disk differs from what this script would write now.
  */
 import { parseArgs } from "node:util";
 import { Cassette, saveCassette } from "../replay/cassette.ts";
 import { bundledCassettes } from "../providers/tesla/scenario.ts";
+import { volvoCassettes } from "../providers/volvo/scenario.ts";
 
 const HELP = `
 deno run --allow-read=fixtures --allow-write=fixtures scripts/fixtures.ts [options]
 
 Writes the scripted Tesla cassettes: fixtures/tesla/day/cassette.json (the reference day)
 and the edge cases fixtures/tesla/{asleep-408,nulls,extra-fields,malformed-types,
-missing-sections,truncated,html-error}/cassette.json. Deterministic: running it twice
-writes the same bytes.
+missing-sections,truncated,html-error}/cassette.json, and the Volvo days
+fixtures/volvo/{xc40-bev-day,xc90-phev-day,xc60-petrol-day}/cassette.json. Deterministic:
+running it twice writes the same bytes.
 
 Options:
   --out DIR    fixtures folder (default: fixtures)
@@ -61,7 +64,7 @@ async function main(args: string[]): Promise<void> {
     console.error(`${(err as Error).message}\nRun with --help to see the options.`);
     Deno.exit(2);
   }
-  for (const [rel, cassette] of Object.entries(bundledCassettes())) {
+  for (const [rel, cassette] of Object.entries({ ...bundledCassettes(), ...volvoCassettes() })) {
     const path = `${out}/${rel}`;
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     const indented = JSON.stringify(Cassette.parse(cassette), null, 1) + "\n";

@@ -1,7 +1,7 @@
 /**
  * Scripted Volvo days: three fictional cars over one day, as Volvo's APIs would answer them,
- * and the cassettes made from them (fixtures/volvo/<scenario>/cassette.json). Regenerate with
- * `UPDATE_GOLDEN=1 deno test -A providers/volvo/scenario_test.ts`; never edit them by hand.
+ * and the cassettes made from them (fixtures/volvo/<scenario>/cassette.json), written by
+ * `deno task fixtures` (scripts/fixtures.ts); never edit them by hand.
  *
  * - `xc40-bev-day`: an XC40 BEV on a UK account (electric range in `mi`): two commutes, then
  *   AC charging from 41 % to 90 % with the charging power an ERROR entry while unplugged.
