@@ -14,15 +14,18 @@ import { startFakeServer } from "../replay/fake_server.ts";
 import { providerEntry } from "../providers/mod.ts";
 import { fail, flags, onShutdownSignal, startExports } from "./common.ts";
 
-export const DEFAULT_FIXTURES = ["fixtures/tesla/day/cassette.json"];
+export const DEFAULT_FIXTURES = [
+  "fixtures/tesla/day/cassette.json",
+  "fixtures/volvo/xc40-bev-day/cassette.json",
+];
 
 const HELP = `
 deno task replay [options]
 
 Plays recorded vendor cassettes through ev-observer on a virtual clock: a fake vendor API on
 loopback answers the real provider code, and the result is served on /metrics and pushed over
-OTLP when an endpoint is configured. With no options it plays the bundled Tesla day in about a
-minute.
+OTLP when an endpoint is configured. With no options it plays the bundled Tesla day and a
+Volvo XC40 BEV day together in about a minute.
 
 Options:
   --fixtures PATH   cassette to play (repeatable; default ${DEFAULT_FIXTURES.join(", ")})
