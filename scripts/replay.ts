@@ -220,7 +220,9 @@ function progressReporter(log: Logger, clock: VirtualClock, origin: number) {
       const charging = s.states.find((x) => x.metric === "ev.charging.state")?.state;
       const shift = s.states.find((x) => x.metric === "ev.drive.shift_state")?.state;
       const speed = s.samples.find((x) => x.metric === "ev.drive.speed")?.value;
-      const activity = shift && shift !== "park"
+      // Tesla reports a gear; Volvo only whether the drive system runs.
+      const running = s.samples.find((x) => x.metric === "ev.engine.running")?.value === 1;
+      const activity = (shift && shift !== "park") || running
         ? "driving"
         : charging === "charging"
         ? "charging"
