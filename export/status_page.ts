@@ -178,6 +178,7 @@ setInterval(refresh, ${REFRESH_S * 1000});`;
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>ev-observer</title>
+<link rel="icon" href="data:,">
 <style>${CSS}</style>
 </head>
 <body>
