@@ -607,6 +607,18 @@ const exporter: DashboardSpec = {
       }],
     },
     {
+      title: "Pushes to export backends",
+      type: "timeseries",
+      w: 12,
+      h: 6,
+      decimals: 0,
+      description: "OTLP pushes (GreptimeDB) by result; errors mean the backend is down.",
+      queries: [{
+        expr: `sum by (backend, result) (increase(ev_export_requests_total[$__rate_interval]))`,
+        legend: "{{backend}} {{result}}",
+      }],
+    },
+    {
       title: "Poll state",
       type: "state-timeline",
       w: 12,
@@ -618,8 +630,8 @@ const exporter: DashboardSpec = {
     {
       title: "Last sample age",
       type: "stat",
-      w: 12,
-      h: 6,
+      w: 24,
+      h: 5,
       unit: "s",
       queries: [{ expr: `time() - ev_last_sample_timestamp_seconds{${V}}`, legend: "{{vin}}" }],
     },

@@ -177,12 +177,21 @@ Deno.test({
         "60",
       ],
     ];
+    // An OTLP sink for the third replay, so the export counters have data too.
+    const sink = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
+      await req.arrayBuffer();
+      return new Response(null, { status: 200 });
+    });
+    const otlp = {
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${sink.addr.port}/v1/otlp/v1/metrics`,
+      OTEL_METRIC_EXPORT_INTERVAL: "1000",
+    };
     const ports = runs.map(() => freePort());
     const replays = runs.map((args, i) =>
       new Deno.Command(Deno.execPath(), {
         args: [...base, ...args, "--listen", `127.0.0.1:${ports[i]}`],
         cwd: root,
-        env: { EV_LOG_LEVEL: "error" },
+        env: { EV_LOG_LEVEL: "error", ...(i === 2 ? otlp : {}) },
         stdout: "null",
         stderr: "null",
       }).spawn()
@@ -218,6 +227,7 @@ Deno.test({
       for (const r of replays) r.kill("SIGTERM");
       await Promise.all(replays.map((r) => r.status));
       await prometheus.stop();
+      await sink.shutdown();
     }
   },
 });
