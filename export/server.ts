@@ -1,18 +1,21 @@
 /**
- * The HTTP server: GET /metrics (Prometheus exposition), GET /healthz, GET / (a minimal page).
+ * The HTTP server: GET /metrics (Prometheus exposition), GET /healthz, GET / (the status page)
+ * and GET /status.json (the data the page refreshes itself from).
  * It keeps answering when an exposition fails: that request gets a 500, the next one is tried
  * afresh.
  */
 import { createLogger, type Logger } from "../core/log.ts";
 import { PROMETHEUS_CONTENT_TYPE, type PrometheusExport } from "./prometheus.ts";
+import type { StatusModel } from "./status.ts";
+import { statusPage } from "./status_page.ts";
 
 export interface ServerOptions {
   readonly hostname: string;
   /** 0 picks a free port; the returned url carries the real one. */
   readonly port: number;
   readonly prometheus: PrometheusExport;
-  /** Status shown on the index page (JSON-serialisable). */
-  readonly status?: () => unknown;
+  /** What the status page shows; without it the page lists no vehicles. */
+  readonly status?: () => StatusModel;
   /** Aborting it shuts the server down. */
   readonly signal?: AbortSignal;
   readonly log?: Logger;
@@ -59,7 +62,7 @@ export function startServer(opts: ServerOptions): RunningServer {
   };
 }
 
-const ROUTES = new Set(["/", "/metrics", "/healthz"]);
+const ROUTES = new Set(["/", "/metrics", "/healthz", "/status.json"]);
 
 async function handle(req: Request, opts: ServerOptions, log: Logger): Promise<Response> {
   const { pathname } = new URL(req.url);
@@ -82,40 +85,27 @@ async function handle(req: Request, opts: ServerOptions, log: Logger): Promise<R
       }
     case "/healthz":
       return text("ok\n", 200);
+    case "/status.json":
+      return new Response(JSON.stringify(status(opts, log)), {
+        headers: { "content-type": "application/json", "cache-control": "no-store" },
+      });
     default:
-      return new Response(indexPage(opts, log), {
-        headers: { "content-type": "text/html; charset=utf-8" },
+      return new Response(statusPage(status(opts, log)), {
+        headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
       });
   }
 }
 
+/** The status model; a failing status source shows an empty page rather than an error. */
+function status(opts: ServerOptions, log: Logger): StatusModel {
+  try {
+    if (opts.status) return opts.status();
+  } catch (err) {
+    log.warn("status failed", { error: (err as Error)?.message ?? String(err) });
+  }
+  return { now: Date.now() / 1000, vehicles: [] };
+}
+
 function text(body: string, status: number): Response {
   return new Response(body, { status, headers: { "content-type": TEXT } });
-}
-
-function indexPage(opts: ServerOptions, log: Logger): string {
-  let status = "";
-  if (opts.status) {
-    try {
-      status = `<h2>Status</h2>\n<pre>${
-        escapeHtml(JSON.stringify(opts.status(), null, 2) ?? "null")
-      }</pre>\n`;
-    } catch (err) {
-      log.warn("status failed", { error: (err as Error)?.message ?? String(err) });
-      status = `<p>Status unavailable.</p>\n`;
-    }
-  }
-  return `<!doctype html>
-<html lang="en">
-<head><meta charset="utf-8"><title>ev-observer</title></head>
-<body>
-<h1>ev-observer</h1>
-<ul><li><a href="metrics">/metrics</a> (Prometheus)</li><li><a href="healthz">/healthz</a></li></ul>
-${status}</body>
-</html>
-`;
-}
-
-function escapeHtml(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

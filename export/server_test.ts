@@ -17,7 +17,18 @@ Deno.test("serves /metrics, /healthz and / on a free port", async () => {
     port: 0,
     prometheus,
     log,
-    status: () => ({ vehicles: 2, note: "<b>" }),
+    status: () => ({
+      now: 1_700_000_000,
+      vehicles: [{
+        provider: "tesla",
+        name: "<b>",
+        vinTail: "000001",
+        state: "parked",
+        soc: 0.5,
+        requestsSinceStart: 0,
+        history: [],
+      }],
+    }),
   });
   try {
     assert.notEqual(server.port, 0);
@@ -38,8 +49,12 @@ Deno.test("serves /metrics, /healthz and / on a free port", async () => {
     assert.match(index.headers.get("content-type") ?? "", /^text\/html/);
     const html = await index.text();
     assert.match(html, /<a href="metrics">/);
-    assert.match(html, /&#60;b&#62;/); // status is escaped
+    assert.match(html, /&#60;b&#62;/); // a vehicle name is escaped
     assert.doesNotMatch(html, /<b>/);
+
+    const json = await fetch(new URL("/status.json", server.url));
+    assert.match(json.headers.get("content-type") ?? "", /^application\/json/);
+    assert.equal((await json.json()).vehicles[0].soc, 0.5);
 
     const missing = await fetch(new URL("/nope", server.url));
     assert.equal(missing.status, 404);

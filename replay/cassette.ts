@@ -63,11 +63,16 @@ export async function loadCassette(path: string): Promise<Cassette> {
   } catch (err) {
     throw new Error(`cannot read cassette ${path}: ${(err as Error).message}`);
   }
+  return parseCassette(raw, path);
+}
+
+/** Validates parsed cassette JSON; `source` names it in the error. */
+export function parseCassette(raw: unknown, source: string): Cassette {
   const parsed = Cassette.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     throw new Error(
-      `cassette ${path} is invalid at "${issue.path.join(".")}": ${issue.message}`,
+      `cassette ${source} is invalid at "${issue.path.join(".")}": ${issue.message}`,
     );
   }
   return parsed.data;

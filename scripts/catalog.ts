@@ -2,14 +2,19 @@
 import { catalogMarkdown } from "../core/catalog_doc.ts";
 import { flags } from "./flags.ts";
 
-flags(
-  Deno.args,
-  {},
-  `
+/** Prints the catalog (the `ev-observer catalog` entry too). */
+export function main(args: string[] = Deno.args): void {
+  flags(
+    args,
+    {},
+    `
 deno task catalog
 
 Prints every metric ev-observer exports as a Markdown table: Prometheus name (as GreptimeDB
 derives it from the OTLP name), OTLP name, unit, kind, labels and description.
 `,
-);
-console.log(catalogMarkdown());
+  );
+  console.log(catalogMarkdown());
+}
+
+if (import.meta.main) main();

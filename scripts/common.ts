@@ -6,6 +6,7 @@ import type { Readings } from "../core/readings.ts";
 import { OtlpExport, otlpSettings } from "../export/otlp.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startServer } from "../export/server.ts";
+import { StatusHistory, statusModel, type StatusSources } from "../export/status.ts";
 export { flags } from "./flags.ts";
 
 /** Reports a fatal start-up error (config, cassette) without a stack trace and exits. */
@@ -23,16 +24,28 @@ export interface Exports {
   close(): Promise<void>;
 }
 
-/** Starts /metrics (always) and the OTLP push (when configured). */
+/**
+ * Starts /metrics and the status page (always) and the OTLP push (when configured). `status`
+ * gives the page its clock (virtual in replay) and, from the live poller, token and budget.
+ */
 export function startExports(
   config: Config,
   readings: Readings,
   log: Logger,
   listen = config.listen,
+  status: Partial<StatusSources> = {},
 ): Exports {
   const prometheus = new PrometheusExport(readings, { location: config.location });
   const { hostname, port } = splitListen(listen);
-  const server = startServer({ hostname, port, prometheus, log });
+  const history = new StatusHistory(readings);
+  const sources: StatusSources = { now: Date.now, ...status };
+  const server = startServer({
+    hostname,
+    port,
+    prometheus,
+    log,
+    status: () => statusModel(readings, history, sources),
+  });
   const settings = otlpSettings(Deno.env.toObject(), config.greptimedb);
   const otlp = settings
     ? new OtlpExport(readings, settings, { location: config.location, log })
@@ -51,6 +64,7 @@ export function startExports(
         log.warn("OTLP flush failed", { error: e.message })
       );
       await server.shutdown();
+      history.close();
     },
   };
 }

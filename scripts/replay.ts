@@ -8,7 +8,7 @@ import { VirtualClock } from "../core/clock.ts";
 import { type Logger, loggerFromEnv } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import { pollOnce, type PollOutcome, type PollTarget, runScheduler } from "../core/scheduler.ts";
-import { type Cassette, loadCassette } from "../replay/cassette.ts";
+import { type Cassette, loadCassette, parseCassette } from "../replay/cassette.ts";
 import { startReplay } from "../replay/session.ts";
 import { startFakeServer } from "../replay/fake_server.ts";
 import { providerEntry } from "../providers/mod.ts";
@@ -18,6 +18,17 @@ export const DEFAULT_FIXTURES = [
   "fixtures/tesla/day/cassette.json",
   "fixtures/volvo/xc40-bev-day/cassette.json",
 ];
+
+/**
+ * The bundled demo day, imported as a module rather than read from disk: the demo then works
+ * from any directory, in the container and from the compiled binary, without read permission.
+ */
+async function demoCassettes(): Promise<Cassette[]> {
+  const { default: raw } = await import("../fixtures/tesla/day/cassette.json", {
+    with: { type: "json" },
+  });
+  return [parseCassette(raw, DEFAULT_FIXTURES[0])];
+}
 
 const HELP = `
 deno task replay [options]
@@ -58,8 +69,9 @@ function parseStart(value: string | undefined): number | undefined {
   return n;
 }
 
-async function main() {
-  const { values } = flags(Deno.args, {
+/** Runs the replay with these command-line arguments (the `ev-observer replay` entry too). */
+export async function main(args: string[] = Deno.args): Promise<void> {
+  const { values } = flags(args, {
     fixtures: { type: "string", multiple: true },
     speed: { type: "string" },
     start: { type: "string" },
@@ -84,8 +96,10 @@ async function main() {
   } catch (e) {
     fail(e);
   }
-  const paths = values.fixtures?.length ? values.fixtures : DEFAULT_FIXTURES;
-  const cassettes = await Promise.all(paths.map((p) => loadCassette(p))).catch((e) => fail(e));
+  const cassettes =
+    await (values.fixtures?.length
+      ? Promise.all(values.fixtures.map((p) => loadCassette(p)))
+      : demoCassettes()).catch((e) => fail(e));
 
   const origin = Math.min(...cassettes.map((c) => c.startedAt));
   const duration = Math.max(...cassettes.map((c) => c.startedAt + c.duration)) - origin;
@@ -95,7 +109,10 @@ async function main() {
   const readings = new Readings();
   const exports = values.once && !values.listen
     ? undefined
-    : startExports(config, readings, log, values.listen ?? config.listen);
+    : startExports(config, readings, log, values.listen ?? config.listen, {
+      now: () => clock.now(),
+      mode: `replay of ${cassettes.map((c) => `${c.vendor}/${c.scenario}`).join(", ")}`,
+    });
 
   const session = await startReplay({ cassettes, clock, readings, log, location: config.location })
     .catch((e) => fail(e, log));

@@ -13,3 +13,61 @@ export async function taskArgs(name: string): Promise<string[]> {
 }
 
 export const projectRoot = root.pathname;
+
+/** A TCP port that was free a moment ago, on loopback. */
+export function freePort(): number {
+  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (l.addr as Deno.NetAddr).port;
+  l.close();
+  return port;
+}
+
+/** Polls `fn` every 250 ms until it returns a value; throws after `tries` attempts. */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined>,
+  tries = 120,
+): Promise<T> {
+  for (let i = 0; i < tries; i++) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+export interface TestPrometheus {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Debian's Prometheus on loopback, scraping `targets` every second, in a temp directory. */
+export async function startPrometheus(targets: string[]): Promise<TestPrometheus> {
+  const port = freePort();
+  const dir = await Deno.makeTempDir({ prefix: "ev-observer-prom-" });
+  await Deno.writeTextFile(
+    `${dir}/prometheus.yml`,
+    `global: { scrape_interval: 1s, evaluation_interval: 1s }
+scrape_configs:
+  - job_name: ev-observer
+    static_configs: [{ targets: ${JSON.stringify(targets)} }]
+`,
+  );
+  const child = new Deno.Command("prometheus", {
+    args: [
+      `--config.file=${dir}/prometheus.yml`,
+      `--storage.tsdb.path=${dir}/data`,
+      `--web.listen-address=127.0.0.1:${port}`,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async stop() {
+      child.kill("SIGTERM");
+      await child.status;
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}

@@ -1,0 +1,34 @@
+# ev-observer in a container. With no arguments it runs the replay demo on :9464 forever;
+# `docker run ... ev-observer poll --config /etc/ev-observer/config.yaml` polls live cars.
+# The Deno version is pinned to the one the project is tested with (deno.json, .ci/run).
+FROM denoland/deno:debian-2.9.6
+
+# /data holds tokens and scheduler state (a volume); the app itself stays read-only to the
+# process, which runs as the image's unprivileged `deno` user (uid 1993).
+RUN mkdir -p /data /etc/ev-observer && chown deno:deno /data
+WORKDIR /app
+
+# Dependencies first, so a code change does not download them again. The lock is frozen:
+# a dependency that does not match deno.lock fails the build instead of drifting.
+COPY deno.json deno.lock ./
+USER deno
+RUN deno install --frozen
+COPY --chown=root:root . .
+RUN deno cache --frozen scripts/main.ts scripts/healthcheck.ts
+
+ENV EV_OBSERVER_LISTEN=0.0.0.0:9464 \
+    EV_OBSERVER_STATE_DIR=/data \
+    DENO_NO_UPDATE_CHECK=1 \
+    NO_COLOR=1
+VOLUME ["/data"]
+EXPOSE 9464
+
+# No curl in the image: a tiny Deno script asks /healthz on loopback.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
+  CMD ["deno", "run", "--cached-only", "--allow-net=127.0.0.1,[::1]", "--allow-env=EV_OBSERVER_LISTEN", "scripts/healthcheck.ts"]
+
+# tini (shipped in the base image) is PID 1 and forwards SIGTERM to Deno, whose handler
+# flushes OTLP and closes the server (graceful `docker stop`). Exec form: no shell between.
+# The permissions are those of `deno task ev-observer` and the compiled binary.
+ENTRYPOINT ["/tini", "--", "deno", "run", "--cached-only", "--no-prompt", "--allow-read=.,/data,/etc/ev-observer,/var/lib/ev-observer", "--allow-write=.,/data,/var/lib/ev-observer", "--allow-env", "--allow-net", "--allow-sys=hostname,osRelease", "scripts/main.ts"]
+CMD ["replay", "--loop"]

@@ -1,0 +1,202 @@
+/**
+ * What the status page shows, as JSON-ready data: per vehicle its state, state of charge,
+ * range, sample age, token and API budget (when the poller knows them) and a 24-hour
+ * state-of-charge history kept in memory. The page (status_page.ts) only renders this.
+ */
+import type { Readings } from "../core/readings.ts";
+import type { Snapshot, VehicleRef } from "../core/snapshot.ts";
+
+/** One budget window (today or this month) as the live poller counts it. */
+export interface UsageWindow {
+  /** Requests sent in the window. */
+  readonly requests: number;
+  /** Requests the vendor bills (Tesla: every answer below 500). */
+  readonly billable?: number;
+  /** The configured request budget for the window. */
+  readonly limit?: number;
+  /** Estimated cost so far, US dollars. */
+  readonly costUsd?: number;
+  /** The configured money budget for the window, US dollars. */
+  readonly budgetUsd?: number;
+}
+
+export interface TokenStatus {
+  /** e.g. "valid", "expiring", "expired", "missing", "refresh_failed". */
+  readonly state: string;
+  /** Unix seconds. */
+  readonly expiresAt?: number;
+}
+
+/** What the live poller knows about a vehicle's account; every part is optional. */
+export interface AccountStatus {
+  readonly token?: TokenStatus;
+  readonly today?: UsageWindow;
+  readonly month?: UsageWindow;
+  /** The scheduler's state for this vehicle, e.g. "driving", "asleep", "backoff". */
+  readonly pollState?: string;
+}
+
+export interface StatusSources {
+  /** Current time in ms: the virtual clock in replay, so ages match the replayed day. */
+  readonly now: () => number;
+  /** Token, budget and poll state; supplied by the live poller, absent in replay. */
+  readonly account?: (vehicle: VehicleRef) => AccountStatus | undefined;
+  /** Shown under the title, e.g. "replay of tesla/day". */
+  readonly mode?: string;
+}
+
+export interface VehicleStatus {
+  readonly provider: string;
+  readonly name: string;
+  /** Last six characters of the VIN: enough to tell cars apart, not to identify one. */
+  readonly vinTail: string;
+  /** online / asleep / offline / unknown, refined to driving / charging / parked when online. */
+  readonly state: string;
+  readonly soc?: number;
+  readonly rangeM?: number;
+  readonly chargeLimit?: number;
+  /** Unix seconds of the newest sample, and its age in seconds. */
+  readonly lastSampleAt?: number;
+  readonly ageS?: number;
+  /** Requests sent since the exporter started (ev_api_requests_total of the provider). */
+  readonly requestsSinceStart: number;
+  readonly account?: AccountStatus;
+  /** [unix seconds, state of charge 0–1], oldest first, within the last 24 hours. */
+  readonly history: readonly (readonly [number, number])[];
+}
+
+export interface StatusModel {
+  /** Unix seconds the model was made at (the clock's time). */
+  readonly now: number;
+  readonly mode?: string;
+  readonly vehicles: readonly VehicleStatus[];
+}
+
+const DAY_S = 86_400;
+
+interface LastKnown {
+  soc?: number;
+  rangeM?: number;
+  chargeLimit?: number;
+  activity?: string;
+}
+
+/**
+ * Bounded in-memory history per vehicle, fed by Readings.onSnapshot: at most one point per
+ * `stepS` seconds and only the last 24 hours, so memory stays under `DAY_S / stepS` points a
+ * vehicle however long the exporter runs.
+ */
+export class StatusHistory {
+  readonly #points = new Map<string, [number, number][]>();
+  readonly #last = new Map<string, LastKnown>();
+  readonly #stepS: number;
+  readonly #stop: () => void;
+
+  constructor(readings: Readings, stepS = 60) {
+    this.#stepS = stepS;
+    this.#stop = readings.onSnapshot((s) => this.add(s));
+  }
+
+  add(snapshot: Snapshot): void {
+    const key = vehicleKey(snapshot.vehicle);
+    const value = (name: string, labels?: Record<string, string>) =>
+      snapshot.samples.find((x) =>
+        x.metric === name &&
+        (!labels || Object.entries(labels).every(([k, v]) => x.labels?.[k] === v))
+      )?.value;
+    const range = ["rated", "estimated", "ideal"].map((e) =>
+      value("ev.battery.range", { estimate: e })
+    ).find((v) => v !== undefined);
+    const shift = snapshot.states.find((x) => x.metric === "ev.drive.shift_state")?.state;
+    const charging = snapshot.states.find((x) => x.metric === "ev.charging.state")?.state;
+    const soc = value("ev.battery.level");
+    this.#last.set(key, {
+      soc,
+      rangeM: range,
+      chargeLimit: value("ev.charging.limit"),
+      activity: shift && shift !== "park" && shift !== "unknown"
+        ? "driving"
+        : charging === "charging" || charging === "starting"
+        ? "charging"
+        : "parked",
+    });
+    if (soc === undefined) return;
+    const t = snapshot.sampledAt;
+    let points = this.#points.get(key);
+    // Time went backwards (a replay starting over): the old day no longer applies.
+    if (!points || (points.length && t < points[points.length - 1][0])) {
+      points = [];
+      this.#points.set(key, points);
+    }
+    const last = points[points.length - 1];
+    if (last && Math.floor(last[0] / this.#stepS) === Math.floor(t / this.#stepS)) {
+      // Same time slot as the previous point: keep the newest value in that slot.
+      points[points.length - 1] = [t, soc];
+    } else {
+      points.push([t, soc]);
+    }
+    while (points.length && points[0][0] < t - DAY_S) points.shift();
+  }
+
+  points(vehicle: VehicleRef, now: number): [number, number][] {
+    return (this.#points.get(vehicleKey(vehicle)) ?? []).filter(([t]) =>
+      t >= now - DAY_S && t <= now
+    );
+  }
+
+  lastKnown(vehicle: VehicleRef): LastKnown | undefined {
+    return this.#last.get(vehicleKey(vehicle));
+  }
+
+  /** Number of points held, all vehicles (for tests of the bound). */
+  size(): number {
+    let n = 0;
+    for (const p of this.#points.values()) n += p.length;
+    return n;
+  }
+
+  close(): void {
+    this.#stop();
+  }
+}
+
+const vehicleKey = (v: VehicleRef) => `${v.provider}/${v.vin}`;
+
+/** Builds the model the page and /status.json show. */
+export function statusModel(
+  readings: Readings,
+  history: StatusHistory,
+  sources: StatusSources,
+): StatusModel {
+  const now = sources.now() / 1000;
+  const vehicles: VehicleStatus[] = [];
+  for (const entry of readings.vehicles.values()) {
+    const v = entry.vehicle;
+    const last = history.lastKnown(v);
+    let requests = 0;
+    for (const c of readings.counters.values()) {
+      if (c.metric === "ev.api.requests" && c.labels.provider === v.provider) requests += c.value;
+    }
+    const name = entry.info.name ?? v.name ?? v.provider;
+    vehicles.push({
+      provider: v.provider,
+      name,
+      vinTail: v.vin.slice(-6),
+      state: entry.state === "online" && entry.snapshot && last?.activity
+        ? last.activity
+        : entry.state,
+      soc: last?.soc,
+      rangeM: last?.rangeM,
+      chargeLimit: last?.chargeLimit,
+      lastSampleAt: entry.lastSampleAt,
+      ageS: entry.lastSampleAt === undefined
+        ? undefined
+        : Math.max(0, Math.round(now - entry.lastSampleAt)),
+      requestsSinceStart: requests,
+      account: sources.account?.(v),
+      history: history.points(v, now),
+    });
+  }
+  vehicles.sort((a, b) => a.name.localeCompare(b.name) || a.vinTail.localeCompare(b.vinTail));
+  return { now, mode: sources.mode, vehicles };
+}

@@ -1,0 +1,64 @@
+/**
+ * `ev-observer <command>`: the one entry point of the compiled binary and of the container.
+ * Each command is a script with `export function main(args)`; commands whose script has not
+ * landed yet say so instead of failing obscurely.
+ */
+
+type Main = (args: string[]) => void | Promise<void>;
+
+interface Command {
+  readonly about: string;
+  /** Loads the script; absent while the command is not available yet. */
+  readonly load?: () => Promise<{ main: Main }>;
+}
+
+/** One line per command. Literal import paths so `deno compile` embeds every script. */
+export const COMMANDS: Record<string, Command> = {
+  poll: { about: "poll the configured vehicles live and export their metrics" },
+  auth: { about: "sign in to a vendor account and store its tokens" },
+  record: { about: "record a live session into a redacted cassette" },
+  replay: { about: "play recorded cassettes (the demo)", load: () => import("./replay.ts") },
+  catalog: { about: "print the metric catalog", load: () => import("./catalog.ts") },
+  healthcheck: {
+    about: "exit 0 when the local exporter answers /healthz",
+    load: () => import("./healthcheck.ts"),
+  },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) =>
+    `  ${name.padEnd(width)}  ${c.about}${c.load ? "" : " (not available yet)"}`
+  );
+  return `ev-observer <command> [options]
+
+Commands:
+${lines.join("\n")}
+
+Run \`ev-observer <command> --help\` for a command's options.`;
+}
+
+export async function main(args: string[] = Deno.args): Promise<void> {
+  const [name, ...rest] = args;
+  if (name === undefined || name === "help" || name === "--help" || name === "-h") {
+    console.log(usage());
+    if (name === undefined) Deno.exit(2);
+    return;
+  }
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
+  if (!command) {
+    console.error(`unknown command "${name}"\n\n${usage()}`);
+    Deno.exit(2);
+  }
+  if (!command.load) {
+    console.error(
+      `ev-observer ${name} is not available yet in this build: it lands with a later release. ` +
+        `\`ev-observer replay\` runs the demo meanwhile.`,
+    );
+    Deno.exit(3);
+  }
+  const script = await command.load();
+  await script.main(rest);
+}
+
+if (import.meta.main) await main();
