@@ -8,6 +8,7 @@ import type { Http } from "../core/http.ts";
 import type { Readings } from "../core/readings.ts";
 import type { Snapshot, VehicleRef, VehicleState } from "../core/snapshot.ts";
 import type { Logger } from "../core/log.ts";
+import type { TokenStatus } from "../core/tokens.ts";
 import type { FakeHook } from "../replay/fake_server.ts";
 
 export interface ProviderContext {
@@ -19,6 +20,11 @@ export interface ProviderContext {
   readonly baseUrl: string;
   /** Returns a valid access token for the account (refreshing as needed). */
   readonly accessToken: () => Promise<string>;
+  /**
+   * The API answered 401 to `rejected`: returns a refreshed token for one retry
+   * (`TokenManager.onUnauthorized`). Absent in replay, where the token is static.
+   */
+  readonly onUnauthorized?: (rejected: string) => Promise<string>;
   /** Export latitude/longitude/heading only when the user asked for it. */
   readonly location: boolean;
   /** The account's config entry (vendor settings such as Volvo's `vcc_api_key`). */
@@ -72,6 +78,33 @@ export interface ProviderEntry {
   readonly fakeHook?: FakeHook;
   /** Account settings replay and tests use in place of the user's (placeholder secrets). */
   readonly replayAccount?: Readonly<Record<string, string>>;
+  /** Opens a configured account for live polling (tokens from the token store). */
+  readonly openAccount?: (deps: AccountDeps) => Promise<AccountSession>;
+}
+
+/** What `deno task poll` hands a provider to open one `accounts` entry. */
+export interface AccountDeps {
+  readonly account: AccountConfig;
+  /** Where the entry sits, for messages (e.g. `config.yaml accounts[0]`). */
+  readonly label: string;
+  /** The config's `state_dir` (token files live in its `tokens/` folder). */
+  readonly stateDir: string;
+  /** The config file the user named, so fix commands name it too. */
+  readonly configPath?: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly http: Http;
+  readonly readings: Readings;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly location: boolean;
+}
+
+/** One live account: its provider, and its token state for the health metrics. */
+export interface AccountSession {
+  readonly provider: Provider;
+  /** `sign_in_needed` / `missing` mean: run `signInCommand`. */
+  tokenStatus(): TokenStatus;
+  readonly signInCommand: string;
 }
 
 const registry = new Map<string, ProviderEntry>();

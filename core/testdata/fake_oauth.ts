@@ -21,6 +21,8 @@ export interface FakeOAuthOptions {
   readonly tokenDelayMs?: number;
   /** Adds Tesla's `"id_token": "id"` (not a JWT) to token answers. */
   readonly bogusIdToken?: boolean;
+  /** Where the endpoints live (default `/oauth2`; Tesla's SSO uses `/oauth2/v3`). */
+  readonly pathPrefix?: string;
 }
 
 interface CodeGrant {
@@ -42,9 +44,11 @@ export class FakeOAuthServer {
   readonly #access = new Map<string, number>(); // token -> expiry ms
   readonly #server: Deno.HttpServer<Deno.NetAddr>;
   readonly #now: () => number;
+  readonly #prefix: string;
 
   constructor(readonly options: FakeOAuthOptions) {
     this.#now = options.now ?? Date.now;
+    this.#prefix = options.pathPrefix ?? "/oauth2";
     this.#server = Deno.serve({
       hostname: "127.0.0.1",
       port: 0,
@@ -57,10 +61,10 @@ export class FakeOAuthServer {
     return `http://127.0.0.1:${this.#server.addr.port}`;
   }
   get authorizeUrl(): string {
-    return `${this.origin}/oauth2/authorize`;
+    return `${this.origin}${this.#prefix}/authorize`;
   }
   get tokenUrl(): string {
-    return `${this.origin}/oauth2/token`;
+    return `${this.origin}${this.#prefix}/token`;
   }
   get apiUrl(): string {
     return `${this.origin}/api/me`;
@@ -92,8 +96,8 @@ export class FakeOAuthServer {
 
   async #handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
-    if (url.pathname === "/oauth2/authorize") return this.#authorize(url);
-    if (url.pathname === "/oauth2/token" && req.method === "POST") {
+    if (url.pathname === `${this.#prefix}/authorize`) return this.#authorize(url);
+    if (url.pathname === `${this.#prefix}/token` && req.method === "POST") {
       const form = new URLSearchParams(await req.text());
       this.tokenRequests.push({ form, headers: req.headers });
       if (this.options.tokenDelayMs) await delay(this.options.tokenDelayMs);

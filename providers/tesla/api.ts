@@ -7,8 +7,16 @@ import { Envelope } from "./types.ts";
 
 export const PROVIDER = "tesla";
 
+/** Where an account's REST API lives (Fleet: per region; see region.ts). */
+export interface TeslaBaseUrl {
+  current(): Promise<string>;
+  /** `rejected` answered 421 (the account lives in another region): the host to use now. */
+  misdirected(rejected: string, accessToken: string): Promise<string>;
+}
+
 export class TeslaApi {
-  constructor(readonly ctx: ProviderContext) {}
+  /** `base` overrides `ctx.baseUrl` for live Fleet accounts. */
+  constructor(readonly ctx: ProviderContext, readonly base?: TeslaBaseUrl) {}
 
   /** Products list (works on Owner and Fleet API); vehicles are the entries with a VIN. */
   products(): Promise<unknown> {
@@ -29,10 +37,27 @@ export class TeslaApi {
   }
 
   async get(pathAndQuery: string, endpoint: string): Promise<unknown> {
-    const token = await this.ctx.accessToken();
-    const response = await this.ctx.http.send({
+    let token = await this.ctx.accessToken();
+    let base = this.base ? await this.base.current() : this.ctx.baseUrl;
+    let res = await this.#send(base, pathAndQuery, endpoint, token);
+    // An access token can die before its stated expiry: one refresh, one retry.
+    if (res.status === 401 && this.ctx.onUnauthorized) {
+      if (classify(res, endpoint, this.ctx.clock.now()).kind === "unauthorized") {
+        token = await this.ctx.onUnauthorized(token);
+        res = await this.#send(base, pathAndQuery, endpoint, token);
+      }
+    }
+    if (res.status === 421 && this.base) {
+      base = await this.base.misdirected(base, token);
+      res = await this.#send(base, pathAndQuery, endpoint, token);
+    }
+    return this.unwrap(res, endpoint);
+  }
+
+  #send(base: string, pathAndQuery: string, endpoint: string, token: string) {
+    return this.ctx.http.send({
       method: "GET",
-      url: new URL(pathAndQuery, this.ctx.baseUrl),
+      url: new URL(pathAndQuery, base),
       endpoint,
       headers: {
         authorization: `Bearer ${token}`,
@@ -40,7 +65,6 @@ export class TeslaApi {
         accept: "application/json",
       },
     });
-    return this.unwrap(response, endpoint);
   }
 
   /** Returns the envelope's `response`, or throws a VendorError the scheduler understands. */

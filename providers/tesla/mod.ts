@@ -2,5 +2,11 @@
 import { registerProvider } from "../mod.ts";
 import { teslaFakeHook } from "./fake.ts";
 import { createTeslaProvider } from "./provider.ts";
+import { openTeslaAccount } from "./session.ts";
 
-registerProvider({ id: "tesla", create: createTeslaProvider, fakeHook: teslaFakeHook });
+registerProvider({
+  id: "tesla",
+  create: createTeslaProvider,
+  fakeHook: teslaFakeHook,
+  openAccount: openTeslaAccount,
+});

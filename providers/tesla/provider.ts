@@ -11,7 +11,7 @@ import type {
 } from "../../core/snapshot.ts";
 import * as u from "../../core/units.ts";
 import type { Provider, ProviderContext, StateCheck } from "../mod.ts";
-import { PROVIDER, TeslaApi } from "./api.ts";
+import { PROVIDER, TeslaApi, type TeslaBaseUrl } from "./api.ts";
 import {
   ChargeStateFields,
   ClimateStateFields,
@@ -25,8 +25,9 @@ import {
   VehicleStateFields,
 } from "./types.ts";
 
-export function createTeslaProvider(ctx: ProviderContext): Provider {
-  const api = new TeslaApi(ctx);
+/** `base` (Fleet region, see session.ts) replaces the fixed `ctx.baseUrl` when given. */
+export function createTeslaProvider(ctx: ProviderContext, base?: TeslaBaseUrl): Provider {
+  const api = new TeslaApi(ctx, base);
   const report: ParseReport = { provider: PROVIDER, readings: ctx.readings, log: ctx.log };
   return {
     id: PROVIDER,

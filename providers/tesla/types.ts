@@ -127,3 +127,8 @@ export const DATA_ENDPOINTS = [
   "vehicle_state",
   "vehicle_config",
 ] as const;
+
+/** `GET /api/1/users/region` (Fleet API): the account's regional host. */
+export const UsersRegion = z.object({
+  response: z.object({ region: z.string(), fleet_api_base_url: z.string() }),
+});

@@ -1,0 +1,236 @@
+/**
+ * The interactive part of `deno task auth`, the same for every provider: show the authorize
+ * URL (and open a browser unless told not to), get the answer back through the one-shot
+ * loopback server or a paste, let the provider exchange it (and add its extras), and save the
+ * tokens. A provider supplies a `SignInPlan`; scripts/auth.ts keeps the table of providers.
+ *
+ * With a loopback redirect URI the server and the paste race: on a headless or remote machine
+ * the browser cannot reach 127.0.0.1 here, but its address bar still holds the code, so the
+ * user can paste it.
+ */
+import type { AccountConfig } from "./config.ts";
+import type { Clock } from "./clock.ts";
+import type { Http } from "./http.ts";
+import type { Logger } from "./log.ts";
+import { AuthorizationError, isLoopbackUrl, type PendingAuthorization } from "./oauth.ts";
+import {
+  type CallbackServer,
+  parsePastedRedirect,
+  startCallbackServer,
+} from "./callback_server.ts";
+import type { TokenRecord, TokenStore } from "./tokens.ts";
+
+/** One provider's sign-in for one account, built from its config entry. */
+export interface SignInPlan<E extends object> {
+  readonly store: TokenStore<E>;
+  /** The configured redirect URI; a plain-http loopback one gets the callback server. */
+  readonly redirectUri: string;
+  /** Starts the browser leg (PKCE, state) for `redirectUri` (the bound one for port 0). */
+  authorize(redirectUri: string): Promise<PendingAuthorization>;
+  /** Exchanges the checked callback parameters and adds the provider's extras. */
+  finish(pending: PendingAuthorization, callback: URLSearchParams): Promise<TokenRecord<E>>;
+  /** Where to find the final address when it must be pasted (a few short lines). */
+  readonly pasteHelp: string;
+  /** One line about the signed-in account for the success message (no secrets). */
+  describe(record: TokenRecord<E>): string;
+}
+
+/** What scripts/auth.ts hands a provider. */
+export interface SignInRequest {
+  /** The account's config entry (or `{provider, name}` when the config has none). */
+  readonly account: AccountConfig;
+  /** Where that entry is, for error messages (e.g. `config.yaml accounts[0]`). */
+  readonly label: string;
+  readonly stateDir: string;
+  /** The config file the user named, so printed commands can name it too. */
+  readonly configPath?: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly http: Http;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** The config's `location` switch (a provider may ask for a location scope). */
+  readonly location: boolean;
+  /** Vendor flags from the command line; a provider rejects the ones it cannot use. */
+  readonly options: { readonly api?: string; readonly loginHint?: string };
+}
+
+export interface ImportResult {
+  /** How many accounts were written to the token store. */
+  readonly accounts: number;
+  /** Lines for the user (no e-mail, no token). */
+  readonly notes: readonly string[];
+}
+
+/** A provider's entry in the `deno task auth` table. */
+export interface SignInProvider {
+  plan(request: SignInRequest): SignInPlan<object>;
+  /** Token imports from other tools, keyed by flag (`teslapy` for `--import-teslapy`). */
+  readonly imports?: Readonly<
+    Record<string, (path: string, request: SignInRequest) => Promise<ImportResult>>
+  >;
+}
+
+export interface SignInIO {
+  /** One line for the user (stdout). */
+  print(line: string): void;
+  /** The next line the user typed or piped; undefined at end of input. */
+  readLine(): Promise<string | undefined>;
+  /** Tries to show `url` in a browser; false when there is none to open. */
+  openBrowser?(url: string): Promise<boolean>;
+}
+
+export interface SignInOptions {
+  /** How long the callback server waits for the browser (default 5 min). */
+  readonly timeoutMs?: number;
+  /** Unreadable pastes allowed before giving up (default 3). */
+  readonly pasteAttempts?: number;
+}
+
+/** Runs the browser leg and saves the tokens; returns the stored record. */
+export async function runSignIn<E extends object>(
+  plan: SignInPlan<E>,
+  io: SignInIO,
+  options: SignInOptions = {},
+): Promise<TokenRecord<E>> {
+  const uri = new URL(plan.redirectUri);
+  const loopback = uri.protocol === "http:" && isLoopbackUrl(uri) && uri.hostname !== "[::1]";
+  const server = loopback ? startCallbackServer({ redirectUri: plan.redirectUri }) : undefined;
+  try {
+    const pending = await plan.authorize(server?.redirectUri ?? plan.redirectUri);
+    io.print("Open this address in a browser and sign in:");
+    io.print("");
+    io.print(`  ${pending.url.href}`);
+    io.print("");
+    if (io.openBrowser && await io.openBrowser(pending.url.href).catch(() => false)) {
+      io.print("(A browser window was opened for you.)");
+    }
+    const params = server
+      ? await fromServerOrPaste(server, pending.state, io, options)
+      : await fromPaste(pending.state, io, plan.pasteHelp, options);
+    const record = await plan.finish(pending, params);
+    await plan.store.save(record);
+    return record;
+  } finally {
+    await server?.close();
+  }
+}
+
+async function fromServerOrPaste(
+  server: CallbackServer,
+  state: string,
+  io: SignInIO,
+  options: SignInOptions,
+): Promise<URLSearchParams> {
+  const timeoutMs = options.timeoutMs ?? 300_000;
+  io.print(
+    `Waiting up to ${Math.round(timeoutMs / 60_000)} min for the browser to come back to ` +
+      `${new URL(server.redirectUri).origin}.`,
+  );
+  io.print(
+    "If the browser runs on another machine, it ends on an error page instead: copy the " +
+      "address from its address bar and paste it here.",
+  );
+  const stop = new AbortController();
+  const viaServer = server.waitForCallback(state, { timeoutMs, signal: stop.signal });
+  // A paste that ends without an answer (end of input) leaves the server to decide.
+  const viaPaste = readPaste(state, io, options).then(
+    (params) => params ?? new Promise<never>(() => {}),
+  );
+  try {
+    return await Promise.race([viaServer, viaPaste]);
+  } finally {
+    stop.abort();
+    viaServer.catch(() => {}); // settled as cancelled once the paste won
+  }
+}
+
+async function fromPaste(
+  state: string,
+  io: SignInIO,
+  help: string,
+  options: SignInOptions,
+): Promise<URLSearchParams> {
+  for (const line of help.split("\n")) io.print(line);
+  const params = await readPaste(state, io, options);
+  if (!params) throw new AuthorizationError("cancelled", "no address was pasted");
+  return params;
+}
+
+/** Reads pasted lines until one parses; undefined at end of input. */
+async function readPaste(
+  state: string,
+  io: SignInIO,
+  options: SignInOptions,
+): Promise<URLSearchParams | undefined> {
+  const attempts = options.pasteAttempts ?? 3;
+  for (let i = 1;; i++) {
+    io.print("Paste the address (or only the code) and press Enter:");
+    const line = await io.readLine();
+    if (line === undefined) return undefined;
+    if (!line.trim()) {
+      i--; // an empty line is not an attempt
+      continue;
+    }
+    try {
+      return parsePastedRedirect(line, state);
+    } catch (err) {
+      // Only an unreadable paste is worth another try; a wrong state means another sign-in.
+      if (!(err instanceof AuthorizationError) || err.reason !== "unreadable" || i >= attempts) {
+        throw err;
+      }
+      io.print(`That did not work: ${err.message}.`);
+    }
+  }
+}
+
+/** Lines of a byte stream (stdin), read on demand. */
+export function lineReader(stream: ReadableStream<Uint8Array>): () => Promise<string | undefined> {
+  const reader = stream.pipeThrough(new TextDecoderStream()).getReader();
+  let buffer = "";
+  let done = false;
+  return async () => {
+    for (;;) {
+      const nl = buffer.indexOf("\n");
+      if (nl >= 0) {
+        const line = buffer.slice(0, nl).replace(/\r$/, "");
+        buffer = buffer.slice(nl + 1);
+        return line;
+      }
+      if (done) {
+        const rest = buffer;
+        buffer = "";
+        return rest ? rest : undefined;
+      }
+      const chunk = await reader.read();
+      if (chunk.done) done = true;
+      else buffer += chunk.value;
+    }
+  };
+}
+
+/**
+ * Opens `url` with the desktop's opener when there visibly is a desktop: `open` on macOS,
+ * `xdg-open` on Linux with a display. Elsewhere (SSH, containers) it does nothing, and the
+ * printed address is the way in.
+ */
+export async function openBrowser(url: string): Promise<boolean> {
+  const os = Deno.build.os;
+  let opener: string | undefined;
+  if (os === "darwin") opener = "open";
+  else if (os === "linux" || os === "freebsd") {
+    const display = Deno.env.get("DISPLAY") || Deno.env.get("WAYLAND_DISPLAY");
+    if (display) opener = "xdg-open";
+  }
+  if (!opener) return false;
+  try {
+    const child = new Deno.Command(opener, {
+      args: [url],
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    return (await child.status).success;
+  } catch {
+    return false; // not installed, or not allowed by the task's permissions
+  }
+}

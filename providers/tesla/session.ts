@@ -1,0 +1,67 @@
+/**
+ * A live Tesla account for `deno task poll`: its token manager (refresh ahead of expiry, one
+ * refresh on a 401, "sign-in needed" when the refresh token is dead) wired into the provider,
+ * and for the Fleet API the account's regional host (re-discovered on a 421).
+ */
+import { VendorError } from "../../core/errors.ts";
+import { TokenManager } from "../../core/tokens.ts";
+import type { AccountDeps, AccountSession } from "../mod.ts";
+import {
+  teslaIdentity,
+  teslaRefresh,
+  teslaSignInCommand,
+  type TeslaTokenExtra,
+  teslaTokenStore,
+} from "./identity.ts";
+import { createTeslaProvider } from "./provider.ts";
+import { FleetBaseUrl } from "./region.ts";
+
+export interface TeslaAccountSession extends AccountSession {
+  readonly tokens: TokenManager<TeslaTokenExtra>;
+}
+
+export async function openTeslaAccount(deps: AccountDeps): Promise<TeslaAccountSession> {
+  const { http, clock, log } = deps;
+  const identity = teslaIdentity(deps.account, {
+    label: deps.label,
+    env: deps.env,
+    location: deps.location,
+  });
+  const store = teslaTokenStore(deps.stateDir, identity.account, log);
+  const signInCommand = teslaSignInCommand(identity.account, deps.configPath);
+  const tokens = new TokenManager({
+    store,
+    refresh: teslaRefresh(identity, http, clock),
+    signInCommand,
+    clock,
+    log,
+  });
+  await tokens.load(); // a missing or dead sign-in shows in tokenStatus() right away
+
+  /** Owner tokens cannot call the Fleet API and the reverse: a changed `api` needs a sign-in. */
+  const accessToken = async () => {
+    const { extra } = await tokens.record();
+    if (extra.api !== identity.api) {
+      throw new VendorError(
+        "sign_in_needed",
+        `tesla account "${identity.account}" was signed in for the ${extra.api} API but the ` +
+          `config says api: ${identity.api}: run \`${signInCommand}\``,
+      );
+    }
+    return await tokens.accessToken();
+  };
+  const base = identity.api === "fleet"
+    ? new FleetBaseUrl({ discoveryBase: identity.apiBaseUrl, tokens, store, http, clock, log })
+    : undefined;
+  const provider = createTeslaProvider({
+    http,
+    readings: deps.readings,
+    clock,
+    log: log.child({ provider: "tesla", account: identity.account }),
+    baseUrl: identity.apiBaseUrl,
+    accessToken,
+    onUnauthorized: (rejected) => tokens.onUnauthorized(rejected),
+    location: deps.location,
+  }, base);
+  return { provider, tokens, signInCommand, tokenStatus: () => tokens.status() };
+}

@@ -1,0 +1,214 @@
+/**
+ * `deno task auth <provider>`: signs in to a vendor account and stores its tokens in the token
+ * store, or imports them from another tool. Each provider adds one line to PROVIDERS.
+ */
+import { type AccountConfig, type Config, ConfigError, loadConfig } from "../core/config.ts";
+import { realClock } from "../core/clock.ts";
+import { VendorError } from "../core/errors.ts";
+import { Http, HttpError } from "../core/http.ts";
+import { createLogger, maskSecrets } from "../core/log.ts";
+import { AuthorizationError } from "../core/oauth.ts";
+import {
+  lineReader,
+  openBrowser,
+  runSignIn,
+  type SignInIO,
+  type SignInProvider,
+  type SignInRequest,
+} from "../core/sign_in.ts";
+import { teslaSignInPlan } from "../providers/tesla/identity.ts";
+import { importTeslaPy } from "../providers/tesla/teslapy.ts";
+import { flags } from "./flags.ts";
+
+/** The providers `deno task auth` knows: one line each. */
+const PROVIDERS: Record<string, SignInProvider> = {
+  tesla: { plan: teslaSignInPlan, imports: { teslapy: importTeslaPy } },
+};
+
+const HELP = `
+deno task auth <provider> [options]
+
+Signs in to a vendor account in the browser and stores its tokens in <state_dir>/tokens/
+(mode 0600). Run it once per account, and again whenever ev-observer reports "sign-in needed".
+Providers: ${Object.keys(PROVIDERS).join(", ")}.
+
+Options:
+  --account NAME           the config's accounts entry to sign in (default: the only one for
+                           this provider, else "default")
+  --config PATH            config file (accounts, state_dir)
+  --api owner|fleet        Tesla: Owner API (default) or Fleet API with your own app
+  --login-hint EMAIL       Tesla: pre-fill the e-mail on the sign-in page (it is part of the
+                           printed address); with --import-teslapy: which sign-in to import
+  --no-browser             only print the address (headless machines, SSH)
+  --import-teslapy FILE    Tesla: import a TeslaPy cache.json instead of signing in
+  -h, --help               this text
+
+The address is always printed. For a redirect URI on 127.0.0.1/localhost a one-shot server
+receives the answer; otherwise (Tesla's tesla://auth/callback, or a browser on another
+machine) paste the address the browser ended on. The task may read only the current directory
+and write only ./state: keep the config, the state_dir and any cache.json there.
+`;
+
+const NAME = /^[A-Za-z0-9_-]+$/;
+
+interface Picked {
+  readonly account: AccountConfig;
+  readonly label: string;
+  readonly inConfig: boolean;
+}
+
+/** The config entry to sign in; an account that is not configured yet gets defaults. */
+function pickAccount(
+  config: Config,
+  source: string,
+  provider: string,
+  name: string | undefined,
+): Picked {
+  const mine = config.accounts
+    .map((account, index) => ({ account, index }))
+    .filter((x) => x.account.provider === provider);
+  let hit = name === undefined ? undefined : mine.find((x) => x.account.name === name);
+  if (name === undefined && mine.length === 1) hit = mine[0];
+  if (name === undefined && mine.length > 1) {
+    throw new ConfigError(
+      `${source} has ${mine.length} ${provider} accounts (${
+        mine.map((x) => x.account.name).join(", ")
+      }): choose one with --account NAME`,
+    );
+  }
+  if (hit) return { ...hit, label: `${source} accounts[${hit.index}]`, inConfig: true };
+  const accountName = name ?? "default";
+  if (!NAME.test(accountName)) {
+    throw new ConfigError(`--account: "${accountName}" must use letters, digits, - and _ only`);
+  }
+  return {
+    account: { provider, name: accountName, vehicles: [] },
+    label: `${provider} account "${accountName}" (no accounts entry in ${source})`,
+    inConfig: false,
+  };
+}
+
+function stdio(noBrowser: boolean): SignInIO {
+  let read: (() => Promise<string | undefined>) | undefined;
+  return {
+    print: (line) => console.log(line),
+    readLine: () => (read ??= lineReader(Deno.stdin.readable))(),
+    ...(noBrowser ? {} : { openBrowser }),
+  };
+}
+
+function nextSteps(picked: Picked, provider: string, api: string | undefined, config?: string) {
+  const lines: string[] = [];
+  if (!picked.inConfig) {
+    lines.push(
+      `Add the account to ${config ?? "your config file (see config.example.yaml)"}:`,
+      "",
+      "  accounts:",
+      `    - provider: ${provider}`,
+      `      name: ${picked.account.name}`,
+      ...(api ? [`      api: ${api}`] : []),
+      "",
+    );
+  }
+  lines.push("Next, start polling:", "", `  deno task poll --config ${config ?? "config.yaml"}`);
+  return lines;
+}
+
+/** One clear sentence per failure, no stack trace; exit 2 for configuration mistakes. */
+function explain(err: unknown): { message: string; code: number } {
+  const text = (e: Error) => maskSecrets(e.message);
+  if (err instanceof ConfigError) return { message: text(err), code: 2 };
+  if (err instanceof AuthorizationError) {
+    return { message: `sign-in failed: ${text(err)}`, code: 1 };
+  }
+  if (err instanceof VendorError) {
+    const hint = err.kind === "sign_in_needed"
+      ? "\nThe sign-in code was refused (expired, already used, or not from this sign-in): " +
+        "run the command again and paste the new address promptly."
+      : "";
+    return { message: `sign-in failed: ${text(err)}${hint}`, code: 1 };
+  }
+  if (err instanceof HttpError) {
+    return { message: `sign-in failed: cannot reach ${err.endpoint}: ${text(err)}`, code: 1 };
+  }
+  if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
+    return {
+      message: `${text(err as Error)}\nThe auth task may read only the current directory and ` +
+        "write only ./state: run it from the directory that holds the config (with state_dir " +
+        "./state), or run scripts/auth.ts with deno run and matching --allow-read/--allow-write.",
+      code: 1,
+    };
+  }
+  return { message: err instanceof Error ? text(err) : String(err), code: 1 };
+}
+
+async function main(): Promise<void> {
+  const { values, positionals } = flags(Deno.args, {
+    account: { type: "string" },
+    config: { type: "string" },
+    api: { type: "string" },
+    "login-hint": { type: "string" },
+    "no-browser": { type: "boolean" },
+    "import-teslapy": { type: "string" },
+  }, HELP);
+  const [providerId, ...extra] = positionals;
+  const entry = providerId === undefined ? undefined : PROVIDERS[providerId];
+  if (!entry || extra.length) {
+    throw new ConfigError(
+      `${providerId === undefined ? "name a provider" : `unknown provider "${positionals}"`}: ` +
+        `deno task auth <${Object.keys(PROVIDERS).join("|")}> (see --help)`,
+    );
+  }
+  const env = Deno.env.toObject();
+  const config = await loadConfig(values.config, env);
+  const picked = pickAccount(config, values.config ?? "the config", providerId!, values.account);
+  const log = createLogger({ level: config.log_level });
+  const request: SignInRequest = {
+    account: picked.account,
+    label: picked.label,
+    stateDir: config.state_dir,
+    ...(values.config !== undefined ? { configPath: values.config } : {}),
+    env,
+    http: new Http({ provider: providerId! }),
+    clock: realClock,
+    log,
+    location: config.location,
+    options: {
+      ...(values.api !== undefined ? { api: values.api } : {}),
+      ...(values["login-hint"] !== undefined ? { loginHint: values["login-hint"] } : {}),
+    },
+  };
+  const next = () => nextSteps(picked, providerId!, values.api, values.config);
+
+  const teslapy = values["import-teslapy"];
+  if (teslapy !== undefined) {
+    const importer = entry.imports?.teslapy;
+    if (!importer) throw new ConfigError(`--import-teslapy is not available for ${providerId}`);
+    const result = await importer(teslapy, request);
+    console.log(`imported ${result.accounts} account${result.accounts === 1 ? "" : "s"}`);
+    for (const line of [...result.notes, "", ...next()]) console.log(line);
+    return;
+  }
+
+  const plan = entry.plan(request);
+  const record = await runSignIn(plan, stdio(values["no-browser"] === true));
+  console.log("");
+  console.log(
+    `Signed in: ${providerId} account "${picked.account.name}", ${plan.describe(record)}.`,
+  );
+  console.log(`Tokens saved to ${plan.store.path} (mode 0600).`);
+  console.log("");
+  for (const line of next()) console.log(line);
+}
+
+if (import.meta.main) {
+  try {
+    await main();
+  } catch (err) {
+    const { message, code } = explain(err);
+    console.error(message);
+    Deno.exit(code);
+  }
+  // A pending read of stdin (the paste that the callback server beat) must not hold us.
+  Deno.exit(0);
+}
