@@ -260,18 +260,18 @@ const KNOWN_SSO: readonly string[] = Object.values(TESLA_HOSTS.sso);
 /**
  * The SSO named by a callback's `issuer` or a stored `auth_host` when it is a Tesla SSO other
  * than the configured one (Tesla sends an account to its own region's SSO), else undefined.
+ * A configured `auth_host` that is not Tesla's (a fake, a proxy) always wins.
  */
 export function otherSso(identity: TeslaIdentity, value: string | null | undefined) {
-  if (!value) return undefined;
+  const configured = new URL(identity.ssoBase).origin;
+  if (!value || !KNOWN_SSO.includes(configured)) return undefined;
   let origin: string;
   try {
     origin = new URL(value).origin;
   } catch {
     return undefined;
   }
-  return KNOWN_SSO.includes(origin) && origin !== new URL(identity.ssoBase).origin
-    ? origin
-    : undefined;
+  return KNOWN_SSO.includes(origin) && origin !== configured ? origin : undefined;
 }
 
 /** The OAuth client for this account; `sso` swaps the Owner token host (see `otherSso`). */
