@@ -91,6 +91,8 @@ export interface AccountDeps {
   readonly stateDir: string;
   /** The config file the user named, so fix commands name it too. */
   readonly configPath?: string;
+  /** How the user runs commands: `deno task` (default) or `ev-observer`; fixes start so. */
+  readonly invokedAs?: string;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly http: Http;
   readonly readings: Readings;

@@ -1,6 +1,7 @@
 /**
- * `deno task auth <provider>`: signs in to a vendor account and stores its tokens in the token
- * store, or imports them from another tool. Each provider adds one line to PROVIDERS.
+ * `deno task auth <provider>` (or `ev-observer auth <provider>`): signs in to a vendor account
+ * and stores its tokens in the token store, or imports them from another tool. Each provider
+ * adds one line to PROVIDERS.
  */
 import { type AccountConfig, type Config, ConfigError, loadConfig } from "../core/config.ts";
 import { realClock } from "../core/clock.ts";
@@ -97,7 +98,13 @@ function stdio(noBrowser: boolean): SignInIO {
   };
 }
 
-function nextSteps(picked: Picked, provider: string, api: string | undefined, config?: string) {
+function nextSteps(
+  picked: Picked,
+  provider: string,
+  api: string | undefined,
+  config: string | undefined,
+  invokedAs: string,
+) {
   const lines: string[] = [];
   if (!picked.inConfig) {
     lines.push(
@@ -110,7 +117,7 @@ function nextSteps(picked: Picked, provider: string, api: string | undefined, co
       "",
     );
   }
-  lines.push("Next, start polling:", "", `  deno task poll --config ${config ?? "config.yaml"}`);
+  lines.push("Next, start polling:", "", `  ${invokedAs} poll --config ${config ?? "config.yaml"}`);
   return lines;
 }
 
@@ -142,8 +149,8 @@ function explain(err: unknown): { message: string; code: number } {
   return { message: err instanceof Error ? text(err) : String(err), code: 1 };
 }
 
-async function main(): Promise<void> {
-  const { values, positionals } = flags(Deno.args, {
+async function signIn(args: string[], invokedAs: string): Promise<void> {
+  const { values, positionals } = flags(args, {
     account: { type: "string" },
     config: { type: "string" },
     api: { type: "string" },
@@ -178,7 +185,7 @@ async function main(): Promise<void> {
       ...(values["login-hint"] !== undefined ? { loginHint: values["login-hint"] } : {}),
     },
   };
-  const next = () => nextSteps(picked, providerId!, values.api, values.config);
+  const next = () => nextSteps(picked, providerId!, values.api, values.config, invokedAs);
 
   const teslapy = values["import-teslapy"];
   if (teslapy !== undefined) {
@@ -201,14 +208,19 @@ async function main(): Promise<void> {
   for (const line of next()) console.log(line);
 }
 
-if (import.meta.main) {
+/**
+ * Runs the command and exits (a pending read of stdin, the paste that the callback server
+ * beat, must not keep the process alive). `invokedAs` prefixes the printed next command.
+ */
+export async function main(args: string[] = Deno.args, invokedAs = "ev-observer"): Promise<void> {
   try {
-    await main();
+    await signIn(args, invokedAs);
   } catch (err) {
     const { message, code } = explain(err);
     console.error(message);
     Deno.exit(code);
   }
-  // A pending read of stdin (the paste that the callback server beat) must not hold us.
   Deno.exit(0);
 }
+
+if (import.meta.main) await main(Deno.args, "deno task");

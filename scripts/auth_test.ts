@@ -37,9 +37,10 @@ async function runAuth(
   args: string[],
   drive: (child: Child) => Promise<void> = async () => {},
   env: Record<string, string> = {},
+  script = SCRIPT,
 ): Promise<Run> {
   const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", CONFIG, ...await taskPermissions(), SCRIPT, ...args],
+    args: ["run", "--config", CONFIG, ...await taskPermissions(), script, ...args],
     cwd,
     env: { NO_COLOR: "1", ...env },
     stdin: "piped",
@@ -328,6 +329,23 @@ Deno.test("auth tesla --import-teslapy: TeslaPy sign-in moved to the token store
     const stored = await Deno.readTextFile(`${dir}/state/tokens/tesla-home.json`);
     assert(!stored.includes(email) && !stored.includes(sso.id_token), "no e-mail or id token kept");
     assertNoLeak(run, [email, sso.access_token, sso.refresh_token, sso.id_token]);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("ev-observer auth (the binary's dispatcher) runs the same command and says ev-observer poll", async () => {
+  const dir = await project("accounts: []\n");
+  try {
+    await Deno.copyFile(TESLAPY, `${dir}/cache.json`);
+    const main = new URL("scripts/main.ts", ROOT).pathname;
+    const args = ["auth", "tesla", "--config", "config.yaml", "--import-teslapy", "cache.json"];
+    const run = await runAuth(dir, args, undefined, {}, main);
+    assertEquals(run.code, 0, run.stderr);
+    // Not in the config yet: the entry to add, then the next command in the binary's words.
+    assertStringIncludes(run.stdout, "    - provider: tesla\n      name: default\n");
+    assertStringIncludes(run.stdout, "  ev-observer poll --config config.yaml");
+    assert(await exists(`${dir}/state/tokens/tesla-default.json`));
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

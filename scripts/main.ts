@@ -15,7 +15,10 @@ interface Command {
 /** One line per command. Literal import paths so `deno compile` embeds every script. */
 export const COMMANDS: Record<string, Command> = {
   poll: { about: "poll the configured vehicles live and export their metrics" },
-  auth: { about: "sign in to a vendor account and store its tokens" },
+  auth: {
+    about: "sign in to a vendor account and store its tokens",
+    load: () => import("./auth.ts"),
+  },
   record: { about: "record a live session into a redacted cassette" },
   replay: { about: "play recorded cassettes (the demo)", load: () => import("./replay.ts") },
   catalog: { about: "print the metric catalog", load: () => import("./catalog.ts") },

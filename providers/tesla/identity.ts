@@ -327,9 +327,13 @@ export function teslaRefresh(
 }
 
 /** The command that fixes a dead sign-in, e.g. `deno task auth tesla --account home`. */
-export function teslaSignInCommand(account: string, configPath?: string): string {
+export function teslaSignInCommand(
+  account: string,
+  configPath?: string,
+  invokedAs = "deno task",
+): string {
   const config = configPath ? ` --config ${shellWord(configPath)}` : "";
-  return `deno task auth ${PROVIDER} --account ${account}${config}`;
+  return `${invokedAs} auth ${PROVIDER} --account ${account}${config}`;
 }
 
 function shellWord(value: string): string {

@@ -144,6 +144,10 @@ Deno.test("tesla identity: the fix command names the account and the config file
     teslaSignInCommand("car-2", "/etc/ev observer.yaml"),
     "deno task auth tesla --account car-2 --config '/etc/ev observer.yaml'",
   );
+  assertEquals(
+    teslaSignInCommand("home", "/etc/ev-observer/config.yaml", "ev-observer"),
+    "ev-observer auth tesla --account home --config /etc/ev-observer/config.yaml",
+  );
 });
 
 Deno.test("tesla identity: refresh goes to the SSO that issued the tokens, only if it is Tesla's", async () => {

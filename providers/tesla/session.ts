@@ -28,7 +28,7 @@ export async function openTeslaAccount(deps: AccountDeps): Promise<TeslaAccountS
     location: deps.location,
   });
   const store = teslaTokenStore(deps.stateDir, identity.account, log);
-  const signInCommand = teslaSignInCommand(identity.account, deps.configPath);
+  const signInCommand = teslaSignInCommand(identity.account, deps.configPath, deps.invokedAs);
   const tokens = new TokenManager({
     store,
     refresh: teslaRefresh(identity, http, clock),
