@@ -1,7 +1,8 @@
 import { VirtualClock } from "../../core/clock.ts";
 import { type AccountConfig, ConfigError, parseConfig } from "../../core/config.ts";
 import { Http } from "../../core/http.ts";
-import { maskSecrets } from "../../core/log.ts";
+import { createLogger, maskSecrets } from "../../core/log.ts";
+import type { SignInRequest } from "../../core/sign_in.ts";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../../core/testing.ts";
 import {
   otherSso,
@@ -10,6 +11,7 @@ import {
   teslaIdentity,
   teslaRefresh,
   teslaSignInCommand,
+  teslaSignInPlan,
 } from "./identity.ts";
 import { pickTeslaPyEntry } from "./teslapy.ts";
 
@@ -184,6 +186,74 @@ Deno.test("tesla identity: refresh goes to the SSO that issued the tokens, only 
   assertEquals(
     otherSso(identity({ auth_host: "http://127.0.0.1:1" }), "https://auth.tesla.cn"),
     undefined,
+  );
+});
+
+/** An Http that answers every token request and records where it went. */
+function recordingHttp(urls: string[]) {
+  return new Http({
+    provider: "tesla",
+    fetch: (input) => {
+      urls.push(String(input));
+      return Promise.resolve(
+        Response.json({
+          access_token: "at-xyz-123",
+          refresh_token: "rt-xyz-123",
+          expires_in: 60,
+          token_type: "Bearer",
+        }),
+      );
+    },
+  });
+}
+
+function request(urls: string[], keys: Record<string, unknown> = {}): SignInRequest {
+  return {
+    account: account(keys),
+    label: LABEL,
+    stateDir: "/nonexistent",
+    env: {},
+    http: recordingHttp(urls),
+    clock: new VirtualClock(0, 0),
+    log: createLogger({ write: () => {} }),
+    location: false,
+    options: {},
+  };
+}
+
+Deno.test("tesla sign-in: a code issued by the China SSO is exchanged there, and remembered", async () => {
+  const urls: string[] = [];
+  const plan = teslaSignInPlan(request(urls));
+  const pending = await plan.authorize(plan.redirectUri);
+  assertEquals(pending.url.origin, "https://auth.tesla.com");
+  const callback = new URLSearchParams({
+    code: "code-123456",
+    state: pending.state,
+    issuer: "https://auth.tesla.cn/oauth2/v3",
+  });
+  const record = await plan.finish(pending, callback);
+  assertEquals(urls, ["https://auth.tesla.cn/oauth2/v3/token"]);
+  assertEquals(record.extra, { api: "owner", auth_host: "https://auth.tesla.cn" });
+  assertEquals(plan.describe(record), "Owner API (SSO https://auth.tesla.cn)");
+});
+
+Deno.test("tesla sign-in: a Fleet account found in another region gets a hint about region:", () => {
+  const plan = teslaSignInPlan(request([], FLEET));
+  const record = (base: string, region: string) => ({
+    access_token: "a",
+    refresh_token: "r",
+    expires_at: 0,
+    obtained_at: 0,
+    token_type: "Bearer",
+    extra: { api: "fleet" as const, region, fleet_api_base_url: base },
+  });
+  assertStringIncludes(
+    plan.describe(record(TESLA_HOSTS.fleet.eu, "eu")),
+    "add `region: eu` to this account",
+  );
+  assertEquals(
+    plan.describe(record(TESLA_HOSTS.fleet.na, "na")),
+    `Fleet API, region na (${TESLA_HOSTS.fleet.na})`,
   );
 });
 
