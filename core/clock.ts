@@ -57,3 +57,66 @@ function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
     signal?.addEventListener("abort", onAbort, { once: true });
   });
 }
+
+/**
+ * Discrete-event time for several independent loops (the scheduler's per-vehicle loops):
+ * sleeps wait until `run` moves time to their deadline, and time moves only once every loop is
+ * asleep, so each loop's schedule is exact however long its real I/O took.
+ */
+export class StepClock implements Clock {
+  #now: number;
+  #seq = 0;
+  #sleepers: { at: number; seq: number; wake: () => void }[] = [];
+  #changed?: () => void;
+
+  constructor(start: number) {
+    this.#now = start;
+  }
+
+  now(): number {
+    return this.#now;
+  }
+
+  sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise((resolve, reject) => {
+      const sleeper = {
+        at: this.#now + Math.max(0, ms),
+        seq: this.#seq++,
+        wake: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        this.#sleepers = this.#sleepers.filter((s) => s !== sleeper);
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#sleepers.push(sleeper);
+      this.#changed?.();
+    });
+  }
+
+  /**
+   * Waits until `loops` sleeps are pending, wakes the earliest (moving time to its deadline),
+   * and repeats until the next deadline lies beyond `until`; time then stands at `until`.
+   */
+  async run(until: number, loops: number): Promise<void> {
+    for (;;) {
+      while (this.#sleepers.length < loops) {
+        await new Promise<void>((resolve) => (this.#changed = resolve));
+      }
+      this.#changed = undefined;
+      this.#sleepers.sort((a, b) => a.at - b.at || a.seq - b.seq);
+      const next = this.#sleepers[0];
+      if (next.at > until) {
+        this.#now = Math.max(this.#now, until);
+        return;
+      }
+      this.#sleepers.shift();
+      this.#now = Math.max(this.#now, next.at);
+      next.wake();
+    }
+  }
+}

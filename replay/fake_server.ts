@@ -6,6 +6,7 @@
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/log.ts";
 import type { Cassette, CassetteExchange } from "./cassette.ts";
+import { type FaultPlan, withFaults } from "./faults.ts";
 
 /** Vendor behaviour the cassette cannot express (e.g. Tesla's `endpoints=` filter). */
 export interface FakeHook {
@@ -27,6 +28,8 @@ export interface FakeServerOptions {
   readonly log?: Logger;
   readonly hostname?: string;
   readonly port?: number;
+  /** Fault injection (replay/faults.ts); released on shutdown. */
+  readonly faults?: FaultPlan;
 }
 
 export interface FakeServer {
@@ -59,7 +62,7 @@ export function startFakeServer(options: FakeServerOptions): FakeServer {
       port: options.port ?? 0,
       onListen: () => {},
     },
-    async (req) => {
+    withFaults(options.faults, async (req) => {
       const url = new URL(req.url);
       const form = await readForm(req);
       const request: FakeRequest = { method: req.method, url, headers: req.headers, form };
@@ -84,14 +87,17 @@ export function startFakeServer(options: FakeServerOptions): FakeServer {
         });
       }
       return new Response(text ?? "", { status, headers });
-    },
+    }),
   );
   const addr = server.addr as Deno.NetAddr;
   return {
     url: `http://${addr.hostname}:${addr.port}`,
     unmatched,
     served,
-    shutdown: () => server.shutdown(),
+    shutdown: () => {
+      options.faults?.release();
+      return server.shutdown();
+    },
   };
 }
 

@@ -10,6 +10,7 @@ import { type PollTarget, runScheduler } from "../core/scheduler.ts";
 import { providerEntry, replayAccount } from "../providers/mod.ts";
 import type { Cassette } from "./cassette.ts";
 import { type FakeServer, startFakeServer } from "./fake_server.ts";
+import { type FaultPlan, faultyFetch } from "./faults.ts";
 
 export interface ReplaySession {
   readonly targets: PollTarget[];
@@ -27,6 +28,12 @@ export interface ReplayOptions {
   readonly location: boolean;
   /** Called with each provider's Http seam before its first request (a recorder attaches here). */
   readonly onHttp?: (http: Http) => void;
+  /** Fault plans by cassette index (replay/faults.ts): the fault suite and bench use these. */
+  readonly faults?: readonly (FaultPlan | undefined)[];
+  /** Http limits (timeouts, body cap) instead of the defaults. */
+  readonly http?: { readonly timeoutMs?: number; readonly maxBodyBytes?: number };
+  /** Token source; a fixed placeholder token when absent. */
+  readonly accessToken?: () => Promise<string>;
 }
 
 /** Starts the fakes and lists each cassette's vehicles through the real provider code. */
@@ -36,11 +43,18 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
   const targets: PollTarget[] = [];
   const shutdown = () => Promise.all(fakes.map((f) => f.shutdown())).then(() => {});
   try {
-    for (const cassette of options.cassettes) {
+    for (const [i, cassette] of options.cassettes.entries()) {
       const entry = providerEntry(cassette.vendor);
-      const fake = startFakeServer({ cassette, clock, hook: entry.fakeHook, log });
+      const faults = options.faults?.[i];
+      const fake = startFakeServer({ cassette, clock, hook: entry.fakeHook, log, faults });
       fakes.push(fake);
-      const http = new Http({ provider: entry.id, readings, now: () => clock.now() });
+      const http = new Http({
+        provider: entry.id,
+        readings,
+        now: () => clock.now(),
+        ...options.http,
+        fetch: faults ? faultyFetch(faults) : undefined,
+      });
       options.onHttp?.(http);
       const provider = entry.create({
         http,
@@ -48,7 +62,7 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
         clock,
         log: log.child({ provider: entry.id }),
         baseUrl: fake.url,
-        accessToken: () => Promise.resolve("replay-access-token"),
+        accessToken: options.accessToken ?? (() => Promise.resolve("replay-access-token")),
         location: options.location,
         account: replayAccount(entry),
       });
