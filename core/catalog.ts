@@ -23,10 +23,38 @@ export interface MetricDef {
   readonly states?: readonly string[];
   /** Only exported when the user enabled location export. */
   readonly location?: boolean;
+  /**
+   * Sane values [min, max] in the catalog unit, for every gauge. Core drops a sample outside
+   * it and counts `ev_parse_errors_total{field=<metric>}` (core/parse.ts `checkRanges`), so no
+   * provider can export an absurd value.
+   */
+  readonly range?: readonly [number, number];
 }
 
 /** Labels every vehicle series carries. The VIN is stable; display names change (seed defect 9). */
 export const VEHICLE_LABELS = ["provider", "vin"] as const;
+
+/**
+ * Sane ranges by unit; a gauge may narrow or widen its own. Wide enough for any car on the
+ * road (800 V packs, 1 MW charging, 250 km/h), narrow enough to catch unit mistakes.
+ */
+const UNIT_RANGES: Record<string, readonly [number, number]> = {
+  // A full pack may read a little over 100 % (calibration); more is a unit mistake.
+  "1": [0, 1.05],
+  m: [0, 2e6],
+  "m/s": [0, 120],
+  Cel: [-60, 100],
+  Pa: [0, 1e6],
+  W: [-1e6, 1e6],
+  V: [0, 1500],
+  A: [0, 1000],
+  J: [0, 3.6e9],
+  s: [0, 1e6],
+  deg: [0, 360],
+  "{boolean}": [0, 1],
+};
+/** Unix seconds, 1970 to 2100. */
+const UNIX_TIME: readonly [number, number] = [0, 4_102_444_800];
 
 const g = (
   name: string,
@@ -34,7 +62,7 @@ const g = (
   help: string,
   labels: string[] = [],
   extra: Partial<MetricDef> = {},
-): MetricDef => ({ name, unit, kind: "gauge", help, labels, ...extra });
+): MetricDef => ({ name, unit, kind: "gauge", help, labels, range: UNIT_RANGES[unit], ...extra });
 
 const bool = (name: string, help: string, labels: string[] = []): MetricDef =>
   g(name, "{boolean}", `${help} (1 = yes, 0 = no).`, labels);
@@ -90,7 +118,7 @@ export const CATALOG: readonly MetricDef[] = [
   g("ev.battery.range", "m", "Remaining range by the vendor's estimate kind.", ["estimate"]),
   g("ev.battery.module.temperature", "Cel", "Battery module temperature.", ["bound"]),
   g("ev.battery.energy_remaining", "J", "Energy left in the pack (newer firmware only)."),
-  g("ev.odometer", "m", "Odometer reading."),
+  g("ev.odometer", "m", "Odometer reading.", [], { range: [0, 1e10] }),
   // Charging
   stateset("ev.charging.state", "Charging state.", [...CHARGING_STATES]),
   bool("ev.charging.plugged_in", "A charge cable is connected"),
@@ -100,7 +128,7 @@ export const CATALOG: readonly MetricDef[] = [
   g("ev.charging.current", "A", "Actual charging current."),
   g("ev.charging.pilot_current", "A", "Pilot current the charger offers."),
   g("ev.charging.requested_current", "A", "Current the car requests, and its maximum.", ["bound"]),
-  g("ev.charging.phases", "{phase}", "Number of AC phases in use."),
+  g("ev.charging.phases", "{phase}", "Number of AC phases in use.", [], { range: [0, 3] }),
   g("ev.charging.energy_added", "J", "Energy added in the current or last charging session."),
   g("ev.charging.range_added", "m", "Range added in the current or last session.", ["estimate"]),
   g("ev.charging.limit", "1", "Charge limit set by the user, 0–1."),
@@ -108,20 +136,29 @@ export const CATALOG: readonly MetricDef[] = [
     "bound",
   ]),
   g("ev.charging.time_to_full", "s", "Estimated time until the charge limit is reached."),
-  g("ev.charging.max_range_charges", "{charge}", "Charges to 100 % the car has counted."),
+  g("ev.charging.max_range_charges", "{charge}", "Charges to 100 % the car has counted.", [], {
+    range: [0, 1e6],
+  }),
   g(
     "ev.charging.scheduled_start.timestamp",
     "s",
     "When scheduled charging will start, Unix time.",
+    [],
+    { range: UNIX_TIME },
   ),
-  g("ev.charging.scheduled_departure.timestamp", "s", "Scheduled departure, Unix time."),
+  g("ev.charging.scheduled_departure.timestamp", "s", "Scheduled departure, Unix time.", [], {
+    range: UNIX_TIME,
+  }),
   // Driving
   g("ev.drive.speed", "m/s", "Vehicle speed; 0 when parked."),
   g("ev.drive.power", "W", "Drive power; negative while regenerating or charging."),
   stateset("ev.drive.shift_state", "Gear selector position.", [...SHIFT_STATES]),
   g("ev.location.heading", "deg", "Compass heading.", [], { location: true }),
-  g("ev.location.latitude", "deg", "Latitude, WGS84.", [], { location: true }),
-  g("ev.location.longitude", "deg", "Longitude, WGS84.", [], { location: true }),
+  g("ev.location.latitude", "deg", "Latitude, WGS84.", [], { location: true, range: [-90, 90] }),
+  g("ev.location.longitude", "deg", "Longitude, WGS84.", [], {
+    location: true,
+    range: [-180, 180],
+  }),
   // Climate
   g("ev.climate.inside.temperature", "Cel", "Cabin temperature."),
   g("ev.climate.outside.temperature", "Cel", "Outside temperature measured by the car."),
@@ -138,7 +175,9 @@ export const CATALOG: readonly MetricDef[] = [
   bool("ev.user_present", "A user is present in the vehicle"),
   // Vehicle
   stateset("ev.vehicle.state", "Connectivity state reported by the vendor.", [...VEHICLE_STATES]),
-  g("ev.last_sample.timestamp", "s", "Vendor timestamp of the newest sample, Unix time."),
+  g("ev.last_sample.timestamp", "s", "Vendor timestamp of the newest sample, Unix time.", [], {
+    range: UNIX_TIME,
+  }),
   {
     name: "ev.vehicle.info",
     unit: "{info}",
@@ -195,11 +234,18 @@ export const CATALOG: readonly MetricDef[] = [
   ]),
   stateset("ev.charging.type", "Kind of charging current.", ["ac", "dc", "none", "unknown"]),
   // Liters: Prometheus has no volume base unit, and liters match the consumption unit below.
-  g("ev.fuel.amount", "l", "Fuel in the tank, liters."),
-  g("ev.fuel.range", "m", "Remaining range on fuel by the vendor's estimate."),
+  g("ev.fuel.amount", "l", "Fuel in the tank, liters.", [], { range: [0, 2000] }),
+  g("ev.fuel.range", "m", "Remaining range on fuel by the vendor's estimate.", [], {
+    range: [0, 1e7],
+  }),
   bool("ev.engine.running", "The engine (on an electric car: the drive system) is running"),
-  g("ev.location.altitude", "m", "Altitude above sea level.", [], { location: true }),
-  g("ev.trip.distance", "m", "Trip meter, by trip kind (manual reset or automatic).", ["trip"]),
+  g("ev.location.altitude", "m", "Altitude above sea level.", [], {
+    location: true,
+    range: [-1000, 10_000],
+  }),
+  g("ev.trip.distance", "m", "Trip meter, by trip kind (manual reset or automatic).", ["trip"], {
+    range: [0, 1e9],
+  }),
   g("ev.trip.average_speed", "m/s", "Average speed over the trip.", ["trip"]),
   // Consumption in the units drivers read (Wh/km as Tesla and TeslaMate show it; l/100km as
   // on the dashboard). In base units it would be J/m, which the OTLP→Prometheus translation
@@ -210,12 +256,14 @@ export const CATALOG: readonly MetricDef[] = [
     "Wh/km",
     "Average electric energy consumption over the trip, Wh per km.",
     ["trip"],
+    { range: [-1000, 5000] },
   ),
   g(
     "ev.trip.average_fuel_consumption",
     "l/100km",
     "Average fuel consumption over the trip, liters per 100 km.",
     ["trip"],
+    { range: [0, 100] },
   ),
   stateset(
     "ev.tire.pressure_state",
@@ -245,10 +293,23 @@ export const CATALOG: readonly MetricDef[] = [
     "maintenance_overdue",
     "unknown",
   ]),
-  g("ev.service.distance_remaining", "m", "Distance left until the next service."),
+  // Negative once a service is overdue.
+  g("ev.service.distance_remaining", "m", "Distance left until the next service.", [], {
+    range: [-1e7, 1e7],
+  }),
   // Vendors count in months or days; a month is 30.436875 days (the mean Gregorian month).
-  g("ev.service.time_remaining", "s", "Time left until the next service."),
-  g("ev.service.engine_time_remaining", "s", "Engine running time left until the next service."),
+  g("ev.service.time_remaining", "s", "Time left until the next service.", [], {
+    range: [-1e9, 1e9],
+  }),
+  g(
+    "ev.service.engine_time_remaining",
+    "s",
+    "Engine running time left until the next service.",
+    [],
+    {
+      range: [-1e9, 1e9],
+    },
+  ),
   // Not ev.parse.errors: that one means our schema rejected a field (alert-worthy); this one
   // counts values the vendor itself reported as unavailable (NOT_SUPPORTED is normal for some cars).
   counter(
@@ -256,6 +317,14 @@ export const CATALOG: readonly MetricDef[] = [
     "{error}",
     "Values the vendor answered with an error instead of a value, by field and error code.",
     ["provider", "field", "code"],
+  ),
+  // Fault suite (issue 7): every failed poll by kind, so faults that leave no HTTP status
+  // (timeouts, resets, malformed bodies) are counted under one name with the log's `kind`.
+  counter(
+    "ev.poll.errors",
+    "{error}",
+    "Failed polls by kind (timeout, network, server, rate_limited, quota, malformed, …).",
+    ["provider", "kind"],
   ),
 ];
 
@@ -266,6 +335,12 @@ export function metric(name: string): MetricDef {
   const def = byName.get(name);
   if (!def) throw new Error(`metric "${name}" is not in the catalog (core/catalog.ts)`);
   return def;
+}
+
+/** Whether `value` lies within the metric's sane range (always true without a range). */
+export function inRange(def: MetricDef, value: number): boolean {
+  if (!Number.isFinite(value)) return false;
+  return !def.range || (value >= def.range[0] && value <= def.range[1]);
 }
 
 const UNIT_WORDS: Record<string, string> = {

@@ -60,6 +60,21 @@ export class Http {
   readonly #observers: ExchangeObserver[] = [];
   constructor(readonly options: HttpOptions) {}
 
+  /** Counts a request that got no usable answer and makes its error. */
+  #fail(request: HttpRequest, failure: Failure): HttpError {
+    const { provider, readings } = this.options;
+    readings?.count("ev.api.requests", {
+      provider,
+      endpoint: request.endpoint,
+      status: failure.status,
+    });
+    return new HttpError(
+      failure.kind,
+      request.endpoint,
+      `${request.method} ${request.endpoint}: ${failure.detail}`,
+    );
+  }
+
   /** Adds an observer (e.g. the recorder) that sees every exchange after it completes. */
   observe(observer: ExchangeObserver): void {
     this.#observers.push(observer);
@@ -83,26 +98,16 @@ export class Http {
         redirect: "manual",
       });
     } catch (err) {
-      const timedOut = err instanceof DOMException && err.name === "TimeoutError";
-      const status = timedOut ? "timeout" : "network_error";
-      readings?.count("ev.api.requests", { provider, endpoint: request.endpoint, status });
-      throw new HttpError(
-        timedOut ? "timeout" : "network",
-        request.endpoint,
-        timedOut
-          ? `${request.method} ${request.endpoint}: no answer within ${timeoutMs} ms`
-          : `${request.method} ${request.endpoint}: ${(err as Error).message}`,
-      );
+      throw this.#fail(request, classifyFetchError(err, timeoutMs));
     }
-    const text = await readCapped(response, this.options.maxBodyBytes ?? 4 * 1024 * 1024)
-      .catch((err) => {
-        readings?.count("ev.api.requests", {
-          provider,
-          endpoint: request.endpoint,
-          status: "too_large",
-        });
-        throw new HttpError("too_large", request.endpoint, `${request.endpoint}: ${err.message}`);
-      });
+    const maxBytes = this.options.maxBodyBytes ?? 4 * 1024 * 1024;
+    let text: string;
+    try {
+      text = await readCapped(response, maxBytes);
+    } catch (err) {
+      // The timeout and a dropped connection can strike while the body streams in as well.
+      throw this.#fail(request, classifyFetchError(err, timeoutMs));
+    }
     readings?.count("ev.api.requests", {
       provider,
       endpoint: request.endpoint,
@@ -120,8 +125,44 @@ export class Http {
   }
 }
 
+/** What went wrong, for the counter's `status` label and a message without the URL. */
+interface Failure {
+  readonly kind: HttpErrorKind;
+  readonly status: "timeout" | "network_error" | "too_large";
+  readonly detail: string;
+}
+
+class TooLarge extends Error {}
+
+function classifyFetchError(err: unknown, timeoutMs: number): Failure {
+  if (err instanceof TooLarge) {
+    return { kind: "too_large", status: "too_large", detail: err.message };
+  }
+  if (err instanceof DOMException && err.name === "TimeoutError") {
+    return { kind: "timeout", status: "timeout", detail: `no answer within ${timeoutMs} ms` };
+  }
+  return { kind: "network", status: "network_error", detail: networkDetail(err) };
+}
+
+/**
+ * Deno says only "fetch failed" and puts the reason (DNS, refused, reset) in `cause`, after
+ * the full URL; the URL may carry a vehicle id or VIN, so it is cut out.
+ */
+function networkDetail(err: unknown): string {
+  const e = err as Error | undefined;
+  const cause = (e?.cause as Error | undefined)?.message;
+  const text = cause ? `${e?.message}: ${cause}` : e?.message ?? String(err);
+  return text.replace(/ for url \([^)]*\)/g, "").replace(/https?:\/\/\S+/g, "<url>");
+}
+
 async function readCapped(response: Response, max: number): Promise<string> {
   if (!response.body) return "";
+  const declared = Number(response.headers.get("content-length"));
+  if (declared > max) {
+    // Refused up front: no need to download what we will not keep.
+    await response.body.cancel();
+    throw new TooLarge(`response body of ${declared} bytes exceeds the ${max}-byte limit`);
+  }
   const reader = response.body.getReader();
   const chunks: Uint8Array[] = [];
   let size = 0;
@@ -131,7 +172,7 @@ async function readCapped(response: Response, max: number): Promise<string> {
     size += value.byteLength;
     if (size > max) {
       await reader.cancel();
-      throw new Error(`response body exceeds the ${max}-byte limit`);
+      throw new TooLarge(`response body exceeds the ${max}-byte limit`);
     }
     chunks.push(value);
   }

@@ -3,8 +3,10 @@
  * as `ev_parse_errors_total{provider,field}`; the rest of the body is still used.
  */
 import { z } from "zod";
+import { inRange, metric } from "./catalog.ts";
 import type { Logger } from "./log.ts";
 import type { Readings } from "./readings.ts";
+import type { Snapshot } from "./snapshot.ts";
 
 export type FieldSchemas = Record<string, z.ZodType>;
 
@@ -80,4 +82,22 @@ export function parseJsonBody(
     reportField(report, endpoint, looksHtml ? "HTML instead of JSON" : "malformed JSON");
     return undefined;
   }
+}
+
+/**
+ * Drops every sample outside its catalog metric's sane range (core/catalog.ts `range`) and
+ * reports it under the metric's name, so no provider exports an absurd value. A sample time
+ * outside the range is reported too; the readings store then keeps the previous one.
+ */
+export function checkRanges(report: ParseReport, snapshot: Snapshot): Snapshot {
+  const bad = snapshot.samples.filter((s) => !inRange(metric(s.metric), s.value));
+  for (const s of bad) {
+    const labels = s.labels ? Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(",") : "";
+    reportField(report, s.metric, `outside the catalog range${labels ? ` (${labels})` : ""}`);
+  }
+  if (!inRange(metric("ev.last_sample.timestamp"), snapshot.sampledAt)) {
+    reportField(report, "ev.last_sample.timestamp", "sample time outside the catalog range");
+  }
+  if (bad.length === 0) return snapshot;
+  return { ...snapshot, samples: snapshot.samples.filter((s) => !bad.includes(s)) };
 }

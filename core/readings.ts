@@ -2,7 +2,7 @@
  * What the exports read: the latest snapshot per vehicle and the exporter's own counters.
  * Both exports observe this one store, so /metrics and OTLP always agree.
  */
-import { metric } from "./catalog.ts";
+import { inRange, metric } from "./catalog.ts";
 import {
   type Labels,
   mergeSnapshot,
@@ -44,7 +44,10 @@ export class Readings {
     const stored = mergeSnapshot(entry.snapshot, snapshot);
     entry.state = stored.state;
     entry.snapshot = stored;
-    entry.lastSampleAt = stored.sampledAt;
+    // An absurd vendor time (reported by checkRanges) must not become the freshness.
+    if (inRange(metric("ev.last_sample.timestamp"), stored.sampledAt)) {
+      entry.lastSampleAt = stored.sampledAt;
+    }
     entry.info = { ...entry.info, ...stored.info };
     for (const l of this.#listeners) l(stored);
     return stored;

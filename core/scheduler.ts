@@ -6,6 +6,7 @@ import type { Clock } from "./clock.ts";
 import { VendorError } from "./errors.ts";
 import { HttpError } from "./http.ts";
 import type { Logger } from "./log.ts";
+import { checkRanges } from "./parse.ts";
 import type { Readings } from "./readings.ts";
 import type { Snapshot, VehicleRef } from "./snapshot.ts";
 import type { Provider } from "../providers/mod.ts";
@@ -57,25 +58,29 @@ export async function pollOnce(
       readings.setState(vehicle, "asleep");
       return { kind: "state", state: "asleep" };
     }
-    // A partial snapshot (some endpoints only) is merged: report what the store holds now.
-    return { kind: "snapshot", snapshot: readings.record(snapshot) };
+    // Absurd values are dropped and counted; a partial snapshot (some endpoints only) is
+    // merged: report what the store holds now.
+    const sane = checkRanges({ provider: vehicle.provider, readings, log }, snapshot);
+    return { kind: "snapshot", snapshot: readings.record(sane) };
   } catch (err) {
     const error = err as Error;
-    if (!(err instanceof VendorError || err instanceof HttpError)) {
+    const known = err instanceof VendorError || err instanceof HttpError;
+    const kind = known ? err.kind : "unexpected";
+    readings.count("ev.poll.errors", { provider: vehicle.provider, kind });
+    if (!known) {
       log.error("unexpected error while polling", {
         provider: vehicle.provider,
-        error: error.message,
+        error: error?.message ?? String(err),
       });
     } else {
-      log.warn("poll failed", {
-        provider: vehicle.provider,
-        kind: err instanceof VendorError ? err.kind : err.kind,
-        error: error.message,
-      });
+      log.warn("poll failed", { provider: vehicle.provider, kind, error: error.message });
     }
     return { kind: "error", error };
   }
 }
+
+/** A vendor's `Retry-After` is honoured up to a day: a bogus header must not park a car. */
+export const MAX_RETRY_AFTER_S = 86_400;
 
 /** Seconds until the next poll after `outcome`, given the previous error streak. */
 export function nextDelay(outcome: PollOutcome, intervals: Intervals, errorStreak: number): number {
@@ -85,7 +90,11 @@ export function nextDelay(outcome: PollOutcome, intervals: Intervals, errorStrea
       intervals.maxBackoff,
       intervals.backoff * 2 ** Math.max(0, errorStreak - 1),
     );
-    return Math.max(retry ?? 0, backoff * (0.8 + Math.random() * 0.4));
+    // Jitter on both, so cars told "retry in 60 s" together do not all come back together.
+    const waited = retry === undefined
+      ? 0
+      : Math.min(retry, MAX_RETRY_AFTER_S) * (1 + Math.random() * 0.1);
+    return Math.max(waited, backoff * (0.8 + Math.random() * 0.4));
   }
   if (outcome.kind === "state") return intervals.asleep;
   const s = outcome.snapshot;

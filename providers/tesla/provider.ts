@@ -91,6 +91,8 @@ const CHARGING: Record<string, string> = {
   NoPower: "no_power",
 };
 const SHIFT: Record<string, string> = { P: "park", D: "drive", N: "neutral", R: "reverse" };
+const lookup = (table: Record<string, string>, key: string) =>
+  Object.hasOwn(table, key) ? table[key] : undefined;
 const WHEELS = { fl: "front_left", fr: "front_right", rl: "rear_left", rr: "rear_right" } as const;
 
 export interface MapOptions {
@@ -124,9 +126,10 @@ export function mapVehicleData(vehicle: VehicleRef, body: unknown, opts: MapOpti
 
   const samples: Sample[] = [];
   const add = (metric: string, value: number | null | undefined, labels?: Labels) => {
-    if (value !== null && value !== undefined && Number.isFinite(value)) {
-      samples.push(labels ? { metric, value, labels } : { metric, value });
-    }
+    if (value === null || value === undefined) return;
+    // A finite vendor number can overflow in a unit conversion (1e308 miles → meters).
+    if (!Number.isFinite(value)) return reportField(report, metric, "not finite in base units");
+    samples.push(labels ? { metric, value, labels } : { metric, value });
   };
   const conv = <T>(v: T | null | undefined, f: (x: T) => number) =>
     v === null || v === undefined ? undefined : f(v);
@@ -149,7 +152,8 @@ export function mapVehicleData(vehicle: VehicleRef, body: unknown, opts: MapOpti
   // Charging: kW → W, kWh → J, hours → s.
   const states: StateSample[] = [];
   if (cs.charging_state !== undefined && cs.charging_state !== null) {
-    const state = CHARGING[cs.charging_state];
+    // Own keys only: "constructor" or "__proto__" from a vendor must not match Object's.
+    const state = lookup(CHARGING, cs.charging_state);
     if (!state) reportField(report, "charge_state.charging_state", "unknown value");
     states.push({ metric: "ev.charging.state", state: state ?? "unknown" });
     add("ev.charging.plugged_in", cs.charging_state === "Disconnected" ? 0 : 1);
@@ -187,7 +191,7 @@ export function mapVehicleData(vehicle: VehicleRef, body: unknown, opts: MapOpti
     // null means parked (or asleep), as TeslaMate reads it.
     const shift = ds.shift_state === null || ds.shift_state === undefined
       ? "park"
-      : SHIFT[ds.shift_state];
+      : lookup(SHIFT, ds.shift_state);
     if (!shift) reportField(report, "drive_state.shift_state", "unknown value");
     states.push({ metric: "ev.drive.shift_state", state: shift ?? "unknown" });
   }
