@@ -147,7 +147,8 @@ export class FaultPlan {
     if (!chosen) return undefined;
     const name = chosen.rule.name ?? chosen.fault.kind;
     this.injected.push({ rule: name, kind: chosen.fault.kind, method, path, at });
-    this.#log?.debug("fault injected", { rule: name, kind: chosen.fault.kind, method, path });
+    // No path: it may carry a vehicle id or VIN.
+    this.#log?.debug("fault injected", { rule: name, kind: chosen.fault.kind, method });
     return chosen.fault;
   }
 

@@ -30,8 +30,8 @@ export interface ReplayOptions {
   readonly onHttp?: (http: Http) => void;
   /** Fault plans by cassette index (replay/faults.ts): the fault suite and bench use these. */
   readonly faults?: readonly (FaultPlan | undefined)[];
-  /** Http limits (timeouts, body cap) instead of the defaults. */
-  readonly http?: { readonly timeoutMs?: number; readonly maxBodyBytes?: number };
+  /** Http limits (timeout, body cap) by cassette index, instead of the defaults. */
+  readonly http?: readonly ({ readonly timeoutMs?: number; readonly maxBodyBytes?: number })[];
   /** Token source; a fixed placeholder token when absent. */
   readonly accessToken?: () => Promise<string>;
 }
@@ -52,7 +52,7 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
         provider: entry.id,
         readings,
         now: () => clock.now(),
-        ...options.http,
+        ...options.http?.[i],
         fetch: faults ? faultyFetch(faults) : undefined,
       });
       options.onHttp?.(http);
