@@ -1,5 +1,5 @@
 import { assert, assertEquals } from "./testing.ts";
-import { CATALOG, metric, prometheusName } from "./catalog.ts";
+import { CATALOG, inRange, metric, prometheusName } from "./catalog.ts";
 import { catalogMarkdown, README_BEGIN, README_END } from "./catalog_doc.ts";
 import { SEED_GAUGES } from "../providers/tesla/seed_gauges.ts";
 
@@ -77,4 +77,17 @@ Deno.test("README carries the current catalog table (run `deno task catalog`)", 
     norm(catalogMarkdown()),
     "README metric table is out of date: run `deno task test:update`",
   );
+});
+
+Deno.test("every gauge has a sane range that holds its unit's everyday values", () => {
+  for (const m of CATALOG) {
+    if (m.kind !== "gauge") continue;
+    assert(m.range && m.range[0] < m.range[1], `${m.name}: no range`);
+  }
+  const ok = (name: string, v: number) => inRange(metric(name), v);
+  assert(ok("ev.battery.level", 1) && !ok("ev.battery.level", 77), "ratio, not percent");
+  assert(ok("ev.climate.outside.temperature", -40) && !ok("ev.climate.outside.temperature", 300));
+  assert(ok("ev.drive.power", -250_000) && ok("ev.tire.pressure", 290_000));
+  assert(!ok("ev.drive.speed", 1e6) && !ok("ev.battery.level", NaN));
+  assert(ok("ev.location.longitude", -179.9) && !ok("ev.location.latitude", 91));
 });
