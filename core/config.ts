@@ -4,6 +4,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { type Logger, loggerFromEnv } from "./log.ts";
 
 const ListenAddress = z.string().regex(
   /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
@@ -97,10 +98,46 @@ export function parseConfig(
   return parsed.data;
 }
 
-/** Loads a config file; a missing file is an error only when the user named it. */
+/** Keys whose values are secrets (a GreptimeDB password, an OAuth `client_secret`, …). */
+const SECRET_KEY = /(secret|password|passwd|token|api_?key)$/i;
+
+/** Dotted paths of the non-empty secret values in parsed YAML (names only, never values). */
+export function secretKeys(raw: unknown, prefix = ""): string[] {
+  if (raw === null || typeof raw !== "object") return [];
+  return Object.entries(raw as Record<string, unknown>).flatMap(([key, value]) => {
+    const path = prefix ? `${prefix}.${key}` : key;
+    if (typeof value === "string" && value !== "" && SECRET_KEY.test(key)) return [path];
+    return secretKeys(value, path);
+  });
+}
+
+/** Warns when a config file that holds secrets can be read by other users. */
+async function warnIfReadable(path: string, text: string, log: Logger): Promise<void> {
+  let keys: string[];
+  try {
+    keys = secretKeys(parseYaml(text));
+  } catch {
+    return; // parseConfig reports the YAML error
+  }
+  if (keys.length === 0) return;
+  const mode = (await Deno.stat(path)).mode; // null where there are no Unix modes
+  if (mode === null || (mode & 0o077) === 0) return;
+  log.warn("config file holds secrets but other users can read it", {
+    file: path,
+    mode: `0${(mode & 0o777).toString(8)}`,
+    keys: keys.join(","),
+    fix: `chmod 600 ${path}`,
+  });
+}
+
+/**
+ * Loads a config file; a missing file is an error only when the user named it. Warns (on
+ * `log`) when the file holds a secret and its group or others may read it.
+ */
 export async function loadConfig(
   path: string | undefined,
   env: Record<string, string | undefined>,
+  log: Logger = loggerFromEnv(),
 ): Promise<Config> {
   if (!path) return parseConfig("", env, "defaults");
   let text: string;
@@ -114,6 +151,7 @@ export async function loadConfig(
     }
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
   }
+  await warnIfReadable(path, text, log);
   return parseConfig(text, env, path);
 }
 

@@ -1,5 +1,6 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "./testing.ts";
-import { ConfigError, parseConfig, splitListen } from "./config.ts";
+import { ConfigError, loadConfig, parseConfig, splitListen } from "./config.ts";
+import { createLogger } from "./log.ts";
 
 Deno.test("defaults: loopback listener, location off", () => {
   const c = parseConfig("");
@@ -37,4 +38,40 @@ Deno.test("errors name the key and the fix", () => {
   assertStringIncludes(yaml.message, "not valid YAML");
   const url = assertThrows(() => parseConfig("greptimedb:\n  url: localhost\n"));
   assertStringIncludes(url.message, "greptimedb.url");
+});
+
+Deno.test("a config file holding a secret that others can read gets a warning with the fix", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ev-config-" });
+  const password = "greptime-pass-4711";
+  try {
+    const warnings = async (text: string, mode: number, env: Record<string, string> = {}) => {
+      const file = `${dir}/config.yaml`;
+      await Deno.writeTextFile(file, text);
+      await Deno.chmod(file, mode);
+      const lines: string[] = [];
+      await loadConfig(file, env, createLogger({ level: "debug", write: (l) => lines.push(l) }));
+      for (const l of lines) assert(!l.includes(password), "the secret is not logged");
+      return lines.filter((l) => l.includes("level=warn"));
+    };
+    const secret = `greptimedb:\n  url: http://db:4000\n  password: ${password}\n`;
+    const [line] = await warnings(secret, 0o644);
+    assertStringIncludes(line, `file=${dir}/config.yaml`);
+    assertStringIncludes(line, "mode=0644");
+    assertStringIncludes(line, "keys=greptimedb.password");
+    assertStringIncludes(line, `"chmod 600 ${dir}/config.yaml"`);
+    assertEquals((await warnings(secret, 0o640)).length, 1, "group-readable counts too");
+    assertEquals(await warnings(secret, 0o600), [], "0600 is fine");
+    assertEquals(await warnings(secret, 0o400), [], "0400 is fine");
+    const client = "accounts:\n  - provider: tesla\n    client_secret: abcdefgh\n";
+    assertStringIncludes((await warnings(client, 0o604))[0], "keys=accounts.0.client_secret");
+    assertEquals(await warnings("listen: 127.0.0.1:9464\n", 0o644), [], "no secret, no warning");
+    const fromEnv = "greptimedb:\n  url: http://db:4000\n";
+    assertEquals(
+      await warnings(fromEnv, 0o644, { GREPTIMEDB_PASSWORD: password }),
+      [],
+      "a secret from the environment is not in the file",
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
