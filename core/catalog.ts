@@ -295,7 +295,7 @@ export const CATALOG: readonly MetricDef[] = [
   ]),
   // Negative once a service is overdue.
   g("ev.service.distance_remaining", "m", "Distance left until the next service.", [], {
-    range: [-1e7, 1e7],
+    range: [-1e8, 1e8],
   }),
   // Vendors count in months or days; a month is 30.436875 days (the mean Gregorian month).
   g("ev.service.time_remaining", "s", "Time left until the next service.", [], {

@@ -13,7 +13,7 @@ import {
   assertMatch,
   assertStringIncludes,
 } from "../core/testing.ts";
-import { StepClock } from "../core/clock.ts";
+import { StepClock, VirtualClock } from "../core/clock.ts";
 import { Http, HttpError } from "../core/http.ts";
 import { createLogger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
@@ -25,7 +25,7 @@ import { startServer } from "../export/server.ts";
 import { loadCassette } from "./cassette.ts";
 import { type Fault, FaultPlan, type FaultRule, faults, faultyFetch } from "./faults.ts";
 import { startFakeServer } from "./fake_server.ts";
-import { startReplay } from "./session.ts";
+import { playUntil, startReplay } from "./session.ts";
 
 const DAY = new URL("../fixtures/tesla/day/cassette.json", import.meta.url);
 const QUOTA_BODY = await Deno.readTextFile(
@@ -557,4 +557,47 @@ Deno.test("backoff: grows per error up to the cap, with jitter both ways, bounde
   assert(new Set(waits).size > 300, "cars told the same Retry-After spread out");
   const bogus = nextDelay(error(10 * 365 * 86_400), INTERVALS, 1);
   assert(bogus <= MAX_RETRY_AFTER_S * 1.1, `a ten-year Retry-After waits ${bogus}s`);
+});
+
+Deno.test("catalog ranges hold every value of every bundled cassette", async () => {
+  const root = new URL("../fixtures/", import.meta.url);
+  const paths: string[] = [];
+  for await (const vendor of Deno.readDir(root)) {
+    if (!vendor.isDirectory) continue;
+    for await (const scenario of Deno.readDir(new URL(`${vendor.name}/`, root))) {
+      const path = new URL(`${vendor.name}/${scenario.name}/cassette.json`, root).pathname;
+      if (scenario.isDirectory) paths.push(path);
+    }
+  }
+  assert(paths.length >= 4, `found ${paths.length} cassettes`);
+  for (const path of paths) {
+    const cassette = await loadCassette(path);
+    const clock = new VirtualClock(cassette.startedAt * 1000, 0);
+    const readings = new Readings();
+    const log = createLogger({ write: () => {} });
+    const session = await startReplay({
+      cassettes: [cassette],
+      clock,
+      readings,
+      log,
+      location: true,
+    });
+    try {
+      await playUntil(session, {
+        clock,
+        readings,
+        log,
+        origin: cassette.startedAt,
+        at: cassette.duration,
+        // Every 5 minutes: each state of the day is seen, in a fraction of the polls.
+        intervals: { ...INTERVALS, driving: 300, charging: 300, online: 300, asleep: 600 },
+      });
+    } finally {
+      await session.shutdown();
+    }
+    const rejected = [...readings.counters.values()]
+      .filter((c) => c.metric === "ev.parse.errors" && c.labels.field.startsWith("ev."))
+      .map((c) => `${c.labels.field} ×${c.value}`);
+    assertEquals(rejected, [], `${path}: values outside their catalog range`);
+  }
 });

@@ -6,7 +6,7 @@ import type { Clock } from "../core/clock.ts";
 import { Http } from "../core/http.ts";
 import type { Logger } from "../core/log.ts";
 import type { Readings } from "../core/readings.ts";
-import { type PollTarget, runScheduler } from "../core/scheduler.ts";
+import { type Intervals, type PollTarget, runScheduler } from "../core/scheduler.ts";
 import { providerEntry, replayAccount } from "../providers/mod.ts";
 import type { Cassette } from "./cassette.ts";
 import { type FakeServer, startFakeServer } from "./fake_server.ts";
@@ -96,7 +96,14 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
  */
 export async function playUntil(
   session: ReplaySession,
-  options: { clock: Clock; readings: Readings; log: Logger; origin: number; at: number },
+  options: {
+    clock: Clock;
+    readings: Readings;
+    log: Logger;
+    origin: number;
+    at: number;
+    intervals?: Intervals;
+  },
 ): Promise<void> {
   const { clock, readings, log, origin, at } = options;
   const controller = new AbortController();
@@ -105,6 +112,7 @@ export async function playUntil(
     readings,
     clock,
     log,
+    intervals: options.intervals,
     signal: controller.signal,
     onPoll: () => {
       if (clock.now() / 1000 - origin >= at) controller.abort();
