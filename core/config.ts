@@ -28,6 +28,8 @@ export const Config = z.object({
   location: z.boolean().default(false),
   /** Where tokens and state live. */
   state_dir: z.string().default("./state"),
+  /** Prometheus exporter-toolkit style web config (TLS, basic auth) for /metrics and /. */
+  web_config: z.string().optional(),
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
   greptimedb: z.object({
     url: z.url("expected a URL such as http://localhost:4000"),
@@ -51,6 +53,7 @@ const ENV_OVERRIDES: Record<string, (raw: Record<string, unknown>, v: string) =>
   EV_OBSERVER_LISTEN: (raw, v) => (raw.listen = v),
   EV_OBSERVER_LOCATION: (raw, v) => (raw.location = v === "true" || v === "1"),
   EV_OBSERVER_STATE_DIR: (raw, v) => (raw.state_dir = v),
+  EV_OBSERVER_WEB_CONFIG: (raw, v) => (raw.web_config = v),
   EV_LOG_LEVEL: (raw, v) => (raw.log_level = v),
   GREPTIMEDB_URL: (raw, v) => (greptime(raw).url = v),
   GREPTIMEDB_DB: (raw, v) => (greptime(raw).database = v),

@@ -8,6 +8,7 @@ import { createLogger, type Logger } from "../core/log.ts";
 import { PROMETHEUS_CONTENT_TYPE, type PrometheusExport } from "./prometheus.ts";
 import type { StatusModel } from "./status.ts";
 import { statusPage } from "./status_page.ts";
+import type { WebConfig } from "./web_config.ts";
 
 export interface ServerOptions {
   readonly hostname: string;
@@ -19,6 +20,8 @@ export interface ServerOptions {
   /** Aborting it shuts the server down. */
   readonly signal?: AbortSignal;
   readonly log?: Logger;
+  /** TLS and basic auth (exporter-toolkit web config); `/healthz` stays open for probes. */
+  readonly web?: WebConfig;
 }
 
 export interface RunningServer {
@@ -33,10 +36,14 @@ const TEXT = "text/plain; charset=utf-8";
 
 export function startServer(opts: ServerOptions): RunningServer {
   const log = (opts.log ?? createLogger()).child({ component: "server" });
-  const handler = (req: Request) => handle(req, opts, log);
+  const open = (req: Request) => handle(req, opts, log);
+  const guarded = opts.web?.guard(open);
+  const handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) =>
+    guarded && new URL(req.url).pathname !== "/healthz" ? guarded(req, info) : open(req);
   const server = Deno.serve({
     hostname: opts.hostname,
     port: opts.port,
+    ...opts.web?.serveOptions(),
     signal: opts.signal,
     onListen: () => {},
     onError: (err) => {
@@ -46,7 +53,8 @@ export function startServer(opts: ServerOptions): RunningServer {
   }, handler);
   const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
-  const url = `http://${host}:${addr.port}/`;
+  const scheme = opts.web?.tls ? "https" : "http";
+  const url = `${scheme}://${host}:${addr.port}/`;
   log.info("listening", { url });
   let closed: Promise<void> | undefined;
   return {

@@ -115,3 +115,36 @@ Deno.test("aborting the signal stops the server", async () => {
   await server.shutdown();
   await assert.rejects(fetch(new URL("/healthz", server.url)));
 });
+
+Deno.test("with a web config, /metrics and / need basic auth and /healthz stays open", async () => {
+  const { default: bcrypt } = await import("bcryptjs");
+  const { parseWebConfig } = await import("./web_config.ts");
+  const web = await parseWebConfig(
+    `basic_auth_users:\n  scraper: ${bcrypt.hashSync("right-horse-battery", 4)}\n`,
+    "web.yml",
+  );
+  const server = startServer({
+    hostname: "127.0.0.1",
+    port: 0,
+    prometheus: new PrometheusExport(fixtureReadings()),
+    log: createLogger({ write: () => {} }),
+    web,
+  });
+  try {
+    const get = async (path: string, password?: string) => {
+      const headers: Record<string, string> = password
+        ? { authorization: `Basic ${btoa(`scraper:${password}`)}` }
+        : {};
+      const res = await fetch(new URL(path, server.url), { headers });
+      await res.body?.cancel();
+      return res.status;
+    };
+    assert.equal(await get("/metrics"), 401);
+    assert.equal(await get("/metrics", "wrong"), 401);
+    assert.equal(await get("/"), 401);
+    assert.equal(await get("/metrics", "right-horse-battery"), 200);
+    assert.equal(await get("/healthz"), 200, "probes need no credentials");
+  } finally {
+    await server.shutdown();
+  }
+});

@@ -6,6 +6,7 @@ import type { Readings } from "../core/readings.ts";
 import { OtlpExport, otlpSettings } from "../export/otlp.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startServer } from "../export/server.ts";
+import { loadWebConfig } from "../export/web_config.ts";
 import { StatusHistory, statusModel, type StatusSources } from "../export/status.ts";
 export { flags } from "./flags.ts";
 
@@ -28,13 +29,14 @@ export interface Exports {
  * Starts /metrics and the status page (always) and the OTLP push (when configured). `status`
  * gives the page its clock (virtual in replay) and, from the live poller, token and budget.
  */
-export function startExports(
+export async function startExports(
   config: Config,
   readings: Readings,
   log: Logger,
   listen = config.listen,
   status: Partial<StatusSources> = {},
-): Exports {
+): Promise<Exports> {
+  const web = config.web_config ? await loadWebConfig(config.web_config) : undefined;
   const prometheus = new PrometheusExport(readings, { location: config.location });
   const { hostname, port } = splitListen(listen);
   const history = new StatusHistory(readings);
@@ -44,6 +46,7 @@ export function startExports(
     port,
     prometheus,
     log,
+    web,
     status: () => statusModel(readings, history, sources),
   });
   const settings = otlpSettings(Deno.env.toObject(), config.greptimedb);

@@ -109,10 +109,10 @@ export async function main(args: string[] = Deno.args): Promise<void> {
   const readings = new Readings();
   const exports = values.once && !values.listen
     ? undefined
-    : startExports(config, readings, log, values.listen ?? config.listen, {
+    : await startExports(config, readings, log, values.listen ?? config.listen, {
       now: () => clock.now(),
       mode: `replay of ${cassettes.map((c) => `${c.vendor}/${c.scenario}`).join(", ")}`,
-    });
+    }).catch((e) => fail(e, log));
 
   const session = await startReplay({ cassettes, clock, readings, log, location: config.location })
     .catch((e) => fail(e, log));

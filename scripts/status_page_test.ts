@@ -39,7 +39,7 @@ Deno.test({
     const clock = new VirtualClock(cassette.startedAt * 1000, 0);
     const readings = new Readings();
     const log = createLogger({ write: () => {} });
-    const exports = startExports(parseConfig(""), readings, log, `127.0.0.1:${freePort()}`, {
+    const exports = await startExports(parseConfig(""), readings, log, `127.0.0.1:${freePort()}`, {
       now: () => clock.now(),
       mode: "replay of tesla/day",
     });
