@@ -106,6 +106,16 @@ export const CHARGING_STATES = [
 ] as const;
 export const SHIFT_STATES = ["park", "drive", "neutral", "reverse", "unknown"] as const;
 export const VEHICLE_STATES = ["online", "asleep", "offline", "unknown"] as const;
+/** ev.poll.state: polling it, letting it sleep (suspended), and the reasons it is not polled. */
+export const POLL_STATES = [
+  "polling",
+  "sleeping",
+  "suspended",
+  "backing_off",
+  "rate_limited",
+  "sign_in_needed",
+  "unknown",
+] as const;
 
 export const CATALOG: readonly MetricDef[] = [
   // Battery and range
@@ -326,6 +336,36 @@ export const CATALOG: readonly MetricDef[] = [
     "Failed polls by kind (timeout, network, server, rate_limited, quota, malformed, …).",
     ["provider", "kind"],
   ),
+  // Exporter health: polling, budget and tokens (issue 3). Dashboards query these exact
+  // Prometheus names: ev_api_billable_requests_total, ev_api_cost_usd_total,
+  // ev_token_expiry_timestamp_seconds, ev_poll_state, ev_api_budget_remaining.
+  counter(
+    "ev.api.billable_requests",
+    "{request}",
+    "Requests the vendor bills (Tesla Fleet: every answer below HTTP 500), by billing category.",
+    ["provider", "account", "category"],
+  ),
+  counter(
+    "ev.api.cost.usd",
+    "{USD}",
+    "Estimated vendor cost of those requests at list prices, in US dollars (before credits).",
+    ["provider", "account", "category"],
+  ),
+  g(
+    "ev.api.budget.remaining",
+    "{request}",
+    "Billable requests the scheduler may still make today (UTC) within the account's budget.",
+    ["provider", "account"],
+    { exporter: true, range: [0, 1e9] },
+  ),
+  g(
+    "ev.token.expiry.timestamp",
+    "s",
+    "When the account's access token expires, Unix time.",
+    ["provider", "account"],
+    { exporter: true, range: UNIX_TIME },
+  ),
+  stateset("ev.poll.state", "What the scheduler is doing with the vehicle.", [...POLL_STATES]),
 ];
 
 const byName = new Map(CATALOG.map((m) => [m.name, m]));

@@ -31,7 +31,7 @@ Deno.test("catalog: unique names, base units, valid Prometheus names", () => {
   const documented = new Set(["l", "Wh/km", "l/100km"]);
   for (const m of CATALOG) {
     assert(
-      baseUnits.has(m.unit) || documented.has(m.unit) || /^\{[a-z_]+\}$/.test(m.unit),
+      baseUnits.has(m.unit) || documented.has(m.unit) || /^\{[A-Za-z_]+\}$/.test(m.unit),
       `${m.name}: unit ${m.unit} is not a base unit`,
     );
     assert(/^[a-zA-Z_:][a-zA-Z0-9_:]*$/.test(prometheusName(m)), m.name);

@@ -19,6 +19,8 @@ export interface VehicleEntry {
   /** Vendor time of the newest sample we ever had, Unix seconds. */
   lastSampleAt?: number;
   info: Labels;
+  /** What the scheduler is doing with this vehicle (ev.poll.state); unset until it polls. */
+  pollState?: string;
 }
 
 export interface CounterEntry {
@@ -30,9 +32,17 @@ export interface CounterEntry {
 const counterKey = (name: string, labels: Labels) =>
   `${name}|${Object.keys(labels).sort().map((k) => `${k}=${labels[k]}`).join(",")}`;
 
+/** An exporter-level gauge (budget left, token expiry): the latest value wins. */
+export interface GaugeEntry {
+  readonly metric: string;
+  readonly labels: Labels;
+  value: number;
+}
+
 export class Readings {
   readonly vehicles = new Map<string, VehicleEntry>();
   readonly counters = new Map<string, CounterEntry>();
+  readonly gauges = new Map<string, GaugeEntry>();
   readonly #listeners = new Set<(s: Snapshot) => void>();
 
   /**
@@ -67,6 +77,27 @@ export class Readings {
     const entry = this.counters.get(key) ?? { metric: name, labels: { ...labels }, value: 0 };
     entry.value += by;
     this.counters.set(key, entry);
+  }
+
+  /** Sets an exporter-level catalog gauge (not a vehicle sample); unknown names throw. */
+  setGauge(name: string, labels: Labels, value: number): void {
+    const def = metric(name);
+    if (def.kind !== "gauge" || !def.exporter) {
+      throw new Error(`${name} is not an exporter-level gauge`);
+    }
+    const key = counterKey(name, labels);
+    const entry = this.gauges.get(key) ?? { metric: name, labels: { ...labels }, value };
+    entry.value = value;
+    this.gauges.set(key, entry);
+  }
+
+  gaugeValue(name: string, labels: Labels): number | undefined {
+    return this.gauges.get(counterKey(name, labels))?.value;
+  }
+
+  /** The scheduler's state for a vehicle (exported as ev.poll.state). */
+  setPollState(vehicle: VehicleRef, state: string): void {
+    this.#entry(vehicle).pollState = state;
   }
 
   counterValue(name: string, labels: Labels): number {

@@ -21,7 +21,8 @@ export interface SeriesOptions {
 const VEHICLE_STATE = "ev.vehicle.state";
 const LAST_SAMPLE = "ev.last_sample.timestamp";
 const INFO = "ev.vehicle.info";
-const DERIVED = new Set([VEHICLE_STATE, LAST_SAMPLE, INFO]);
+const POLL_STATE = "ev.poll.state";
+const DERIVED = new Set([VEHICLE_STATE, LAST_SAMPLE, INFO, POLL_STATE]);
 
 /**
  * The label names every series of a metric carries, in order: `provider`, `vin` for vehicle
@@ -61,6 +62,9 @@ export function collectSeries(
     if (def.kind !== "counter") throw new Error(`${def.name} is not a counter`);
     emit(def, {}, counter.labels, counter.value);
   }
+  for (const gauge of readings.gauges.values()) {
+    emit(metric(gauge.metric), {}, gauge.labels, gauge.value);
+  }
   return [...out.values()];
 }
 
@@ -70,6 +74,9 @@ function collectVehicle(entry: VehicleEntry, emit: Emit): void {
   const base: Labels = { provider: entry.vehicle.provider, vin: entry.vehicle.vin };
 
   emitStateSet(metric(VEHICLE_STATE), entry.state, base, emit);
+  if (entry.pollState !== undefined) {
+    emitStateSet(metric(POLL_STATE), entry.pollState, base, emit);
+  }
   if (entry.lastSampleAt !== undefined) emit(metric(LAST_SAMPLE), base, {}, entry.lastSampleAt);
   const info = metric(INFO);
   emit(info, base, Object.fromEntries(info.labels.map((l) => [l, entry.info[l] ?? ""])), 1);

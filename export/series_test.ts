@@ -164,3 +164,24 @@ Deno.test("a missing declared label is exported as empty, keeping label sets uni
   const [range] = find(collectSeries(readings), "ev.battery.range");
   assert.deepEqual(range.labels, { provider: "tesla", vin: TESLA_VIN, estimate: "" });
 });
+
+Deno.test("exporter gauges and the poll state set come out with their own labels", () => {
+  const readings = fixtureReadings();
+  readings.setGauge("ev.api.budget.remaining", { provider: "tesla", account: "home" }, 412);
+  readings.setGauge("ev.api.budget.remaining", { provider: "tesla", account: "home" }, 411);
+  readings.setGauge("ev.token.expiry.timestamp", { provider: "tesla", account: "home" }, 1.7e9);
+  const vehicle = [...readings.vehicles.values()][0].vehicle;
+  readings.setPollState(vehicle, "suspended");
+  const series = collectSeries(readings);
+  const [budget] = find(series, "ev.api.budget.remaining");
+  assert.deepEqual(budget.labels, { provider: "tesla", account: "home" });
+  assert.equal(budget.value, 411, "the latest value wins");
+  assert.equal(find(series, "ev.token.expiry.timestamp")[0].value, 1.7e9);
+  const poll = find(series, "ev.poll.state");
+  assert.equal(poll.length, 7, "one series per poll state");
+  assert.deepEqual(
+    poll.filter((s) => s.value === 1).map((s) => s.labels),
+    [{ provider: "tesla", vin: TESLA_VIN, state: "suspended" }],
+  );
+  assert.throws(() => readings.setGauge("ev.battery.level", {}, 1), /not an exporter-level gauge/);
+});
