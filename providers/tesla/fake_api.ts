@@ -1,0 +1,287 @@
+/**
+ * A simulated Tesla (Owner/Fleet API and SSO) on loopback, driven by the reference day on an
+ * injected clock. Unlike the cassette fake (replay/fake_server.ts) it reacts to the client:
+ * the car sleeps or stays awake depending on how it is polled (fake_car.ts), tokens expire
+ * and rotate (fake_auth.ts), a daily limit answers 429, and every answer is billed the way
+ * Tesla bills (reference tesla-api.md §8.2: every status below 500). Its counters are the
+ * benchmark's ground truth.
+ */
+import type { Clock } from "../../core/clock.ts";
+import { FakeCar } from "./fake_car.ts";
+import { type FakeClient, FakeTeslaAuth } from "./fake_auth.ts";
+import { filterVehicleData } from "./fake.ts";
+import { teslaDay, type TeslaScenario } from "./scenario.ts";
+
+export interface FakeTeslaOptions {
+  readonly clock: Clock;
+  readonly scenario?: TeslaScenario;
+  /** Car inactivity before it may sleep, seconds (default 900). */
+  readonly idleS?: number;
+  /** From `wake_up` to online, seconds (default 20). */
+  readonly wakeDelayS?: number;
+  readonly accessLifetimeS?: number;
+  readonly clients?: readonly FakeClient[];
+  /** API requests per UTC day; beyond it 429 with Retry-After until 00:00 UTC. */
+  readonly dailyLimit?: number;
+  readonly hostname?: string;
+  readonly port?: number;
+}
+
+/** Fleet price list in USD (reference §8.1); the monthly credit is $10 per account. */
+export const FLEET_PRICES = { data: 0.002, wakes: 0.02, commands: 0.001 } as const;
+export const FLEET_MONTHLY_CREDIT_USD = 10;
+
+export type BillingCategory = keyof typeof FLEET_PRICES;
+
+export interface Billing {
+  /** Billable answers by Tesla category (summary calls are counted in `data`). */
+  readonly data: number;
+  readonly wakes: number;
+  readonly commands: number;
+  /** How many of `data` were summary calls (`GET /api/1/vehicles/{id}`), whose billing is unclear. */
+  readonly summary: number;
+}
+
+/** One `vehicle_data` answer the client received (what it could know, and when). */
+export interface ServedData {
+  /** Seconds from the scenario start. */
+  readonly t: number;
+  readonly shift: string | null;
+  readonly chargingState: string | null;
+}
+
+const ERROR_408 = {
+  response: null,
+  error: "vehicle unavailable: vehicle is offline or asleep",
+  error_description: "",
+};
+
+export class FakeTesla {
+  readonly car: FakeCar;
+  readonly auth: FakeTeslaAuth;
+  readonly scenario: TeslaScenario;
+  /** Answers by "METHOD /template status", e.g. "GET /api/1/vehicles/{id} 200". */
+  readonly answers = new Map<string, number>();
+  readonly served: ServedData[] = [];
+  /** Requests the fake does not know: tests fail on these. */
+  readonly unexpected: string[] = [];
+  readonly #billing = { data: 0, wakes: 0, commands: 0, summary: 0 };
+  readonly #daily = new Map<number, number>();
+  readonly #server?: Deno.HttpServer<Deno.NetAddr>;
+  #url = "http://fake-tesla.invalid";
+
+  constructor(readonly options: FakeTeslaOptions, listen = true) {
+    this.scenario = options.scenario ?? teslaDay();
+    this.car = new FakeCar({
+      scenario: this.scenario,
+      idleS: options.idleS,
+      wakeDelayS: options.wakeDelayS,
+    });
+    if (listen) {
+      this.#server = Deno.serve({
+        hostname: options.hostname ?? "127.0.0.1",
+        port: options.port ?? 0,
+        onListen: () => {},
+      }, (req) => this.handle(req));
+      this.#url = `http://${this.#server.addr.hostname}:${this.#server.addr.port}`;
+    }
+    this.auth = new FakeTeslaAuth({
+      now: () => options.clock.now(),
+      clients: options.clients,
+      accessLifetimeS: options.accessLifetimeS,
+      issuer: `${this.#url}/oauth2/v3`,
+    });
+  }
+
+  /** Base URL of the API and of the SSO (one host plays both). */
+  get url(): string {
+    return this.#url;
+  }
+
+  get billing(): Billing {
+    return { ...this.#billing };
+  }
+
+  /** A `fetch` that answers in-process, for callers that want no sockets. */
+  readonly fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> =>
+    this.handle(new Request(input, init));
+
+  shutdown(): Promise<void> {
+    return this.#server?.shutdown() ?? Promise.resolve();
+  }
+
+  /** Seconds from the scenario start, now. */
+  t(): number {
+    return this.options.clock.now() / 1000 - this.scenario.startedAt;
+  }
+
+  async handle(req: Request): Promise<Response> {
+    const url = new URL(req.url);
+    const path = url.pathname;
+    if (path === "/oauth2/v3/authorize" && req.method === "GET") {
+      return this.#authReply(this.auth.authorize(url.searchParams));
+    }
+    if (path === "/oauth2/v3/token" && req.method === "POST") {
+      return this.#authReply(await this.auth.token(await readForm(req), basicAuth(req)));
+    }
+    if (path.startsWith("/api/1/")) return this.#api(req, url);
+    return this.#unexpected(req, url);
+  }
+
+  #api(req: Request, url: URL): Response {
+    const route = matchRoute(req.method, url.pathname);
+    if (!route) return this.#unexpected(req, url);
+    const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
+      this.#bill(route, status);
+      return Response.json(body, { status, headers });
+    };
+    const token = /^Bearer (.+)$/.exec(req.headers.get("authorization") ?? "")?.[1];
+    const access = this.auth.checkAccess(token);
+    if (access === "expired") {
+      return answer(401, { response: null, error: "token expired (401)", error_description: "" });
+    }
+    if (access === "unknown") {
+      return answer(401, {
+        response: null,
+        error: "unauthorized",
+        error_description: "fake: unknown access token",
+      });
+    }
+    const limited = this.#countDaily();
+    if (limited) return answer(429, limited.body, limited.headers);
+
+    const t = this.t();
+    if (route.id !== undefined && !this.#isDemoVehicle(route.id)) {
+      return answer(404, { response: null, error: "not_found", error_description: "" });
+    }
+    switch (route.template) {
+      case "/api/1/products":
+        return answer(200, { response: [this.#product(t)], count: 1 });
+      case "/api/1/vehicles":
+        return answer(200, { response: [this.#summary(t)], count: 1 });
+      case "/api/1/users/region":
+        return answer(200, { response: { region: "eu", fleet_api_base_url: this.url } });
+      case "/api/1/vehicles/{id}":
+        return answer(200, { response: this.#summary(t) });
+      case "/api/1/vehicles/{id}/wake_up": {
+        this.car.wakeUp(t);
+        return answer(200, { response: this.#summary(t) });
+      }
+      case "/api/1/vehicles/{id}/vehicle_data": {
+        const data = this.car.vehicleData(t);
+        if (!data) return answer(408, ERROR_408);
+        const ds = data.drive_state as Record<string, unknown>;
+        const cs = data.charge_state as Record<string, unknown>;
+        this.served.push({
+          t,
+          shift: (ds.shift_state as string | null) ?? null,
+          chargingState: (cs.charging_state as string | null) ?? null,
+        });
+        return answer(200, {
+          response: filterVehicleData(data, url.searchParams.get("endpoints")),
+        });
+      }
+    }
+    return this.#unexpected(req, url);
+  }
+
+  #summary(t: number): Record<string, unknown> {
+    return { ...this.scenario.summaryAt(t), state: this.car.stateAt(t) };
+  }
+
+  #product(t: number): Record<string, unknown> {
+    return { ...this.scenario.productAt(t), state: this.car.stateAt(t) };
+  }
+
+  #isDemoVehicle(id: string): boolean {
+    return id === this.scenario.idS || id === this.scenario.vin;
+  }
+
+  /** Every answer below 500 is billed (reference §8.2), 401, 408 and 429 included. */
+  #bill(route: Route, status: number): void {
+    const key = `${route.method} ${route.template} ${status}`;
+    this.answers.set(key, (this.answers.get(key) ?? 0) + 1);
+    if (status >= 500) return;
+    const category: BillingCategory = route.template.endsWith("/wake_up") ? "wakes" : "data";
+    this.#billing[category]++;
+    if (route.template === "/api/1/vehicles/{id}") this.#billing.summary++;
+  }
+
+  /** The day's request count; over the limit, the 429 answer until 00:00 UTC. */
+  #countDaily(): { body: unknown; headers: Record<string, string> } | undefined {
+    const now = this.options.clock.now();
+    const day = Math.floor(now / 86_400_000);
+    const count = (this.#daily.get(day) ?? 0) + 1;
+    this.#daily.set(day, count);
+    const limit = this.options.dailyLimit;
+    if (limit === undefined || count <= limit) return undefined;
+    const reset = Math.ceil(((day + 1) * 86_400_000 - now) / 1000);
+    return {
+      // No 429 body has been published (payloads/README.md): this one is the fake's own.
+      body: { response: null, error: "rate limited", error_description: "daily limit reached" },
+      headers: {
+        "retry-after": String(reset),
+        "ratelimit-limit": String(limit),
+        "ratelimit-remaining": "0",
+        "ratelimit-reset": String(reset),
+      },
+    };
+  }
+
+  #authReply(reply: { status: number; body?: unknown; location?: string }): Response {
+    if (reply.location) {
+      return new Response(null, { status: reply.status, headers: { location: reply.location } });
+    }
+    return Response.json(reply.body ?? {}, { status: reply.status });
+  }
+
+  #unexpected(req: Request, url: URL): Response {
+    this.unexpected.push(`${req.method} ${url.pathname}`);
+    return Response.json({ error: "fake Tesla: unexpected request" }, { status: 404 });
+  }
+}
+
+interface Route {
+  readonly method: string;
+  readonly template: string;
+  readonly id?: string;
+}
+
+const ROUTES: readonly [string, RegExp, string][] = [
+  ["GET", /^\/api\/1\/products$/, "/api/1/products"],
+  ["GET", /^\/api\/1\/vehicles$/, "/api/1/vehicles"],
+  ["GET", /^\/api\/1\/users\/region$/, "/api/1/users/region"],
+  ["GET", /^\/api\/1\/vehicles\/([^/]+)$/, "/api/1/vehicles/{id}"],
+  ["GET", /^\/api\/1\/vehicles\/([^/]+)\/vehicle_data$/, "/api/1/vehicles/{id}/vehicle_data"],
+  ["POST", /^\/api\/1\/vehicles\/([^/]+)\/wake_up$/, "/api/1/vehicles/{id}/wake_up"],
+];
+
+function matchRoute(method: string, path: string): Route | undefined {
+  for (const [m, re, template] of ROUTES) {
+    const match = re.exec(path);
+    if (match && m === method) {
+      return { method, template, id: match[1] && decodeURIComponent(match[1]) };
+    }
+  }
+  return undefined;
+}
+
+async function readForm(req: Request): Promise<Record<string, string>> {
+  const text = await req.text();
+  if ((req.headers.get("content-type") ?? "").includes("json")) {
+    try {
+      const obj = JSON.parse(text) as Record<string, unknown>;
+      return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, String(v)]));
+    } catch {
+      return {};
+    }
+  }
+  return Object.fromEntries(new URLSearchParams(text));
+}
+
+function basicAuth(req: Request): [string, string] | undefined {
+  const m = /^Basic (.+)$/.exec(req.headers.get("authorization") ?? "");
+  if (!m) return undefined;
+  const [id, secret] = atob(m[1]).split(":", 2).map(decodeURIComponent);
+  return [id, secret ?? ""];
+}
