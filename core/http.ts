@@ -12,6 +12,8 @@ export interface HttpRequest {
   readonly body?: string;
   /** Endpoint template for metrics and logs, with ids replaced (e.g. `/api/1/vehicles/{id}`). */
   readonly endpoint: string;
+  /** The vendor's billing category (Tesla: data, wakes, commands), for the usage meter. */
+  readonly category?: string;
 }
 
 export interface HttpResponse {

@@ -9,6 +9,7 @@ import type { Readings } from "../core/readings.ts";
 import type { Snapshot, VehicleRef, VehicleState } from "../core/snapshot.ts";
 import type { Logger } from "../core/log.ts";
 import type { TokenStatus } from "../core/tokens.ts";
+import type { PriceList } from "../core/usage.ts";
 import type { FakeHook } from "../replay/fake_server.ts";
 
 export interface ProviderContext {
@@ -66,6 +67,8 @@ export interface Provider {
   fetch(vehicle: VehicleRef, options?: FetchOptions): Promise<Snapshot | undefined>;
   /** Endpoints a provider can read one by one (absent: `fetch` always reads everything). */
   readonly endpoints?: readonly EndpointSpec[];
+  /** Asks a sleeping vehicle to wake up (costly); the scheduler calls it only if configured. */
+  wake?(vehicle: VehicleRef): Promise<void>;
 }
 
 export type ProviderFactory = (ctx: ProviderContext) => Provider;
@@ -80,6 +83,8 @@ export interface ProviderEntry {
   readonly replayAccount?: Readonly<Record<string, string>>;
   /** Opens a configured account for live polling (tokens from the token store). */
   readonly openAccount?: (deps: AccountDeps) => Promise<AccountSession>;
+  /** How the vendor bills requests, when it does (drives the usage meter and budget). */
+  readonly pricing?: PriceList;
 }
 
 /** What `deno task poll` hands a provider to open one `accounts` entry. */

@@ -62,7 +62,7 @@ globalThis.addEventListener("unhandledrejection", (e) => {
 interface Poll {
   /** Seconds since the run's start. */
   readonly at: number;
-  readonly outcome: "snapshot" | "state" | "error";
+  readonly outcome: "snapshot" | "state" | "woke" | "error";
   readonly kind?: string;
 }
 

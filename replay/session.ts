@@ -6,6 +6,7 @@ import type { Clock } from "../core/clock.ts";
 import { Http } from "../core/http.ts";
 import type { Logger } from "../core/log.ts";
 import type { Readings } from "../core/readings.ts";
+import { UsageMeter } from "../core/usage.ts";
 import { type Intervals, type PollTarget, runScheduler } from "../core/scheduler.ts";
 import { providerEntry, replayAccount } from "../providers/mod.ts";
 import type { Cassette } from "./cassette.ts";
@@ -56,6 +57,13 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
         fetch: faults ? faultyFetch(faults) : undefined,
       });
       options.onHttp?.(http);
+      if (entry.pricing) {
+        const pricing = entry.pricing;
+        http.observe(
+          new UsageMeter({ provider: entry.id, account: "replay", pricing, clock, readings })
+            .observe,
+        );
+      }
       const provider = entry.create({
         http,
         readings,

@@ -253,6 +253,9 @@ function progressReporter(log: Logger, clock: VirtualClock, origin: number) {
     } else if (outcome.kind === "state") {
       fields.state = outcome.state;
       key = outcome.state;
+    } else if (outcome.kind === "woke") {
+      fields.state = "waking";
+      key = "waking";
     } else {
       fields.state = "error";
       fields.error = outcome.error.message;

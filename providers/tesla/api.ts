@@ -36,29 +36,55 @@ export class TeslaApi {
     );
   }
 
-  async get(pathAndQuery: string, endpoint: string): Promise<unknown> {
+  /** Wakes the car (billed as a wake); it answers before the car is up. */
+  wakeUp(id: string): Promise<unknown> {
+    const path = `/api/1/vehicles/${encodeURIComponent(id)}/wake_up`;
+    return this.#call("POST", path, "/api/1/vehicles/{id}/wake_up", "wakes");
+  }
+
+  get(pathAndQuery: string, endpoint: string): Promise<unknown> {
+    return this.#call("GET", pathAndQuery, endpoint, "data");
+  }
+
+  async #call(
+    method: "GET" | "POST",
+    pathAndQuery: string,
+    endpoint: string,
+    category: string,
+  ): Promise<unknown> {
+    const send = (base: string, token: string) =>
+      this.#send(method, base, pathAndQuery, endpoint, category, token);
     let token = await this.ctx.accessToken();
     let base = this.base ? await this.base.current() : this.ctx.baseUrl;
-    let res = await this.#send(base, pathAndQuery, endpoint, token);
+    let res = await send(base, token);
     // An access token can die before its stated expiry: one refresh, one retry.
     if (res.status === 401 && this.ctx.onUnauthorized) {
       if (classify(res, endpoint, this.ctx.clock.now()).kind === "unauthorized") {
         token = await this.ctx.onUnauthorized(token);
-        res = await this.#send(base, pathAndQuery, endpoint, token);
+        res = await send(base, token);
       }
     }
     if (res.status === 421 && this.base) {
       base = await this.base.misdirected(base, token);
-      res = await this.#send(base, pathAndQuery, endpoint, token);
+      res = await send(base, token);
     }
     return this.unwrap(res, endpoint);
   }
 
-  #send(base: string, pathAndQuery: string, endpoint: string, token: string) {
+  #send(
+    method: "GET" | "POST",
+    base: string,
+    pathAndQuery: string,
+    endpoint: string,
+    category: string,
+    token: string,
+  ) {
     return this.ctx.http.send({
-      method: "GET",
+      method,
       url: new URL(pathAndQuery, base),
       endpoint,
+      // The Fleet billing category, for the usage meter (reference tesla-api.md §5).
+      category,
       headers: {
         authorization: `Bearer ${token}`,
         "content-type": "application/json",

@@ -10,6 +10,7 @@ import type { Clock } from "../../core/clock.ts";
 import { FakeCar } from "./fake_car.ts";
 import { type FakeClient, FakeTeslaAuth } from "./fake_auth.ts";
 import { filterVehicleData } from "./fake.ts";
+import { type BillingCategory, teslaPricing } from "./pricing.ts";
 import { teslaDay, type TeslaScenario } from "./scenario.ts";
 
 export interface FakeTeslaOptions {
@@ -26,12 +27,6 @@ export interface FakeTeslaOptions {
   readonly hostname?: string;
   readonly port?: number;
 }
-
-/** Fleet price list in USD (reference §8.1); the monthly credit is $10 per account. */
-export const FLEET_PRICES = { data: 0.002, wakes: 0.02, commands: 0.001 } as const;
-export const FLEET_MONTHLY_CREDIT_USD = 10;
-
-export type BillingCategory = keyof typeof FLEET_PRICES;
 
 export interface Billing {
   /** Billable answers by Tesla category (summary calls are counted in `data`). */
@@ -201,7 +196,7 @@ export class FakeTesla {
   #bill(route: Route, status: number): void {
     const key = `${route.method} ${route.template} ${status}`;
     this.answers.set(key, (this.answers.get(key) ?? 0) + 1);
-    if (status >= 500) return;
+    if (!teslaPricing.billed(status)) return;
     const category: BillingCategory = route.template.endsWith("/wake_up") ? "wakes" : "data";
     this.#billing[category]++;
     if (route.template === "/api/1/vehicles/{id}") this.#billing.summary++;

@@ -1,6 +1,7 @@
 /** Registers the Tesla provider. */
 import { registerProvider } from "../mod.ts";
 import { teslaFakeHook } from "./fake.ts";
+import { teslaPricing } from "./pricing.ts";
 import { createTeslaProvider } from "./provider.ts";
 import { openTeslaAccount } from "./session.ts";
 
@@ -9,4 +10,5 @@ registerProvider({
   create: createTeslaProvider,
   fakeHook: teslaFakeHook,
   openAccount: openTeslaAccount,
+  pricing: teslaPricing,
 });

@@ -75,6 +75,9 @@ export function createTeslaProvider(ctx: ProviderContext, base?: TeslaBaseUrl): 
         now: ctx.clock.now() / 1000,
       });
     },
+    async wake(vehicle) {
+      await api.wakeUp(vehicle.id);
+    },
   };
 }
 

@@ -1,0 +1,326 @@
+/** The scheduler's decisions, exact on explicit times and on the virtual clock. */
+import { assert, assertEquals } from "./testing.ts";
+import { VirtualClock } from "./clock.ts";
+import { VendorError } from "./errors.ts";
+import { createLogger } from "./log.ts";
+import { Readings } from "./readings.ts";
+import type { Sample, Snapshot, StateSample, VehicleRef, VehicleState } from "./snapshot.ts";
+import {
+  type Activity,
+  activityOf,
+  DEFAULT_SCHEDULER,
+  type Plan,
+  runScheduler,
+  VehiclePlanner,
+} from "./scheduler.ts";
+import { Budget } from "./budget.ts";
+import { UsageMeter } from "./usage.ts";
+import type { Provider } from "../providers/mod.ts";
+
+const parked: Activity = { driving: false, charging: false, blockers: [] };
+const driving: Activity = { ...parked, driving: true };
+const brief = (p: Plan) => [p.action, p.inS, p.pollState];
+
+Deno.test("asleep: state checks only, every asleep_s", () => {
+  const p = new VehiclePlanner();
+  assertEquals(brief(p.first()), ["check", 0, "polling"]);
+  assertEquals(brief(p.afterCheck("asleep", 0)), ["check", 300, "sleeping"]);
+  assertEquals(brief(p.afterCheck("offline", 300)), ["check", 300, "sleeping"]);
+});
+
+Deno.test("a fake-online blip is waited out without a full read", () => {
+  const p = new VehiclePlanner();
+  p.afterCheck("asleep", 0);
+  assertEquals(brief(p.afterCheck("online", 300)), ["check", 240, "suspended"]);
+  assertEquals(brief(p.afterCheck("asleep", 540)), ["check", 300, "sleeping"]);
+});
+
+Deno.test("a car still online after confirm_online_s is read at once", () => {
+  const p = new VehiclePlanner();
+  p.afterCheck("asleep", 0);
+  p.afterCheck("online", 300);
+  assertEquals(brief(p.afterCheck("online", 400)), ["check", 140, "suspended"]);
+  assertEquals(brief(p.afterCheck("online", 540)), ["fetch", 0, "polling"]);
+  const next = p.afterFetch(driving, 540);
+  assertEquals([...brief(next), next.tier], ["fetch", 30, "polling", "active"]);
+});
+
+Deno.test("at start an online car is read right away", () => {
+  const p = new VehiclePlanner();
+  assertEquals(brief(p.afterCheck("online", 0)), ["fetch", 0, "polling"]);
+});
+
+Deno.test("charging: faster at higher power, clamped, and just after the estimated end", () => {
+  const charging = (kw?: number, ttf?: number): Activity => ({
+    ...parked,
+    charging: true,
+    chargerPowerW: kw === undefined ? undefined : kw * 1000,
+    timeToFullS: ttf,
+  });
+  const inS = (a: Activity) => new VehiclePlanner().afterFetch(a, 0).inS;
+  assertEquals(inS(charging(11)), 327);
+  assertEquals(inS(charging(50)), 72);
+  assertEquals(inS(charging(250)), 30, "clamped to charging_min_s");
+  assertEquals(inS(charging(1.4)), 600, "clamped to charging_max_s");
+  assertEquals(inS(charging(undefined)), 30, "Starting: no power yet");
+  assertEquals(inS(charging(11, 100)), 130, "look 30 s after the car's own estimate");
+  assertEquals(inS(charging(11, 3600)), 327);
+});
+
+Deno.test("parked: blockers keep it read; without them the sleep attempt starts", () => {
+  const p = new VehiclePlanner();
+  p.afterCheck("online", 0);
+  p.afterFetch(driving, 0);
+  const present = p.afterFetch({ ...parked, blockers: ["user_present"] }, 30);
+  assertEquals(brief(present), ["fetch", 30, "polling"]);
+  assertEquals(present.reason, "user_present");
+  assertEquals(brief(p.afterFetch(parked, 60)), ["check", 180, "suspended"]);
+  // While suspended, online state checks do not lead to a full read…
+  assertEquals(brief(p.afterCheck("online", 240)), ["check", 180, "suspended"]);
+  assertEquals(brief(p.afterCheck("online", 1200)), ["check", 120, "suspended"]);
+  // …until the window (21 min from 60 s) is over.
+  assertEquals(brief(p.afterCheck("online", 1320)), ["fetch", 0, "polling"]);
+  // If it falls asleep first, that is the end of it.
+  const q = new VehiclePlanner();
+  q.afterCheck("online", 0);
+  q.afterFetch(parked, 0);
+  assertEquals(brief(q.afterCheck("asleep", 900)), ["check", 300, "sleeping"]);
+});
+
+Deno.test("idle_before_suspend_s: reads go on until the car has been idle that long", () => {
+  const p = new VehiclePlanner({ ...DEFAULT_SCHEDULER, idle_before_suspend_s: 100 });
+  p.afterCheck("online", 0);
+  p.afterFetch(driving, 0);
+  assertEquals(brief(p.afterFetch(parked, 30)), ["fetch", 30, "polling"]);
+  assertEquals(brief(p.afterFetch(parked, 90)), ["fetch", 10, "polling"]);
+  assertEquals(brief(p.afterFetch(parked, 100)), ["check", 180, "suspended"]);
+});
+
+Deno.test("errors: backoff doubles to the cap, jitter comes from the injected source", () => {
+  const p = new VehiclePlanner(DEFAULT_SCHEDULER, () => 0.5);
+  p.afterCheck("online", 0);
+  p.afterFetch(driving, 0);
+  const err = new VendorError("server", "Tesla answered 503");
+  const waits = [1, 2, 3, 4, 5, 6, 7, 8].map(() => p.afterError(err, "fetch", 0).inS);
+  assertEquals(waits, [30, 60, 120, 240, 480, 960, 1800, 1800]);
+  const retry = p.afterError(err, "fetch", 0);
+  assertEquals([retry.action, retry.pollState, retry.tier], ["fetch", "backing_off", "active"]);
+  const low = new VehiclePlanner(DEFAULT_SCHEDULER, () => 0).afterError(err, "check", 0);
+  const high = new VehiclePlanner(DEFAULT_SCHEDULER, () => 0.999999).afterError(err, "check", 0);
+  assertEquals([low.inS, Math.round(high.inS)], [24, 36]);
+  // A success resets the streak.
+  p.afterFetch(driving, 10);
+  assertEquals(p.afterError(err, "fetch", 20).inS, 30);
+});
+
+Deno.test("Retry-After and rate limits are honoured exactly; a dead sign-in is retried slowly", () => {
+  const p = new VehiclePlanner(DEFAULT_SCHEDULER, () => 0.5);
+  const limited = p.afterError(
+    new VendorError("rate_limited", "429", { status: 429, retryAfterS: 37829 }),
+    "fetch",
+    0,
+  );
+  assertEquals(brief(limited), ["check", 37829, "rate_limited"]);
+  const busy = p.afterError(new VendorError("server", "503", { retryAfterS: 120 }), "check", 0);
+  assertEquals(busy.inS, 120, "Retry-After beats a shorter backoff");
+  const signIn = p.afterError(new VendorError("sign_in_needed", "login_required"), "check", 0);
+  assertEquals(brief(signIn), ["check", 1800, "sign_in_needed"]);
+  assertEquals(brief(p.afterError(new VendorError("asleep", "408"), "fetch", 0)), [
+    "check",
+    300,
+    "sleeping",
+  ]);
+});
+
+Deno.test("wake_up only when configured: after wake_after_s asleep, then read without the blip wait", () => {
+  const off = new VehiclePlanner();
+  off.afterCheck("asleep", 0);
+  assertEquals(off.afterCheck("asleep", 86400).action, "check", "never wakes by default");
+
+  const p = new VehiclePlanner({ ...DEFAULT_SCHEDULER, wake_up: true, wake_after_s: 3600 });
+  p.afterCheck("asleep", 0);
+  assertEquals(p.afterCheck("asleep", 3000).action, "check");
+  assertEquals(p.afterCheck("asleep", 3600).action, "wake");
+  assertEquals(brief(p.afterWake(3600)), ["check", 10, "polling"]);
+  assertEquals(brief(p.afterCheck("asleep", 3610)), ["check", 10, "polling"]);
+  assertEquals(brief(p.afterCheck("online", 3620)), ["fetch", 0, "polling"]);
+  p.afterFetch(parked, 3620);
+  assertEquals(p.afterCheck("asleep", 4600).action, "check", "asleep again: the clock restarts");
+});
+
+function snapshot(vehicle: VehicleRef, at: number, activity: Partial<Activity>): Snapshot {
+  const samples: Sample[] = [{ metric: "ev.battery.level", value: 0.5 }];
+  const states: StateSample[] = [
+    { metric: "ev.drive.shift_state", state: activity.driving ? "drive" : "park" },
+    { metric: "ev.charging.state", state: activity.charging ? "charging" : "disconnected" },
+  ];
+  if (activity.chargerPowerW) {
+    samples.push({ metric: "ev.charging.power", value: activity.chargerPowerW });
+  }
+  for (const b of activity.blockers ?? []) {
+    const metric = { user_present: "ev.user_present", climate_on: "ev.climate.on" }[b];
+    if (metric) samples.push({ metric, value: 1 });
+  }
+  return { vehicle, sampledAt: at, state: "online", samples, states, info: {} };
+}
+
+Deno.test("activityOf reads the catalog metrics", () => {
+  const v = { provider: "x", id: "1", vin: "V" };
+  const a = activityOf(snapshot(v, 0, {
+    charging: true,
+    chargerPowerW: 7000,
+    blockers: ["climate_on"],
+  }));
+  assertEquals(a, {
+    driving: false,
+    charging: true,
+    chargerPowerW: 7000,
+    timeToFullS: undefined,
+    blockers: ["climate_on"],
+  });
+});
+
+/** A car on a script: (t in s from the start) → state and activity. Logs every call. */
+function scriptedCar(
+  clock: VirtualClock,
+  script: (t: number) => { state: VehicleState; activity?: Partial<Activity> },
+  meter?: UsageMeter,
+) {
+  const start = clock.now() / 1000;
+  const calls: string[] = [];
+  const vehicle: VehicleRef = { provider: "scripted", id: "1", vin: "VIN1" };
+  const t = () => clock.now() / 1000 - start;
+  const provider: Provider = {
+    id: "scripted",
+    listVehicles: () => Promise.resolve([vehicle]),
+    checkState() {
+      calls.push(`${t()} check`);
+      meter?.record(undefined, 200);
+      return Promise.resolve({ state: script(t()).state });
+    },
+    fetch(v) {
+      calls.push(`${t()} fetch`);
+      meter?.record(undefined, 200);
+      const now = script(t());
+      return Promise.resolve(
+        now.state === "online" ? snapshot(v, t(), now.activity ?? {}) : undefined,
+      );
+    },
+  };
+  return { calls, provider, vehicle };
+}
+
+async function run(
+  clock: VirtualClock,
+  target: Parameters<typeof runScheduler>[0]["targets"][number],
+  untilS: number,
+  readings = new Readings(),
+) {
+  const controller = new AbortController();
+  const start = clock.now();
+  const states: string[] = [];
+  await runScheduler({
+    targets: [target],
+    readings,
+    clock,
+    log: createLogger({ write: () => {} }),
+    signal: controller.signal,
+    random: () => 0.5,
+    onPoll: () => {
+      states.push([...readings.vehicles.values()][0]?.pollState ?? "");
+      if (clock.now() - start >= untilS * 1000) controller.abort();
+    },
+  });
+  return states;
+}
+
+Deno.test("on the virtual clock: a blip is ignored, a wake is read, the drive is followed", async () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10), 0);
+  const car = scriptedCar(clock, (t) => {
+    if (t >= 1000 && t < 1180) return { state: "online" }; // blip
+    if (t >= 5000 && t < 5400) return { state: "online", activity: { blockers: ["climate_on"] } };
+    if (t >= 5400 && t < 5700) return { state: "online", activity: { driving: true } };
+    if (t >= 5700 && t < 6600) return { state: "online" };
+    return { state: "asleep" };
+  });
+  const readings = new Readings();
+  await run(clock, car, 7000, readings);
+  assertEquals(car.calls.slice(0, 6), [
+    "0 check",
+    "300 check",
+    "600 check",
+    "900 check",
+    "1200 check", // the blip (1000–1180) was never seen online: no read
+    "1500 check",
+  ]);
+  const from = car.calls.indexOf("5100 check");
+  assertEquals(car.calls.slice(from, from + 6), [
+    "5100 check", // online: wait out a possible blip
+    "5340 check",
+    "5340 fetch", // climate on: keep reading
+    "5370 fetch",
+    "5400 fetch", // driving
+    "5430 fetch",
+  ]);
+  const parkedAt = car.calls.indexOf("5700 fetch");
+  assertEquals(car.calls.slice(parkedAt, parkedAt + 5), [
+    "5700 fetch", // parked, nothing keeps it awake: the sleep attempt
+    "5880 check",
+    "6060 check",
+    "6240 check",
+    "6420 check",
+  ]);
+  assert(!car.calls.some((c) => c.endsWith("fetch") && Number(c.split(" ")[0]) > 5700));
+  assertEquals([...readings.vehicles.values()][0].pollState, "sleeping");
+});
+
+Deno.test("on the virtual clock: a spent budget stops all calls until 00:00 UTC", async () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10, 20), 0);
+  const pricing = { usd: { data: 0.002 }, defaultCategory: "data", billed: (s: number) => s < 500 };
+  const readings = new Readings();
+  const meter = new UsageMeter({ provider: "scripted", account: "a", pricing, clock, readings });
+  const budget = new Budget({ requests_per_day: 20, safety_margin: 0.1 }, meter);
+  const car = scriptedCar(clock, () => ({ state: "online", activity: { driving: true } }), meter);
+  const states = await run(clock, { ...car, budget, account: "a" }, 5 * 3600, readings);
+  const today = car.calls.filter((c) => Number(c.split(" ")[0]) < 4 * 3600);
+  assertEquals(today.length, 18, "20 a day minus the 10 % margin");
+  assert(states.includes("rate_limited"));
+  assertEquals(car.calls[18].split(" ")[0], String(4 * 3600), "the next call at 00:00 UTC");
+  assertEquals(
+    readings.gaugeValue("ev.api.budget.remaining", { provider: "scripted", account: "a" }),
+    18 - (car.calls.length - 18),
+  );
+  assertEquals(
+    readings.counterValue("ev.api.billable_requests", {
+      provider: "scripted",
+      account: "a",
+      category: "data",
+    }),
+    car.calls.length,
+  );
+});
+
+Deno.test("on the virtual clock: a tight budget stretches idle polls more than driving", async () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10), 0);
+  const pricing = { usd: { data: 0.002 }, defaultCategory: "data", billed: (s: number) => s < 500 };
+  const meter = new UsageMeter({ provider: "scripted", account: "a", pricing, clock });
+  const budget = new Budget({ usd_per_month: 12, safety_margin: 0 }, meter); // 200 requests/day
+  const car = scriptedCar(
+    clock,
+    (t) => (t >= 3600 && t < 5400 ? { state: "online", activity: { driving: true } } : {
+      state: "asleep",
+    }),
+    meter,
+  );
+  await run(clock, { ...car, budget }, 86400);
+  const times = car.calls.map((c) => Number(c.split(" ")[0]));
+  const gaps = (from: number, to: number) =>
+    times.slice(1).map((t, i) => [times[i], t - times[i]]).filter(([t]) => t >= from && t < to)
+      .map(([, g]) => g);
+  const asleepGap = Math.min(...gaps(0, 3000));
+  const drivingGap = Math.max(...gaps(4000, 5000));
+  assert(asleepGap > 300, `asleep polls stretched (${asleepGap} s)`);
+  assertEquals(drivingGap, 30, "driving keeps its pace");
+  assert(car.calls.length <= 200, `${car.calls.length} calls within 200 a day`);
+  assert(car.calls.length > 100, `${car.calls.length} calls: the budget is used, not hoarded`);
+});
