@@ -71,8 +71,8 @@ export const DEFAULT_SCHEDULER: SchedulerConfig = {
   wake_after_s: 12 * 3600,
 };
 
-/** Seconds after the car's estimated end of charge at which to look (its estimate is coarse). */
-export const CHARGE_END_MARGIN_S = 30;
+/** Seconds after the car's estimated end of charge at which to look again. */
+export const CHARGE_END_MARGIN_S = 10;
 /** A state check right after our own wake call reads at once: no blip to rule out. */
 const WAKE_GRACE_S = 120;
 

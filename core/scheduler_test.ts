@@ -63,7 +63,7 @@ Deno.test("charging: faster at higher power, clamped, and just after the estimat
   assertEquals(inS(charging(250)), 30, "clamped to charging_min_s");
   assertEquals(inS(charging(1.4)), 600, "clamped to charging_max_s");
   assertEquals(inS(charging(undefined)), 30, "Starting: no power yet");
-  assertEquals(inS(charging(11, 100)), 130, "look 30 s after the car's own estimate");
+  assertEquals(inS(charging(11, 100)), 110, "look 10 s after the car's own estimate");
   assertEquals(inS(charging(11, 3600)), 327);
 });
 

@@ -1,0 +1,26 @@
+/** Strategy (c): ev-observer's own scheduler and Tesla provider, with the given config. */
+import { runScheduler, type SchedulerConfig } from "../core/scheduler.ts";
+import { createTeslaProvider } from "../providers/tesla/provider.ts";
+import type { Harness } from "./harness.ts";
+
+export async function runEvObserver(
+  h: Harness,
+  config: Partial<SchedulerConfig> = {},
+): Promise<void> {
+  const provider = createTeslaProvider(h.ctx);
+  const vehicles = await provider.listVehicles();
+  const controller = new AbortController();
+  h.over.addEventListener("abort", () => controller.abort(), { once: true });
+  await runScheduler({
+    targets: vehicles.map((vehicle) => ({ provider, vehicle, account: "bench" })),
+    readings: h.readings,
+    clock: h.clock,
+    log: h.log,
+    config,
+    signal: controller.signal,
+    random: () => 0.5,
+    onPoll: () => {
+      if (h.clock.now() >= h.endMs) controller.abort();
+    },
+  });
+}

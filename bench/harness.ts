@@ -1,0 +1,86 @@
+/**
+ * One benchmark run: a fresh simulated Tesla (providers/tesla/fake_api.ts) on its own virtual
+ * clock at the start of the reference day, and the pieces a client needs to talk to it through
+ * the real HTTP seam. Calls after the day's end are refused before they reach the fake, so
+ * every strategy is billed for exactly one day.
+ */
+import { VirtualClock } from "../core/clock.ts";
+import { Http, HttpError } from "../core/http.ts";
+import { createLogger, type Logger } from "../core/log.ts";
+import { Readings } from "../core/readings.ts";
+import { UsageMeter } from "../core/usage.ts";
+import type { ProviderContext } from "../providers/mod.ts";
+import { FakeTesla } from "../providers/tesla/fake_api.ts";
+import { teslaPricing } from "../providers/tesla/pricing.ts";
+import { teslaDay } from "../providers/tesla/scenario.ts";
+
+export interface Harness {
+  readonly clock: VirtualClock;
+  readonly fake: FakeTesla;
+  readonly ctx: ProviderContext;
+  readonly readings: Readings;
+  readonly log: Logger;
+  /** Unix ms at which the day is over. */
+  readonly endMs: number;
+  /** Aborted when a strategy tries to call after the day's end. */
+  readonly over: AbortSignal;
+  shutdown(): Promise<void>;
+}
+
+export interface HarnessOptions {
+  /** Talk to the fake in-process instead of over loopback HTTP (same answers, no sockets). */
+  readonly inProcess?: boolean;
+  readonly log?: Logger;
+}
+
+export function startHarness(options: HarnessOptions = {}): Harness {
+  const scenario = teslaDay();
+  const clock = new VirtualClock(scenario.startedAt * 1000, 0);
+  // Tokens outlive the day: token care has its own tests, the benchmark measures polling.
+  const fake = new FakeTesla({ clock, scenario, accessLifetimeS: 3 * 86400 }, !options.inProcess);
+  const endMs = (scenario.startedAt + scenario.duration) * 1000;
+  const controller = new AbortController();
+  const readings = new Readings();
+  const log = options.log ?? createLogger({ write: () => {} });
+  const fetchImpl = options.inProcess ? fake.fetch : fetch;
+  const http = new Http({
+    provider: "tesla",
+    readings,
+    now: () => clock.now(),
+    fetch: (input, init) => {
+      if (clock.now() >= endMs) {
+        controller.abort();
+        return Promise.reject(new HttpError("network", "", "the benchmark day is over"));
+      }
+      return fetchImpl(input, init);
+    },
+  });
+  const meter = new UsageMeter({
+    provider: "tesla",
+    account: "bench",
+    pricing: teslaPricing,
+    clock,
+    readings,
+  });
+  http.observe(meter.observe);
+  const token = fake.auth.mint().access_token;
+  const ctx: ProviderContext = {
+    http,
+    readings,
+    clock,
+    log,
+    baseUrl: fake.url,
+    accessToken: () => Promise.resolve(token),
+    location: false,
+  };
+  return {
+    clock,
+    fake,
+    ctx,
+    readings,
+    log,
+    endMs,
+    over: controller.signal,
+    shutdown: () => fake.shutdown(),
+  };
+}
