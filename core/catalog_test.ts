@@ -1,4 +1,4 @@
-import { assert, assertEquals } from "./testing.ts";
+import { assert, assertEquals, normalizeMarkdownTable } from "./testing.ts";
 import { CATALOG, inRange, metric, prometheusName } from "./catalog.ts";
 import { catalogMarkdown, README_BEGIN, README_END } from "./catalog_doc.ts";
 import { SEED_GAUGES } from "../providers/tesla/seed_gauges.ts";
@@ -68,13 +68,9 @@ Deno.test("README carries the current catalog table (run `deno task catalog`)", 
     return;
   }
   // deno fmt pads table cells; compare cell contents only.
-  const norm = (t: string) =>
-    t.trim().split("\n").map((l) =>
-      l.split("|").map((c) => c.trim().replace(/^:?-+:?$/, "-")).join("|")
-    ).join("\n");
   assertEquals(
-    norm(table),
-    norm(catalogMarkdown()),
+    normalizeMarkdownTable(table),
+    normalizeMarkdownTable(catalogMarkdown()),
     "README metric table is out of date: run `deno task test:update`",
   );
 });

@@ -5,6 +5,7 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { type Logger, loggerFromEnv } from "./log.ts";
+import { DEFAULT_SCHEDULER, type SchedulerConfig } from "./scheduler.ts";
 
 const ListenAddress = z.string().regex(
   /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
@@ -19,6 +20,15 @@ export const AccountConfig = z.object({
   ),
   /** Only these VINs; all vehicles of the account when empty. */
   vehicles: z.array(z.string()).default([]),
+  /** Vendor API base URL (e.g. a Fleet API region); the provider's default when unset. */
+  base_url: z.url("expected a URL such as https://fleet-api.prd.eu.vn.cloud.tesla.com")
+    .optional(),
+  /** What the account may spend; the scheduler stays inside it (core/budget.ts). */
+  budget: z.object({
+    requests_per_day: z.number().int().positive().optional(),
+    usd_per_month: z.number().positive().optional(),
+    safety_margin: z.number().min(0).max(0.9).default(0.1),
+  }).strict().optional(),
 }).loose();
 export type AccountConfig = z.infer<typeof AccountConfig>;
 
@@ -38,8 +48,23 @@ export const Config = z.object({
     password: z.string().optional(),
   }).optional(),
   accounts: z.array(AccountConfig).default([]),
+  /** Scheduler intervals and sleep logic (core/scheduler.ts); each key has a default. */
+  polling: pollingSchema().default(DEFAULT_SCHEDULER),
 }).strict();
 export type Config = z.infer<typeof Config>;
+
+/** Every scheduler key with its default: numbers positive (or ≥ 0 where 0 is the default). */
+function pollingSchema() {
+  const shape = Object.fromEntries(
+    Object.entries(DEFAULT_SCHEDULER).map(([key, value]) => [
+      key,
+      typeof value === "boolean"
+        ? z.boolean().default(value)
+        : (value === 0 ? z.number().min(0) : z.number().positive()).default(value),
+    ]),
+  ) as Record<keyof SchedulerConfig, z.ZodDefault<z.ZodNumber | z.ZodBoolean>>;
+  return z.object(shape).strict() as unknown as z.ZodType<SchedulerConfig>;
+}
 
 export class ConfigError extends Error {
   constructor(message: string) {

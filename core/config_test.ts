@@ -75,3 +75,27 @@ Deno.test("a config file holding a secret that others can read gets a warning wi
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("polling: defaults, overrides by key, and errors that name the key", () => {
+  const c = parseConfig("polling:\n  driving_s: 15\n  wake_up: true\n");
+  assertEquals(c.polling.driving_s, 15);
+  assertEquals(c.polling.wake_up, true);
+  assertEquals(c.polling.asleep_s, 300, "the rest keep their defaults");
+  assertEquals(parseConfig("").polling.suspend_s, 1260);
+  const zero = assertThrows(() => parseConfig("polling:\n  driving_s: 0\n"));
+  assertStringIncludes(zero.message, "polling.driving_s");
+  const typo = assertThrows(() => parseConfig("polling:\n  drivng_s: 10\n"));
+  assertStringIncludes(typo.message, "drivng_s");
+});
+
+Deno.test("accounts: a budget and a base URL, validated", () => {
+  const c = parseConfig(
+    "accounts:\n  - provider: tesla\n    name: home\n    base_url: https://fleet-api.prd.eu.vn.cloud.tesla.com\n" +
+      "    budget: { usd_per_month: 10 }\n",
+  );
+  assertEquals(c.accounts[0].budget, { usd_per_month: 10, safety_margin: 0.1 });
+  const bad = assertThrows(() =>
+    parseConfig("accounts:\n  - provider: tesla\n    budget: { requests_per_day: -5 }\n")
+  );
+  assertStringIncludes(bad.message, "accounts.0.budget.requests_per_day");
+});

@@ -68,3 +68,10 @@ export function assertThrows(fn: () => unknown, message?: string): Error {
   }
   throw new AssertionError(message ?? "expected an exception");
 }
+
+/** A Markdown table's cell contents, without the padding `deno fmt` adds. */
+export function normalizeMarkdownTable(table: string): string {
+  return table.trim().split("\n").map((l) =>
+    l.split("|").map((c) => c.trim().replace(/^:?-+:?$/, "-")).join("|")
+  ).join("\n");
+}

@@ -85,6 +85,8 @@ export interface ProviderEntry {
   readonly openAccount?: (deps: AccountDeps) => Promise<AccountSession>;
   /** How the vendor bills requests, when it does (drives the usage meter and budget). */
   readonly pricing?: PriceList;
+  /** API base URL when the account config names none. */
+  readonly defaultBaseUrl?: string;
 }
 
 /** What `deno task poll` hands a provider to open one `accounts` entry. */

@@ -11,4 +11,6 @@ registerProvider({
   fakeHook: teslaFakeHook,
   openAccount: openTeslaAccount,
   pricing: teslaPricing,
+  // The Owner API; Fleet API accounts set their regional base_url (reference tesla-api.md §2).
+  defaultBaseUrl: "https://owner-api.teslamotors.com",
 });

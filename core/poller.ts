@@ -1,0 +1,91 @@
+/**
+ * Runs every configured account: lists its vehicles (all, or the VINs the user picked) and
+ * hands them to the scheduler. An account that cannot be listed (network, sign-in) is retried
+ * with backoff on its own; the other accounts keep running.
+ */
+import type { Budget } from "./budget.ts";
+import type { Clock } from "./clock.ts";
+import { VendorError } from "./errors.ts";
+import type { Logger } from "./log.ts";
+import type { Readings } from "./readings.ts";
+import {
+  type PollTarget,
+  type RunOptions,
+  runScheduler,
+  type SchedulerConfig,
+} from "./scheduler.ts";
+import type { Provider } from "../providers/mod.ts";
+
+export interface AccountRun {
+  readonly name: string;
+  readonly provider: Provider;
+  /** Only these VINs; every vehicle of the account when empty. */
+  readonly vins: readonly string[];
+  readonly budget?: Budget;
+}
+
+export interface PollAccountsOptions {
+  readonly accounts: readonly AccountRun[];
+  readonly readings: Readings;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly config: Partial<SchedulerConfig>;
+  readonly signal: AbortSignal;
+  /** First wait before listing an account again, seconds (doubles to 30 min). */
+  readonly retryS?: number;
+  readonly onPoll?: RunOptions["onPoll"];
+}
+
+const MAX_RETRY_S = 1800;
+
+export async function pollAccounts(o: PollAccountsOptions): Promise<void> {
+  await Promise.all(o.accounts.map((account) => runAccount(account, o)));
+}
+
+async function runAccount(account: AccountRun, o: PollAccountsOptions): Promise<void> {
+  const log = o.log.child({ provider: account.provider.id, account: account.name });
+  let wait = o.retryS ?? 60;
+  while (!o.signal.aborted) {
+    let targets: PollTarget[];
+    try {
+      const all = await account.provider.listVehicles();
+      const picked = account.vins.length ? all.filter((v) => account.vins.includes(v.vin)) : all;
+      for (const vin of account.vins) {
+        if (!all.some((v) => v.vin === vin)) log.warn("configured VIN not in the account", { vin });
+      }
+      targets = picked.map((vehicle) => ({
+        provider: account.provider,
+        vehicle,
+        budget: account.budget,
+        account: account.name,
+      }));
+      if (account.budget) account.budget.vehicles = Math.max(1, targets.length);
+    } catch (err) {
+      const signIn = err instanceof VendorError &&
+        (err.kind === "sign_in_needed" || err.kind === "unauthorized");
+      log.error("cannot list the account's vehicles", {
+        error: (err as Error).message,
+        retry_s: Math.round(wait),
+        fix: signIn ? `deno task auth ${account.provider.id}` : undefined,
+      });
+      try {
+        await o.clock.sleep(wait * 1000, o.signal);
+      } catch {
+        return; // aborted
+      }
+      wait = Math.min(MAX_RETRY_S, wait * 2);
+      continue;
+    }
+    log.info("polling", { vehicles: targets.map((t) => t.vehicle.vin).join(",") || "none" });
+    await runScheduler({
+      targets,
+      readings: o.readings,
+      clock: o.clock,
+      log: o.log,
+      config: o.config,
+      signal: o.signal,
+      onPoll: o.onPoll,
+    });
+    return;
+  }
+}
