@@ -120,3 +120,96 @@ export class StepClock implements Clock {
     }
   }
 }
+
+/** A loop that waits on a clock; on an instant virtual clock it waits its turn. */
+export interface Participant {
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** The loop is done (or hands over to others who joined first). */
+  leave(): void;
+}
+
+interface Waiter {
+  readonly at: number;
+  readonly resolve: () => void;
+}
+
+/**
+ * Several loops on one speed-0 VirtualClock would each jump the clock on every sleep, so time
+ * would run as the sum of all their waits. Joined loops instead advance it together: time
+ * moves, to the earliest wake-up, only once every joined loop is waiting. A loop busy with a
+ * request holds the clock still.
+ */
+class Lockstep {
+  #running = 0;
+  #waiting: Waiter[] = [];
+  #scheduled = false;
+  constructor(readonly clock: VirtualClock) {}
+
+  join(): Participant {
+    this.#running++;
+    let left = false;
+    return {
+      sleep: (ms, signal) => this.#sleep(ms, signal),
+      leave: () => {
+        if (left) return;
+        left = true;
+        this.#running--;
+        this.#release();
+      },
+    };
+  }
+
+  #sleep(ms: number, signal?: AbortSignal): Promise<void> {
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        at: this.clock.now() + Math.max(0, ms),
+        resolve: () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        },
+      };
+      const onAbort = () => {
+        this.#waiting = this.#waiting.filter((w) => w !== waiter);
+        this.#running++;
+        reject(signal!.reason);
+      };
+      signal?.addEventListener("abort", onAbort, { once: true });
+      this.#waiting.push(waiter);
+      this.#running--;
+      this.#release();
+    });
+  }
+
+  /** Decided on a later task, so loops started in the same turn have all joined by then. */
+  #release(): void {
+    if (this.#scheduled) return;
+    this.#scheduled = true;
+    setTimeout(() => {
+      this.#scheduled = false;
+      this.#releaseNow();
+    }, 0);
+  }
+
+  #releaseNow(): void {
+    if (this.#running > 0 || this.#waiting.length === 0) return;
+    const next = Math.min(...this.#waiting.map((w) => w.at));
+    if (next > this.clock.now()) this.clock.advance(next - this.clock.now());
+    const due = this.#waiting.filter((w) => w.at <= next);
+    this.#waiting = this.#waiting.filter((w) => w.at > next);
+    this.#running += due.length;
+    for (const w of due) w.resolve();
+  }
+}
+
+const locksteps = new WeakMap<VirtualClock, Lockstep>();
+
+/** Joins the loops waiting on `clock` (in lockstep on an instant virtual clock). */
+export function participate(clock: Clock): Participant {
+  if (!(clock instanceof VirtualClock) || clock.speed !== 0) {
+    return { sleep: (ms, signal) => clock.sleep(ms, signal), leave: () => {} };
+  }
+  let lockstep = locksteps.get(clock);
+  if (!lockstep) locksteps.set(clock, lockstep = new Lockstep(clock));
+  return lockstep.join();
+}

@@ -4,7 +4,7 @@
  * with backoff on its own; the other accounts keep running.
  */
 import type { Budget } from "./budget.ts";
-import type { Clock } from "./clock.ts";
+import { type Clock, type Participant, participate } from "./clock.ts";
 import { VendorError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { Readings } from "./readings.ts";
@@ -43,6 +43,15 @@ export async function pollAccounts(o: PollAccountsOptions): Promise<void> {
 }
 
 async function runAccount(account: AccountRun, o: PollAccountsOptions): Promise<void> {
+  const turn = participate(o.clock);
+  try {
+    await listAndPoll(account, o, turn);
+  } finally {
+    turn.leave();
+  }
+}
+
+async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Participant) {
   const log = o.log.child({ provider: account.provider.id, account: account.name });
   let wait = o.retryS ?? 60;
   while (!o.signal.aborted) {
@@ -69,7 +78,7 @@ async function runAccount(account: AccountRun, o: PollAccountsOptions): Promise<
         fix: signIn ? `deno task auth ${account.provider.id}` : undefined,
       });
       try {
-        await o.clock.sleep(wait * 1000, o.signal);
+        await turn.sleep(wait * 1000, o.signal);
       } catch {
         return; // aborted
       }
@@ -77,7 +86,8 @@ async function runAccount(account: AccountRun, o: PollAccountsOptions): Promise<
       continue;
     }
     log.info("polling", { vehicles: targets.map((t) => t.vehicle.vin).join(",") || "none" });
-    await runScheduler({
+    // The vehicles join the clock as the scheduler starts; then the account steps aside.
+    const running = runScheduler({
       targets,
       readings: o.readings,
       clock: o.clock,
@@ -86,6 +96,8 @@ async function runAccount(account: AccountRun, o: PollAccountsOptions): Promise<
       signal: o.signal,
       onPoll: o.onPoll,
     });
+    turn.leave();
+    await running;
     return;
   }
 }

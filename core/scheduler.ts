@@ -26,7 +26,7 @@
  * `runScheduler` executes its plans on a Clock, one loop per vehicle.
  */
 import type { Budget, Tier } from "./budget.ts";
-import type { Clock } from "./clock.ts";
+import { type Clock, type Participant, participate } from "./clock.ts";
 import { VendorError } from "./errors.ts";
 import { HttpError } from "./http.ts";
 import type { Logger } from "./log.ts";
@@ -418,6 +418,21 @@ export async function runScheduler(options: RunOptions): Promise<void> {
 }
 
 async function runVehicle(target: PollTarget, config: SchedulerConfig, o: RunOptions) {
+  // Joined before the first await, so every vehicle of the call is counted from the start.
+  const turn = participate(o.clock);
+  try {
+    await pollVehicle(target, config, o, turn);
+  } finally {
+    turn.leave();
+  }
+}
+
+async function pollVehicle(
+  target: PollTarget,
+  config: SchedulerConfig,
+  o: RunOptions,
+  turn: Participant,
+) {
   const { readings, clock, log, signal } = o;
   const { vehicle, budget } = target;
   const vlog = log.child({ provider: vehicle.provider, vin: vehicle.vin });
@@ -438,7 +453,7 @@ async function runVehicle(target: PollTarget, config: SchedulerConfig, o: RunOpt
     }
     readings.setPollState(vehicle, pollState);
     try {
-      await clock.sleep(waitS * 1000, signal);
+      await turn.sleep(waitS * 1000, signal);
     } catch {
       return; // aborted
     }

@@ -1,0 +1,53 @@
+/** Virtual time: loops joined on an instant clock advance it together, exactly. */
+import { assertEquals } from "./testing.ts";
+import { participate, VirtualClock } from "./clock.ts";
+
+Deno.test("instant clock: joined loops wake at their own times, not the sum of all waits", async () => {
+  const clock = new VirtualClock(0, 0);
+  const seen: string[] = [];
+  const loop = async (name: string, everyMs: number, times: number, busy = false) => {
+    const turn = participate(clock);
+    try {
+      for (let i = 0; i < times; i++) {
+        await turn.sleep(everyMs);
+        // A request in flight: time must not move meanwhile.
+        if (busy) await new Promise((r) => setTimeout(r, 5));
+        seen.push(`${clock.now()} ${name}`);
+      }
+    } finally {
+      turn.leave();
+    }
+  };
+  await Promise.all([loop("a", 300, 3), loop("b", 200, 4, true)]);
+  assertEquals(seen, [
+    "200 b",
+    "300 a",
+    "400 b",
+    "600 a",
+    "600 b",
+    "800 b",
+    "900 a",
+  ]);
+  assertEquals(clock.now(), 900);
+});
+
+Deno.test("instant clock: an aborted wait rejects and frees the others", async () => {
+  const clock = new VirtualClock(0, 0);
+  const controller = new AbortController();
+  const waiting = participate(clock);
+  const other = participate(clock);
+  const aborted = waiting.sleep(10_000, controller.signal).then(() => "woke", () => "aborted");
+  controller.abort();
+  assertEquals(await aborted, "aborted");
+  waiting.leave();
+  await other.sleep(50);
+  assertEquals(clock.now(), 50);
+  other.leave();
+});
+
+Deno.test("a clock with speed keeps its own sleeps", async () => {
+  const clock = new VirtualClock(0, 1000);
+  const t0 = clock.now();
+  await participate(clock).sleep(100);
+  assertEquals(clock.now() - t0 >= 100, true);
+});
