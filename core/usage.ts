@@ -17,6 +17,16 @@ export interface PriceList {
   billed(status: number): boolean;
 }
 
+/**
+ * For a vendor that does not bill but caps requests (Volvo: 10,000 a day): every answer counts
+ * against the budget, at no price.
+ */
+export const COUNT_EVERY_REQUEST: PriceList = {
+  usd: {},
+  defaultCategory: "request",
+  billed: () => true,
+};
+
 export interface UsageToday {
   readonly requests: number;
   readonly usd: number;

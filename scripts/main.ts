@@ -14,7 +14,10 @@ interface Command {
 
 /** One line per command. Literal import paths so `deno compile` embeds every script. */
 export const COMMANDS: Record<string, Command> = {
-  poll: { about: "poll the configured vehicles live and export their metrics" },
+  poll: {
+    about: "poll the configured vehicles live and export their metrics",
+    load: () => import("./poll.ts"),
+  },
   auth: {
     about: "sign in to a vendor account and store its tokens",
     load: () => import("./auth.ts"),

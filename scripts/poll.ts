@@ -10,7 +10,7 @@ import { Http } from "../core/http.ts";
 import { createLogger, registerSecret } from "../core/log.ts";
 import { type AccountRun, pollAccounts } from "../core/poller.ts";
 import { Readings } from "../core/readings.ts";
-import { UsageMeter } from "../core/usage.ts";
+import { COUNT_EVERY_REQUEST, UsageMeter } from "../core/usage.ts";
 import { providerEntry } from "../providers/mod.ts";
 import { fail, flags, onShutdownSignal, startExports } from "./common.ts";
 
@@ -30,7 +30,7 @@ Sign-in: until \`deno task auth\` stores tokens, give an access token in the env
   EV_<PROVIDER>_ACCESS_TOKEN            e.g. EV_TESLA_ACCESS_TOKEN, for every account of it
   EV_<PROVIDER>_<ACCOUNT>_ACCESS_TOKEN  for one account (name upper-cased, - as _)
 
-The task may reach loopback and Tesla's hosts only; for a remote OTLP backend run the
+The task may reach loopback and the vendors' hosts only; for a remote OTLP backend run the
 command of the task with that host added to --allow-net.
 `;
 
@@ -42,8 +42,8 @@ export function tokenVariable(account: AccountConfig, env: Record<string, string
   return env[own] !== undefined ? own : `EV_${provider}_ACCESS_TOKEN`;
 }
 
-async function main() {
-  const { values } = flags(Deno.args, {
+export async function main(args: string[] = Deno.args): Promise<void> {
+  const { values } = flags(args, {
     config: { type: "string" },
     listen: { type: "string" },
   }, HELP);
@@ -75,14 +75,10 @@ async function main() {
     }
     registerSecret(token);
     const http = new Http({ provider: entry.id, readings, now: () => clock.now() });
-    const meter = entry.pricing
-      ? new UsageMeter({
-        provider: entry.id,
-        account: account.name,
-        pricing: entry.pricing,
-        clock,
-        readings,
-      })
+    // A vendor without prices still needs counting when the account has a request budget.
+    const pricing = entry.pricing ?? (account.budget ? COUNT_EVERY_REQUEST : undefined);
+    const meter = pricing
+      ? new UsageMeter({ provider: entry.id, account: account.name, pricing, clock, readings })
       : undefined;
     if (meter) http.observe(meter.observe);
     const baseUrl = account.base_url ?? entry.defaultBaseUrl;

@@ -7,4 +7,5 @@ registerProvider({
   create: createVolvoProvider,
   // The fake server does not check the key; a placeholder keeps the real header code path.
   replayAccount: { vcc_api_key: "replay-vcc-api-key" },
+  defaultBaseUrl: "https://api.volvocars.com",
 });
