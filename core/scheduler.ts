@@ -20,7 +20,8 @@
  *   so does the window's end (then one full read decides again).
  * - errors: backoff from `backoff_s` doubling to `max_backoff_s`, with jitter; Retry-After
  *   and rate limits are honoured exactly; a dead sign-in is retried slowly.
- * The budget stretches the waits (idle first), and stops all calls when it is spent.
+ * The budget stretches the waits (idle first), and stops all calls when it is spent. A
+ * provider that reads endpoint by endpoint gets only the due ones (dueEndpoints).
  *
  * `VehiclePlanner` is the pure decision part (tests drive it with explicit times);
  * `runScheduler` executes its plans on a Clock, one loop per vehicle.
@@ -34,7 +35,7 @@ import { checkRanges } from "./parse.ts";
 import type { Readings } from "./readings.ts";
 import type { Snapshot, VehicleRef, VehicleState } from "./snapshot.ts";
 import type { POLL_STATES } from "./catalog.ts";
-import type { Provider } from "../providers/mod.ts";
+import type { EndpointSpec, Provider } from "../providers/mod.ts";
 
 export interface SchedulerConfig {
   readonly driving_s: number;
@@ -52,6 +53,9 @@ export interface SchedulerConfig {
   /** Wake a car that has been asleep `wake_after_s` (costs a wake call each time). */
   readonly wake_up: boolean;
   readonly wake_after_s: number;
+  /** Providers that read endpoint by endpoint: slow ones (diagnostics…) and static facts. */
+  readonly slow_endpoints_s: number;
+  readonly static_endpoints_s: number;
 }
 
 export const DEFAULT_SCHEDULER: SchedulerConfig = {
@@ -69,6 +73,8 @@ export const DEFAULT_SCHEDULER: SchedulerConfig = {
   max_backoff_s: 1800,
   wake_up: false,
   wake_after_s: 12 * 3600,
+  slow_endpoints_s: 3600,
+  static_endpoints_s: 86400,
 };
 
 /** Seconds after the car's estimated end of charge at which to look again. */
@@ -321,6 +327,38 @@ function plan(action: Action, inS: number, tier: Tier, pollState: PollState, rea
   return { action, inS, tier, pollState, reason };
 }
 
+/**
+ * Which endpoints a full read asks for, when the provider reads them one by one (Volvo: a
+ * request each, against a daily quota): what shows use and charging every time (it is also
+ * how the scheduler learns the car is driving or charging), odometer/fuel/location while
+ * driving and on the read that sees the drive end, slow ones hourly, static facts daily.
+ * Undefined means everything.
+ */
+export function dueEndpoints(
+  specs: readonly EndpointSpec[] | undefined,
+  lastRead: ReadonlyMap<string, number>,
+  now: number,
+  mode: string,
+  config: Pick<SchedulerConfig, "slow_endpoints_s" | "static_endpoints_s">,
+): string[] | undefined {
+  if (!specs?.length) return undefined;
+  const due = specs.filter((spec) => {
+    const age = now - (lastRead.get(spec.name) ?? -Infinity);
+    switch (spec.pace) {
+      case "use":
+      case "charging":
+        return true;
+      case "trip":
+        return mode === "driving" || age >= config.slow_endpoints_s;
+      case "slow":
+        return age >= config.slow_endpoints_s;
+      case "static":
+        return age >= config.static_endpoints_s;
+    }
+  });
+  return due.length === specs.length ? undefined : due.map((spec) => spec.name);
+}
+
 export type PollOutcome =
   | { kind: "snapshot"; snapshot: Snapshot }
   | { kind: "state"; state: string }
@@ -353,6 +391,7 @@ async function execute(
   action: Action,
   readings: Readings,
   log: Logger,
+  endpoints?: readonly string[],
 ): Promise<PollOutcome> {
   const { provider, vehicle } = target;
   try {
@@ -366,7 +405,7 @@ async function execute(
       readings.setState(vehicle, state);
       return { kind: "state", state };
     }
-    const snapshot = await provider.fetch(vehicle);
+    const snapshot = await provider.fetch(vehicle, endpoints ? { endpoints } : undefined);
     if (!snapshot) {
       readings.setState(vehicle, "asleep");
       return { kind: "state", state: "asleep" };
@@ -439,6 +478,8 @@ async function pollVehicle(
   // A provider without a wake call makes `wake_up` moot.
   const canWake = typeof target.provider.wake === "function";
   const planner = new VehiclePlanner({ ...config, wake_up: config.wake_up && canWake }, o.random);
+  /** When each endpoint was last read (providers that read endpoints one by one). */
+  const lastRead = new Map<string, number>();
   let next = planner.first();
   while (!signal.aborted) {
     let waitS = next.inS;
@@ -458,8 +499,17 @@ async function pollVehicle(
       return; // aborted
     }
     const action = next.action;
-    const outcome = await execute(target, action, readings, log);
+    const before = clock.now() / 1000;
+    const endpoints = action === "fetch"
+      ? dueEndpoints(target.provider.endpoints, lastRead, before, planner.mode, config)
+      : undefined;
+    const outcome = await execute(target, action, readings, log, endpoints);
     const now = clock.now() / 1000;
+    if (outcome.kind === "snapshot") {
+      for (const e of endpoints ?? target.provider.endpoints?.map((x) => x.name) ?? []) {
+        lastRead.set(e, before);
+      }
+    }
     const previous = planner.mode;
     next = outcome.kind === "error"
       ? planner.afterError(outcome.error, action, now)

@@ -9,6 +9,7 @@ import {
   type Activity,
   activityOf,
   DEFAULT_SCHEDULER,
+  dueEndpoints,
   type Plan,
   runScheduler,
   VehiclePlanner,
@@ -323,4 +324,52 @@ Deno.test("on the virtual clock: a tight budget stretches idle polls more than d
   assertEquals(drivingGap, 30, "driving keeps its pace");
   assert(car.calls.length <= 200, `${car.calls.length} calls within 200 a day`);
   assert(car.calls.length > 100, `${car.calls.length} calls: the budget is used, not hoarded`);
+});
+
+Deno.test("dueEndpoints: use and charging always, trip while driving, slow hourly, static daily", () => {
+  const specs = [
+    { name: "doors", pace: "use" as const },
+    { name: "energy", pace: "charging" as const },
+    { name: "odometer", pace: "trip" as const },
+    { name: "tyres", pace: "slow" as const },
+    { name: "details", pace: "static" as const },
+  ];
+  const cfg = DEFAULT_SCHEDULER;
+  assertEquals(dueEndpoints(undefined, new Map(), 0, "online", cfg), undefined);
+  assertEquals(dueEndpoints(specs, new Map(), 0, "start", cfg), undefined, "first read: all");
+  const read = new Map(specs.map((s) => [s.name, 0]));
+  assertEquals(dueEndpoints(specs, read, 60, "online", cfg), ["doors", "energy"]);
+  assertEquals(dueEndpoints(specs, read, 60, "driving", cfg), ["doors", "energy", "odometer"]);
+  assertEquals(dueEndpoints(specs, read, 3600, "online", cfg), [
+    "doors",
+    "energy",
+    "odometer",
+    "tyres",
+  ]);
+  assertEquals(dueEndpoints(specs, read, 86400, "online", cfg), undefined);
+});
+
+Deno.test("on the virtual clock: a provider with endpoints is read by pace", async () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10), 0);
+  const asked: string[] = [];
+  const vehicle: VehicleRef = { provider: "paced", id: "1", vin: "VIN9" };
+  const start = clock.now();
+  const provider: Provider = {
+    id: "paced",
+    endpoints: [
+      { name: "engine", pace: "use" },
+      { name: "odometer", pace: "trip" },
+      { name: "tyres", pace: "slow" },
+    ],
+    listVehicles: () => Promise.resolve([vehicle]),
+    checkState: () => Promise.resolve({ state: "online" }),
+    fetch(v, options) {
+      const t = (clock.now() - start) / 1000;
+      asked.push(`${t} ${options?.endpoints?.join("+") ?? "all"}`);
+      return Promise.resolve(snapshot(v, t, { driving: t >= 600 && t < 700 }));
+    },
+  };
+  await run(clock, { provider, vehicle }, 4000);
+  assertEquals(asked.slice(0, 2), ["0 all", "1260 engine"]);
+  assert(asked.includes("3780 engine+odometer+tyres") || asked.includes("3780 all"), `${asked}`);
 });
