@@ -147,8 +147,9 @@ export class VehiclePlanner {
 
   afterCheck(state: VehicleState, now: number): Plan {
     const c = this.config;
-    this.#errors = 0;
     if (state !== "online") {
+      // A clean poll: nothing more to read. (An online car's poll succeeds with its read.)
+      this.#errors = 0;
       if (this.mode !== "asleep") {
         this.mode = "asleep";
         this.#asleepSince = now;
@@ -419,14 +420,11 @@ async function execute(
     const known = err instanceof VendorError || err instanceof HttpError;
     const kind = known ? err.kind : "unexpected";
     readings.count("ev.poll.errors", { provider: vehicle.provider, kind });
-    const fields = {
-      provider: vehicle.provider,
-      vin: vehicle.vin,
-      action,
-      error: error?.message ?? String(err),
-    };
-    if (known) log.warn("poll failed", { ...fields, kind });
-    else log.error("unexpected error while polling", fields);
+    // Logs name a vehicle by its VIN's last six characters only (the status page does too).
+    const fields = { provider: vehicle.provider, vehicle: vehicle.vin.slice(-6), action };
+    const message = error?.message ?? String(err);
+    if (known) log.warn("poll failed", { ...fields, kind, error: message });
+    else log.error("unexpected error while polling", { ...fields, error: message });
     return { kind: "error", error };
   }
 }
@@ -474,7 +472,7 @@ async function pollVehicle(
 ) {
   const { readings, clock, log, signal } = o;
   const { vehicle, budget } = target;
-  const vlog = log.child({ provider: vehicle.provider, vin: vehicle.vin });
+  const vlog = log.child({ provider: vehicle.provider, vehicle: vehicle.vin.slice(-6) });
   // A provider without a wake call makes `wake_up` moot.
   const canWake = typeof target.provider.wake === "function";
   const planner = new VehiclePlanner({ ...config, wake_up: config.wake_up && canWake }, o.random);
@@ -498,28 +496,37 @@ async function pollVehicle(
     } catch {
       return; // aborted
     }
-    const action = next.action;
-    const before = clock.now() / 1000;
-    const endpoints = action === "fetch"
-      ? dueEndpoints(target.provider.endpoints, lastRead, before, planner.mode, config)
-      : undefined;
-    const outcome = await execute(target, action, readings, log, endpoints);
-    const now = clock.now() / 1000;
-    if (outcome.kind === "snapshot") {
-      for (const e of endpoints ?? target.provider.endpoints?.map((x) => x.name) ?? []) {
-        lastRead.set(e, before);
-      }
-    }
+    // One poll: an action, and a full read right after a state check that calls for one (so
+    // progress output and tests see "a poll" as before: state check, then read if online).
+    let action = next.action;
+    let outcome: PollOutcome;
     const previous = planner.mode;
-    next = outcome.kind === "error"
-      ? planner.afterError(outcome.error, action, now)
-      : outcome.kind === "woke"
-      ? planner.afterWake(now)
-      : outcome.kind === "snapshot"
-      ? planner.afterFetch(activityOf(outcome.snapshot), now)
-      : action === "fetch"
-      ? planner.afterFetch("asleep", now)
-      : planner.afterCheck(outcome.state as VehicleState, now);
+    for (;;) {
+      const before = clock.now() / 1000;
+      const endpoints = action === "fetch"
+        ? dueEndpoints(target.provider.endpoints, lastRead, before, planner.mode, config)
+        : undefined;
+      outcome = await execute(target, action, readings, log, endpoints);
+      const now = clock.now() / 1000;
+      if (outcome.kind === "snapshot") {
+        for (const e of endpoints ?? target.provider.endpoints?.map((x) => x.name) ?? []) {
+          lastRead.set(e, before);
+        }
+      }
+      next = outcome.kind === "error"
+        ? planner.afterError(outcome.error, action, now)
+        : outcome.kind === "woke"
+        ? planner.afterWake(now)
+        : outcome.kind === "snapshot"
+        ? planner.afterFetch(activityOf(outcome.snapshot), now)
+        : action === "fetch"
+        ? planner.afterFetch("asleep", now)
+        : planner.afterCheck(outcome.state as VehicleState, now);
+      const readNow = action === "check" && next.action === "fetch" && next.inS === 0 &&
+        !(budget && budget.remaining() <= 0);
+      if (!readNow || signal.aborted) break;
+      action = "fetch";
+    }
     if (planner.mode !== previous) {
       vlog.info("vehicle", { mode: planner.mode, why: next.reason });
     }

@@ -114,16 +114,23 @@ Deno.test("errors: backoff doubles to the cap, jitter comes from the injected so
   assertEquals(p.afterError(err, "fetch", 20).inS, 30);
 });
 
-Deno.test("Retry-After and rate limits are honoured exactly; a dead sign-in is retried slowly", () => {
+Deno.test("Retry-After and rate limits are honoured (capped, jittered); a dead sign-in retried slowly", () => {
   const p = new VehiclePlanner(DEFAULT_SCHEDULER, () => 0.5);
   const limited = p.afterError(
     new VendorError("rate_limited", "429", { status: 429, retryAfterS: 37829 }),
     "fetch",
     0,
   );
-  assertEquals(brief(limited), ["check", 37829, "rate_limited"]);
+  // Retry-After plus up to 10 % jitter (5 % at the injected 0.5), so cars spread out.
+  assertEquals(brief(limited), ["check", 37829 * 1.05, "rate_limited"]);
   const busy = p.afterError(new VendorError("server", "503", { retryAfterS: 120 }), "check", 0);
-  assertEquals(busy.inS, 120, "Retry-After beats a shorter backoff");
+  assertEquals(busy.inS, 126, "Retry-After beats a shorter backoff");
+  const bogus = p.afterError(
+    new VendorError("rate_limited", "429", { retryAfterS: 1e9 }),
+    "check",
+    0,
+  );
+  assertEquals(bogus.inS, 86400 * 1.05, "a bogus Retry-After is capped at a day");
   const signIn = p.afterError(new VendorError("sign_in_needed", "login_required"), "check", 0);
   assertEquals(brief(signIn), ["check", 1800, "sign_in_needed"]);
   assertEquals(brief(p.afterError(new VendorError("asleep", "408"), "fetch", 0)), [
