@@ -22,6 +22,8 @@ export interface AccountRun {
   /** Only these VINs; every vehicle of the account when empty. */
   readonly vins: readonly string[];
   readonly budget?: Budget;
+  /** This account's scheduler settings over the common ones (e.g. its own `wake_up`). */
+  readonly config?: Partial<SchedulerConfig>;
 }
 
 export interface PollAccountsOptions {
@@ -92,7 +94,7 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
       readings: o.readings,
       clock: o.clock,
       log: o.log,
-      config: o.config,
+      config: { ...o.config, ...account.config },
       signal: o.signal,
       onPoll: o.onPoll,
     });

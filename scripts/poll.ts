@@ -5,12 +5,14 @@
 import "../providers/all.ts";
 import { Budget } from "../core/budget.ts";
 import { realClock } from "../core/clock.ts";
-import { type AccountConfig, ConfigError, loadConfig } from "../core/config.ts";
+import { type AccountConfig, type Config, ConfigError, loadConfig } from "../core/config.ts";
 import { Http } from "../core/http.ts";
-import { createLogger, registerSecret } from "../core/log.ts";
+import { createLogger, type Logger, registerSecret } from "../core/log.ts";
 import { type AccountRun, pollAccounts } from "../core/poller.ts";
 import { Readings } from "../core/readings.ts";
+import type { TokenStatus } from "../core/tokens.ts";
 import { COUNT_EVERY_REQUEST, UsageMeter } from "../core/usage.ts";
+import type { AccountStatus } from "../export/status.ts";
 import { providerEntry } from "../providers/mod.ts";
 import { fail, flags, onShutdownSignal, startExports } from "./common.ts";
 
@@ -18,15 +20,17 @@ const HELP = `
 deno task poll [options]
 
 Polls every account in the config file and exports the vehicles' metrics on /metrics (and over
-OTLP when configured). The scheduler lets cars sleep, never wakes them unless polling.wake_up
-is on, and stays inside each account's budget (see config.example.yaml).
+OTLP when configured). The scheduler lets cars sleep, never wakes them unless wake_up is on,
+and stays inside each account's budget (see config.example.yaml).
 
 Options:
   --config PATH   config file (default: config.yaml if it exists)
   --listen ADDR   /metrics address (default from config, 127.0.0.1:9464)
   -h, --help      this text
 
-Sign-in: until \`deno task auth\` stores tokens, give an access token in the environment:
+Sign-in: \`deno task auth <provider>\` stores tokens in state_dir, and poll refreshes them. A
+static access token in the environment is used instead when set (a proxy's token, or a vendor
+without a sign-in command yet):
   EV_<PROVIDER>_ACCESS_TOKEN            e.g. EV_TESLA_ACCESS_TOKEN, for every account of it
   EV_<PROVIDER>_<ACCOUNT>_ACCESS_TOKEN  for one account (name upper-cased, - as _)
 
@@ -34,7 +38,7 @@ The task may reach loopback and the vendors' hosts only; for a remote OTLP backe
 command of the task with that host added to --allow-net.
 `;
 
-/** The static access token for an account, from the environment. */
+/** The environment variable of an account's static access token. */
 export function tokenVariable(account: AccountConfig, env: Record<string, string>): string {
   const provider = account.provider.toUpperCase().replace(/[^A-Z0-9]/g, "_");
   const name = account.name.toUpperCase().replace(/[^A-Z0-9]/g, "_");
@@ -42,7 +46,89 @@ export function tokenVariable(account: AccountConfig, env: Record<string, string
   return env[own] !== undefined ? own : `EV_${provider}_ACCESS_TOKEN`;
 }
 
-export async function main(args: string[] = Deno.args): Promise<void> {
+interface Opened {
+  readonly run: AccountRun;
+  readonly meter?: UsageMeter;
+  readonly tokens?: () => TokenStatus;
+}
+
+/** One `accounts` entry, ready to poll: provider, tokens, meter and budget. */
+async function openAccount(
+  account: AccountConfig,
+  index: number,
+  context: { config: Config; path?: string; env: Record<string, string>; readings: Readings },
+  log: Logger,
+  invokedAs: string,
+): Promise<Opened> {
+  const { config, env, readings } = context;
+  const clock = realClock;
+  const label = `${context.path ?? "config"} accounts[${index}]`;
+  const entry = (() => {
+    try {
+      return providerEntry(account.provider);
+    } catch (e) {
+      return fail(new ConfigError(`${label}: ${(e as Error).message}`));
+    }
+  })();
+  const http = new Http({ provider: entry.id, readings, now: () => clock.now() });
+  // A vendor without prices still needs counting when the account has a request budget.
+  const pricing = entry.pricing ?? (account.budget ? COUNT_EVERY_REQUEST : undefined);
+  const meter = pricing
+    ? new UsageMeter({ provider: entry.id, account: account.name, pricing, clock, readings })
+    : undefined;
+  if (meter) http.observe(meter.observe);
+  const budget = meter && account.budget ? new Budget(account.budget, meter) : undefined;
+  // An account's own wake_up (Tesla's accounts carry one) over the common polling setting.
+  const wake = (account as { wake_up?: unknown }).wake_up;
+  const own = typeof wake === "boolean" ? { wake_up: wake } : {};
+  const base = { name: account.name, vins: account.vehicles, budget, config: own };
+
+  const variable = tokenVariable(account, env);
+  const token = env[variable];
+  if (token) {
+    registerSecret(token);
+    const baseUrl = account.base_url ?? entry.defaultBaseUrl;
+    if (!baseUrl) fail(new ConfigError(`${label}.base_url: set the vendor's API base URL`));
+    const provider = entry.create({
+      http,
+      readings,
+      clock,
+      log: log.child({ provider: entry.id, account: account.name }),
+      baseUrl,
+      accessToken: () => Promise.resolve(token),
+      location: config.location,
+      account,
+    });
+    return { run: { ...base, provider }, meter };
+  }
+  if (!entry.openAccount) {
+    fail(new ConfigError(`${label}: no access token: set ${variable}`));
+  }
+  const session = await entry.openAccount({
+    account,
+    label,
+    stateDir: config.state_dir,
+    configPath: context.path,
+    invokedAs,
+    env,
+    http,
+    readings,
+    clock,
+    log,
+    location: config.location,
+  }).catch((e) => fail(e, log));
+  const status = session.tokenStatus();
+  if (status.state === "missing" || status.state === "sign_in_needed") {
+    // The scheduler keeps retrying, so signing in later needs no restart.
+    log.error("sign-in needed", { account: account.name, fix: session.signInCommand });
+  }
+  return { run: { ...base, provider: session.provider }, meter, tokens: session.tokenStatus };
+}
+
+export async function main(
+  args: string[] = Deno.args,
+  invokedAs = "ev-observer",
+): Promise<void> {
   const { values } = flags(args, {
     config: { type: "string" },
     listen: { type: "string" },
@@ -57,58 +143,60 @@ export async function main(args: string[] = Deno.args): Promise<void> {
   if (config.accounts.length === 0) {
     fail(new ConfigError(`${path ?? "the config"} lists no accounts: add one under accounts:`));
   }
-  const clock = realClock;
   const readings = new Readings();
-  const accounts: AccountRun[] = [];
-  for (const account of config.accounts) {
-    const entry = (() => {
-      try {
-        return providerEntry(account.provider);
-      } catch (e) {
-        return fail(new ConfigError(`accounts: ${(e as Error).message}`));
-      }
-    })();
-    const variable = tokenVariable(account, env);
-    const token = env[variable];
-    if (!token) {
-      fail(new ConfigError(`account ${account.name}: no access token: set ${variable}`));
-    }
-    registerSecret(token);
-    const http = new Http({ provider: entry.id, readings, now: () => clock.now() });
-    // A vendor without prices still needs counting when the account has a request budget.
-    const pricing = entry.pricing ?? (account.budget ? COUNT_EVERY_REQUEST : undefined);
-    const meter = pricing
-      ? new UsageMeter({ provider: entry.id, account: account.name, pricing, clock, readings })
-      : undefined;
-    if (meter) http.observe(meter.observe);
-    const baseUrl = account.base_url ?? entry.defaultBaseUrl;
-    if (!baseUrl) fail(new ConfigError(`account ${account.name}: set base_url`));
-    accounts.push({
-      name: account.name,
-      vins: account.vehicles,
-      budget: meter && account.budget ? new Budget(account.budget, meter) : undefined,
-      provider: entry.create({
-        http,
-        readings,
-        clock,
-        log: log.child({ provider: entry.id, account: account.name }),
-        baseUrl,
-        accessToken: () => Promise.resolve(token),
-        location: config.location,
-      }),
-    });
+  const opened: Opened[] = [];
+  for (const [i, account] of config.accounts.entries()) {
+    opened.push(await openAccount(account, i, { config, path, env, readings }, log, invokedAs));
   }
+  const byName = new Map(opened.map((o) => [o.run.name, o]));
 
-  const exports = startExports(config, readings, log, values.listen ?? config.listen);
+  /** Token expiry for ev_token_expiry_timestamp_seconds, refreshed after every poll. */
+  const tokenGauges = () => {
+    for (const o of opened) {
+      const expiresAt = o.tokens?.().expiresAt;
+      if (expiresAt === undefined) continue;
+      const labels = { provider: o.run.provider.id, account: o.run.name };
+      readings.setGauge("ev.token.expiry.timestamp", labels, expiresAt);
+    }
+  };
+  tokenGauges();
+  /** Which account each vehicle belongs to, learnt as it is polled. */
+  const accountOf = new Map<string, Opened>();
+  const account = (vehicle: { provider: string; vin: string }): AccountStatus | undefined => {
+    const o = accountOf.get(`${vehicle.provider}/${vehicle.vin}`);
+    if (!o) return undefined;
+    const today = o.meter?.today();
+    const entry = readings.vehicles.get(`${vehicle.provider}/${vehicle.vin}`);
+    return {
+      token: o.tokens?.(),
+      today: today && {
+        requests: today.requests,
+        billable: today.requests,
+        limit: o.run.budget?.requestsPerDay,
+        costUsd: today.usd,
+      },
+      pollState: entry?.pollState,
+    };
+  };
+  const exports = await startExports(config, readings, log, values.listen ?? config.listen, {
+    account,
+    mode: "live",
+  });
   const controller = new AbortController();
   onShutdownSignal(controller, log);
   await pollAccounts({
-    accounts,
+    accounts: opened.map((o) => o.run),
     readings,
-    clock,
+    clock: realClock,
     log,
     config: config.polling,
     signal: controller.signal,
+    onPoll: (target) => {
+      const o = byName.get(target.account ?? "");
+      if (!o) return;
+      accountOf.set(`${target.vehicle.provider}/${target.vehicle.vin}`, o);
+      if (o.tokens) tokenGauges();
+    },
   });
   await exports.close();
   log.info("stopped");
@@ -123,4 +211,4 @@ async function exists(path: string): Promise<boolean> {
   }
 }
 
-if (import.meta.main) await main();
+if (import.meta.main) await main(Deno.args, "deno task");

@@ -1,77 +1,141 @@
-/** `deno task poll` end to end: the simulated Tesla on loopback, /metrics, clean shutdown. */
+/**
+ * `deno task poll` end to end, in a child process with the task's own permissions, in a temp
+ * directory that plays the project directory: the simulated Tesla on loopback, the token
+ * store `deno task auth` leaves behind, /metrics, and a clean stop on SIGTERM.
+ */
 import "../providers/all.ts";
 import { assert, assertEquals, assertStringIncludes } from "../core/testing.ts";
 import { realClock } from "../core/clock.ts";
+import { createLogger } from "../core/log.ts";
 import { FakeTesla } from "../providers/tesla/fake_api.ts";
-import { projectRoot, taskArgs } from "./testing_task.ts";
+import { teslaTokenStore } from "../providers/tesla/identity.ts";
+import { freePort, projectRoot } from "./testing_task.ts";
 
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
+const SCRIPT = `${projectRoot}scripts/poll.ts`;
+const CONFIG = `${projectRoot}deno.json`;
+
+async function taskPermissions(): Promise<string[]> {
+  const task: string = JSON.parse(await Deno.readTextFile(CONFIG)).tasks.poll;
+  return task.split(/\s+/).filter((word) => word.startsWith("--allow-"));
 }
 
-Deno.test("deno task poll: polls the account, serves health metrics, stops cleanly on SIGTERM", async () => {
-  const fake = new FakeTesla({ clock: realClock });
-  await Deno.mkdir(`${projectRoot}test-output`, { recursive: true });
-  const dir = await Deno.makeTempDir({ dir: `${projectRoot}test-output`, prefix: "poll-" });
-  const config = `${dir}/config.yaml`.slice(projectRoot.length);
-  await Deno.writeTextFile(
-    `${projectRoot}${config}`,
-    `accounts:\n  - provider: tesla\n    name: home\n    base_url: ${fake.url}\n` +
-      `    budget: { requests_per_day: 500 }\n`,
+function spawn(cwd: string, args: string[], env: Record<string, string>) {
+  return taskPermissions().then((perms) =>
+    new Deno.Command(Deno.execPath(), {
+      args: ["run", "--config", CONFIG, ...perms, SCRIPT, ...args],
+      cwd,
+      env: { NO_COLOR: "1", EV_TESLA_ACCESS_TOKEN: "", ...env },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn()
   );
-  const port = freePort();
-  const token = fake.auth.mint().access_token;
-  const child = new Deno.Command(Deno.execPath(), {
-    args: [...await taskArgs("poll"), "--config", config, "--listen", `127.0.0.1:${port}`],
-    cwd: projectRoot,
-    env: { EV_TESLA_ACCESS_TOKEN: token, EV_LOG_LEVEL: "info" },
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+}
+
+/** Polls /metrics until `want` shows up (or a few seconds pass) and returns the last text. */
+async function scrape(port: number, want: string): Promise<string> {
+  let text = "";
+  for (let i = 0; i < 100 && !text.includes(want); i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => "");
+  }
+  return text;
+}
+
+const SLEEPING = 'ev_poll_state{provider="tesla",vin="5YJ3E1EA9PF000001",state="sleeping"} 1';
+
+Deno.test("deno task poll: signed in by the token store, polls, exports, stops on SIGTERM", async () => {
+  const fake = new FakeTesla({ clock: realClock });
+  const dir = await Deno.makeTempDir({ prefix: "ev-poll-" });
   try {
-    let text = "";
-    for (let i = 0; i < 100 && !text.includes('state="sleeping"} 1'); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => "");
+    // What `deno task auth tesla` leaves behind.
+    const minted = fake.auth.mint();
+    const now = Math.floor(Date.now() / 1000);
+    await teslaTokenStore(`${dir}/state`, "home", createLogger({ write: () => {} })).save({
+      access_token: minted.access_token,
+      refresh_token: minted.refresh_token,
+      expires_at: now + minted.expires_in,
+      obtained_at: now,
+      token_type: "Bearer",
+      extra: { api: "owner" },
+    });
+    await Deno.writeTextFile(
+      `${dir}/config.yaml`,
+      `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n` +
+        `    auth_host: ${fake.url}\n    budget: { requests_per_day: 500 }\n`,
+    );
+    const port = freePort();
+    const child = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {});
+    let stderr = "";
+    try {
+      const text = await scrape(port, SLEEPING);
+      assertStringIncludes(text, SLEEPING);
+      assertStringIncludes(
+        text,
+        'ev_api_billable_requests_total{provider="tesla",account="home",category="data"} 2',
+      );
+      assertStringIncludes(text, 'ev_api_budget_remaining{provider="tesla",account="home"} 448');
+      assertStringIncludes(
+        text,
+        `ev_token_expiry_timestamp_seconds{provider="tesla",account="home"} ${
+          now + minted.expires_in
+        }`,
+      );
+      assertEquals(fake.billing.data, 2, "products, then one summary: asleep, no vehicle_data");
+    } finally {
+      child.kill("SIGTERM");
+      const out = await child.output();
+      stderr = new TextDecoder().decode(out.stderr);
+      assertEquals(out.code, 0, stderr);
     }
-    assertStringIncludes(
-      text,
-      'ev_poll_state{provider="tesla",vin="5YJ3E1EA9PF000001",state="sleeping"} 1',
-    );
-    assertStringIncludes(
-      text,
-      'ev_api_billable_requests_total{provider="tesla",account="home",category="data"} 2',
-    );
-    assertStringIncludes(text, 'ev_api_budget_remaining{provider="tesla",account="home"} 448');
-    assertEquals(fake.billing.data, 2, "products, then one summary: asleep, so no vehicle_data");
+    assertStringIncludes(stderr, "stopped");
+    assert(!stderr.includes(minted.access_token), "the token never reaches a log line");
   } finally {
-    child.kill("SIGTERM");
-    const out = await child.output();
-    const stderr = new TextDecoder().decode(out.stderr);
     await fake.shutdown();
     await Deno.remove(dir, { recursive: true });
-    assertEquals(out.code, 0, stderr);
-    assertStringIncludes(stderr, "stopped");
-    assert(!stderr.includes(token), "the token never reaches a log line");
   }
 });
 
-Deno.test("deno task poll without a token names the variable to set", async () => {
-  await Deno.mkdir(`${projectRoot}test-output`, { recursive: true });
-  const dir = await Deno.makeTempDir({ dir: `${projectRoot}test-output`, prefix: "poll-" });
-  const config = `${dir}/config.yaml`.slice(projectRoot.length);
-  await Deno.writeTextFile(`${projectRoot}${config}`, "accounts:\n  - provider: tesla\n");
-  const out = await new Deno.Command(Deno.execPath(), {
-    args: [...await taskArgs("poll"), "--config", config],
-    cwd: projectRoot,
-    env: { EV_TESLA_ACCESS_TOKEN: "" },
-    stdout: "piped",
-    stderr: "piped",
-  }).output();
-  await Deno.remove(dir, { recursive: true });
-  assertEquals(out.code, 2);
-  assertStringIncludes(new TextDecoder().decode(out.stderr), "EV_TESLA_ACCESS_TOKEN");
+Deno.test("deno task poll: a static token from the environment, for proxies and tests", async () => {
+  const fake = new FakeTesla({ clock: realClock });
+  const dir = await Deno.makeTempDir({ prefix: "ev-poll-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/config.yaml`,
+      `accounts:\n  - provider: tesla\n    name: home\n    base_url: ${fake.url}\n`,
+    );
+    const token = fake.auth.mint().access_token;
+    const port = freePort();
+    const child = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {
+      EV_TESLA_ACCESS_TOKEN: token,
+    });
+    try {
+      assertStringIncludes(await scrape(port, SLEEPING), SLEEPING);
+    } finally {
+      child.kill("SIGTERM");
+      const out = await child.output();
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    }
+  } finally {
+    await fake.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task poll with no sign-in names the command to run, and keeps serving", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "ev-poll-" });
+  try {
+    await Deno.writeTextFile(`${dir}/config.yaml`, "accounts:\n  - provider: tesla\n");
+    const port = freePort();
+    const child = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {});
+    const text = await scrape(port, "ev_vehicle_info");
+    child.kill("SIGTERM");
+    const out = await child.output();
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, stderr);
+    assertStringIncludes(text, "# TYPE ev_poll_state gauge", "/metrics answers meanwhile");
+    assertStringIncludes(stderr, "sign-in needed");
+    assertStringIncludes(stderr, "auth tesla");
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
 });
