@@ -87,7 +87,10 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
       wait = Math.min(MAX_RETRY_S, wait * 2);
       continue;
     }
-    log.info("polling", { vehicles: targets.map((t) => t.vehicle.vin).join(",") || "none" });
+    // VINs stay out of logs: the last six characters tell the cars apart.
+    log.info("polling", {
+      vehicles: targets.map((t) => t.vehicle.vin.slice(-6)).join(",") || "none",
+    });
     // The vehicles join the clock as the scheduler starts; then the account steps aside.
     const running = runScheduler({
       targets,

@@ -22,7 +22,10 @@ export const COMMANDS: Record<string, Command> = {
     about: "sign in to a vendor account and store its tokens",
     load: () => import("./auth.ts"),
   },
-  record: { about: "record a live session into a redacted cassette" },
+  record: {
+    about: "record a live session into a redacted cassette",
+    load: () => import("./record.ts"),
+  },
   replay: { about: "play recorded cassettes (the demo)", load: () => import("./replay.ts") },
   catalog: { about: "print the metric catalog", load: () => import("./catalog.ts") },
   healthcheck: {

@@ -3,18 +3,16 @@
  * /metrics and OTLP; SIGINT/SIGTERM flush OTLP and stop cleanly.
  */
 import "../providers/all.ts";
-import { Budget } from "../core/budget.ts";
 import { realClock } from "../core/clock.ts";
-import { type AccountConfig, type Config, ConfigError, loadConfig } from "../core/config.ts";
-import { Http } from "../core/http.ts";
-import { createLogger, type Logger, registerSecret } from "../core/log.ts";
-import { type AccountRun, pollAccounts } from "../core/poller.ts";
+import { ConfigError, loadConfig } from "../core/config.ts";
+import { createLogger } from "../core/log.ts";
+import { pollAccounts } from "../core/poller.ts";
 import { Readings } from "../core/readings.ts";
-import type { TokenStatus } from "../core/tokens.ts";
-import { COUNT_EVERY_REQUEST, UsageMeter } from "../core/usage.ts";
 import type { AccountStatus } from "../export/status.ts";
-import { providerEntry } from "../providers/mod.ts";
 import { fail, flags, onShutdownSignal, startExports } from "./common.ts";
+import { openAccount, type Opened } from "./accounts.ts";
+import { configPath } from "./accounts.ts";
+export { tokenVariable } from "./accounts.ts";
 
 const HELP = `
 deno task poll [options]
@@ -38,93 +36,6 @@ The task may reach loopback and the vendors' hosts only; for a remote OTLP backe
 command of the task with that host added to --allow-net.
 `;
 
-/** The environment variable of an account's static access token. */
-export function tokenVariable(account: AccountConfig, env: Record<string, string>): string {
-  const provider = account.provider.toUpperCase().replace(/[^A-Z0-9]/g, "_");
-  const name = account.name.toUpperCase().replace(/[^A-Z0-9]/g, "_");
-  const own = `EV_${provider}_${name}_ACCESS_TOKEN`;
-  return env[own] !== undefined ? own : `EV_${provider}_ACCESS_TOKEN`;
-}
-
-interface Opened {
-  readonly run: AccountRun;
-  readonly meter?: UsageMeter;
-  readonly tokens?: () => TokenStatus;
-}
-
-/** One `accounts` entry, ready to poll: provider, tokens, meter and budget. */
-async function openAccount(
-  account: AccountConfig,
-  index: number,
-  context: { config: Config; path?: string; env: Record<string, string>; readings: Readings },
-  log: Logger,
-  invokedAs: string,
-): Promise<Opened> {
-  const { config, env, readings } = context;
-  const clock = realClock;
-  const label = `${context.path ?? "config"} accounts[${index}]`;
-  const entry = (() => {
-    try {
-      return providerEntry(account.provider);
-    } catch (e) {
-      return fail(new ConfigError(`${label}: ${(e as Error).message}`));
-    }
-  })();
-  const http = new Http({ provider: entry.id, readings, now: () => clock.now() });
-  // A vendor without prices still needs counting when the account has a request budget.
-  const pricing = entry.pricing ?? (account.budget ? COUNT_EVERY_REQUEST : undefined);
-  const meter = pricing
-    ? new UsageMeter({ provider: entry.id, account: account.name, pricing, clock, readings })
-    : undefined;
-  if (meter) http.observe(meter.observe);
-  const budget = meter && account.budget ? new Budget(account.budget, meter) : undefined;
-  // An account's own wake_up (Tesla's accounts carry one) over the common polling setting.
-  const wake = (account as { wake_up?: unknown }).wake_up;
-  const own = typeof wake === "boolean" ? { wake_up: wake } : {};
-  const base = { name: account.name, vins: account.vehicles, budget, config: own };
-
-  const variable = tokenVariable(account, env);
-  const token = env[variable];
-  if (token) {
-    registerSecret(token);
-    const baseUrl = account.base_url ?? entry.defaultBaseUrl;
-    if (!baseUrl) fail(new ConfigError(`${label}.base_url: set the vendor's API base URL`));
-    const provider = entry.create({
-      http,
-      readings,
-      clock,
-      log: log.child({ provider: entry.id, account: account.name }),
-      baseUrl,
-      accessToken: () => Promise.resolve(token),
-      location: config.location,
-      account,
-    });
-    return { run: { ...base, provider }, meter };
-  }
-  if (!entry.openAccount) {
-    fail(new ConfigError(`${label}: no access token: set ${variable}`));
-  }
-  const session = await entry.openAccount({
-    account,
-    label,
-    stateDir: config.state_dir,
-    configPath: context.path,
-    invokedAs,
-    env,
-    http,
-    readings,
-    clock,
-    log,
-    location: config.location,
-  }).catch((e) => fail(e, log));
-  const status = session.tokenStatus();
-  if (status.state === "missing" || status.state === "sign_in_needed") {
-    // The scheduler keeps retrying, so signing in later needs no restart.
-    log.error("sign-in needed", { account: account.name, fix: session.signInCommand });
-  }
-  return { run: { ...base, provider: session.provider }, meter, tokens: session.tokenStatus };
-}
-
 export async function main(
   args: string[] = Deno.args,
   invokedAs = "ev-observer",
@@ -134,7 +45,7 @@ export async function main(
     listen: { type: "string" },
   }, HELP);
   const env = Deno.env.toObject();
-  const path = values.config ?? (await exists("config.yaml") ? "config.yaml" : undefined);
+  const path = await configPath(values.config);
   const config = await loadConfig(path, env).catch((e) => fail(e));
   const log = createLogger({
     level: config.log_level,
@@ -200,15 +111,6 @@ export async function main(
   });
   await exports.close();
   log.info("stopped");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 if (import.meta.main) await main(Deno.args, "deno task");
