@@ -56,6 +56,12 @@ export interface SchedulerConfig {
   /** Providers that read endpoint by endpoint: slow ones (diagnostics…) and static facts. */
   readonly slow_endpoints_s: number;
   readonly static_endpoints_s: number;
+  /**
+   * Read once more after the estimated end of charge to see "complete" (costs the car a few
+   * seconds of its sleep: any read after a charge ends restarts its sleep timer). Off: the
+   * last read lands just before the end.
+   */
+  readonly read_charge_complete: boolean;
 }
 
 export const DEFAULT_SCHEDULER: SchedulerConfig = {
@@ -73,12 +79,17 @@ export const DEFAULT_SCHEDULER: SchedulerConfig = {
   max_backoff_s: 1800,
   wake_up: false,
   wake_after_s: 12 * 3600,
+  read_charge_complete: false,
   slow_endpoints_s: 3600,
   static_endpoints_s: 86400,
 };
 
-/** Seconds after the car's estimated end of charge at which to look again. */
+/** Seconds after the car's estimated end of charge at which to look again (when asked to). */
 export const CHARGE_END_MARGIN_S = 10;
+/** Otherwise the last read of a charge lands this many seconds before the estimated end… */
+export const CHARGE_END_LEAD_S = 30;
+/** …and a read this close to the end is the last: after it the car is left to sleep. */
+const CHARGE_END_WINDOW_S = 60;
 /** A state check right after our own wake call reads at once: no blip to rule out. */
 const WAKE_GRACE_S = 120;
 
@@ -202,6 +213,13 @@ export class VehiclePlanner {
     if (activity.charging) {
       this.mode = "charging";
       this.#busyAt = now;
+      const ttf = activity.timeToFullS;
+      if (!c.read_charge_complete && ttf !== undefined && ttf <= CHARGE_END_WINDOW_S) {
+        // The charge ends within a minute: a read after it would keep the car awake longer.
+        this.mode = "suspended";
+        this.#suspendUntil = now + ttf + c.suspend_s;
+        return plan("check", c.suspended_s, "idle", "suspended", "charge ending: letting it sleep");
+      }
       return plan("fetch", this.#chargingInterval(activity), "active", "polling", "charging");
     }
     if (activity.blockers.length) {
@@ -262,7 +280,10 @@ export class VehiclePlanner {
     let s = kw > 0 ? (c.charging_kwh_per_poll * 3600) / kw : c.charging_min_s;
     s = Math.min(c.charging_max_s, Math.max(c.charging_min_s, s));
     if (a.timeToFullS !== undefined && a.timeToFullS > 0) {
-      s = Math.min(s, a.timeToFullS + CHARGE_END_MARGIN_S);
+      const end = c.read_charge_complete
+        ? a.timeToFullS + CHARGE_END_MARGIN_S
+        : Math.max(1, a.timeToFullS - CHARGE_END_LEAD_S);
+      s = Math.min(s, end);
     }
     return Math.round(s);
   }

@@ -51,7 +51,7 @@ Deno.test("at start an online car is read right away", () => {
   assertEquals(brief(p.afterCheck("online", 0)), ["fetch", 0, "polling"]);
 });
 
-Deno.test("charging: faster at higher power, clamped, and just after the estimated end", () => {
+Deno.test("charging: faster at higher power, clamped, and just before the estimated end", () => {
   const charging = (kw?: number, ttf?: number): Activity => ({
     ...parked,
     charging: true,
@@ -64,8 +64,18 @@ Deno.test("charging: faster at higher power, clamped, and just after the estimat
   assertEquals(inS(charging(250)), 30, "clamped to charging_min_s");
   assertEquals(inS(charging(1.4)), 600, "clamped to charging_max_s");
   assertEquals(inS(charging(undefined)), 30, "Starting: no power yet");
-  assertEquals(inS(charging(11, 100)), 110, "look 10 s after the car's own estimate");
+  assertEquals(inS(charging(11, 100)), 70, "the last read lands 30 s before the car's estimate");
   assertEquals(inS(charging(11, 3600)), 327);
+  // Within the last minute (or at 0, Tesla's 0.01 h resolution) the car is left to sleep:
+  // a read after the end would restart its sleep timer.
+  for (const ttf of [60, 36, 0]) {
+    const last = new VehiclePlanner().afterFetch(charging(11, ttf), 0);
+    assertEquals([last.action, last.pollState], ["check", "suspended"], `ttf ${ttf}`);
+  }
+  const asked = (a: Activity) =>
+    new VehiclePlanner({ ...DEFAULT_SCHEDULER, read_charge_complete: true }).afterFetch(a, 0).inS;
+  assertEquals(asked(charging(11, 100)), 110, "read_charge_complete: 10 s after the estimate");
+  assertEquals(asked(charging(11, 36)), 46);
 });
 
 Deno.test("parked: blockers keep it read; without them the sleep attempt starts", () => {
