@@ -120,7 +120,8 @@ function matches(ex: CassetteExchange, req: FakeRequest): boolean {
   return true;
 }
 
-async function readForm(req: Request): Promise<Record<string, string>> {
+/** A request body as flat fields: form-encoded or JSON (fake servers match and read these). */
+export async function readForm(req: Request): Promise<Record<string, string>> {
   if (req.method === "GET" || req.method === "HEAD") return {};
   const text = await req.text();
   if (!text) return {};

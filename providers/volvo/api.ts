@@ -18,38 +18,60 @@ export interface VolvoEndpoint {
   readonly pace: EndpointPace;
   /** Connected Vehicle and Location wrap the body in `data`; Energy v2 does not. */
   readonly wrapped: boolean;
+  /** OAuth scopes the endpoint needs besides `openid` (reference volvo-api.md §2.4). */
+  readonly scopes: readonly string[];
 }
+
+const ep = (
+  template: string,
+  pace: EndpointPace,
+  scopes: string[],
+  wrapped = true,
+): VolvoEndpoint => ({ template, pace, wrapped, scopes });
 
 /** Every endpoint the provider reads, by the name schedulers use in `fetch({endpoints})`. */
 export const ENDPOINTS = {
-  "details": { template: `${CV}/{vin}`, pace: "static", wrapped: true },
-  "doors": { template: `${CV}/{vin}/doors`, pace: "use", wrapped: true },
-  "windows": { template: `${CV}/{vin}/windows`, pace: "use", wrapped: true },
-  "engine-status": { template: `${CV}/{vin}/engine-status`, pace: "use", wrapped: true },
-  "command-accessibility": {
-    template: `${CV}/{vin}/command-accessibility`,
-    pace: "use",
-    wrapped: true,
-  },
-  "odometer": { template: `${CV}/{vin}/odometer`, pace: "trip", wrapped: true },
-  "fuel": { template: `${CV}/{vin}/fuel`, pace: "trip", wrapped: true },
-  "statistics": { template: `${CV}/{vin}/statistics`, pace: "slow", wrapped: true },
-  "tyres": { template: `${CV}/{vin}/tyres`, pace: "slow", wrapped: true },
-  "warnings": { template: `${CV}/{vin}/warnings`, pace: "slow", wrapped: true },
-  "diagnostics": { template: `${CV}/{vin}/diagnostics`, pace: "slow", wrapped: true },
-  "engine": { template: `${CV}/{vin}/engine`, pace: "slow", wrapped: true },
-  "brakes": { template: `${CV}/{vin}/brakes`, pace: "slow", wrapped: true },
-  "energy-state": { template: "/energy/v2/vehicles/{vin}/state", pace: "charging", wrapped: false },
-  "energy-capabilities": {
-    template: "/energy/v2/vehicles/{vin}/capabilities",
-    pace: "static",
-    wrapped: false,
-  },
-  "location": { template: "/location/v1/vehicles/{vin}/location", pace: "trip", wrapped: true },
+  "details": ep(`${CV}/{vin}`, "static", ["conve:vehicle_relation"]),
+  "doors": ep(`${CV}/{vin}/doors`, "use", ["conve:doors_status", "conve:lock_status"]),
+  "windows": ep(`${CV}/{vin}/windows`, "use", ["conve:windows_status"]),
+  "engine-status": ep(`${CV}/{vin}/engine-status`, "use", ["conve:engine_status"]),
+  "command-accessibility": ep(`${CV}/{vin}/command-accessibility`, "use", [
+    "conve:command_accessibility",
+  ]),
+  "odometer": ep(`${CV}/{vin}/odometer`, "trip", ["conve:odometer_status"]),
+  "fuel": ep(`${CV}/{vin}/fuel`, "trip", ["conve:fuel_status", "conve:battery_charge_level"]),
+  "statistics": ep(`${CV}/{vin}/statistics`, "slow", ["conve:trip_statistics"]),
+  "tyres": ep(`${CV}/{vin}/tyres`, "slow", ["conve:tyre_status"]),
+  "warnings": ep(`${CV}/{vin}/warnings`, "slow", ["conve:warnings"]),
+  "diagnostics": ep(`${CV}/{vin}/diagnostics`, "slow", ["conve:diagnostics_workshop"]),
+  "engine": ep(`${CV}/{vin}/engine`, "slow", ["conve:diagnostics_engine_status"]),
+  "brakes": ep(`${CV}/{vin}/brakes`, "slow", ["conve:brake_status"]),
+  "energy-state": ep("/energy/v2/vehicles/{vin}/state", "charging", ["energy:state:read"], false),
+  "energy-capabilities": ep(
+    "/energy/v2/vehicles/{vin}/capabilities",
+    "static",
+    ["energy:capability:read"],
+    false,
+  ),
+  "location": ep("/location/v1/vehicles/{vin}/location", "trip", ["location:read"]),
 } as const satisfies Record<string, VolvoEndpoint>;
 
 export type EndpointName = keyof typeof ENDPOINTS;
 export const VEHICLES_TEMPLATE = CV;
+export const VEHICLES_SCOPES: readonly string[] = ["conve:vehicle_relation"];
+
+/**
+ * The scopes a read-only sign-in asks for: `openid` and what every endpoint needs (the
+ * reference's default set without the two command scopes); `location:read` (a restricted
+ * scope) only when location is enabled.
+ */
+export function defaultScopes(location: boolean): string[] {
+  const all = new Set(["openid", ...VEHICLES_SCOPES]);
+  for (const [name, e] of Object.entries(ENDPOINTS) as [EndpointName, VolvoEndpoint][]) {
+    if (name !== "location" || location) e.scopes.forEach((s) => all.add(s));
+  }
+  return [...all];
+}
 
 /** Why a Volvo request failed, beyond the vendor-neutral kind. */
 export type VolvoReason =
