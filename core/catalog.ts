@@ -6,7 +6,7 @@
  * unchanged against Prometheus and against GreptimeDB's PromQL API.
  */
 
-export type MetricKind = "gauge" | "counter" | "stateset" | "info";
+export type MetricKind = "gauge" | "counter" | "stateset" | "info" | "histogram";
 
 export interface MetricDef {
   /** OTel name, dotted. Snapshots and counters refer to metrics by this name. */
@@ -29,6 +29,11 @@ export interface MetricDef {
    * provider can export an absurd value.
    */
   readonly range?: readonly [number, number];
+  /**
+   * For histograms: explicit bucket upper bounds, in the metric's unit. Explicit on purpose:
+   * GreptimeDB stores explicit-bucket histograms but not exponential ones.
+   */
+  readonly buckets?: readonly number[];
 }
 
 /** Labels every vehicle series carries. The VIN is stable; display names change (seed defect 9). */
@@ -366,6 +371,18 @@ export const CATALOG: readonly MetricDef[] = [
     { exporter: true, range: UNIX_TIME },
   ),
   stateset("ev.poll.state", "What the scheduler is doing with the vehicle.", [...POLL_STATES]),
+  // HTTP self-metrics (the original Volvo exporter declared this histogram and never observed
+  // it). Observed by core/http.ts for every vendor request, by the same labels as
+  // ev.api.requests. Buckets from a fast cloud answer to the seam's 30 s timeout.
+  {
+    name: "ev.api.request.duration",
+    unit: "s",
+    kind: "histogram",
+    help: "Duration of vendor API requests by endpoint template and status.",
+    labels: ["provider", "endpoint", "status"],
+    exporter: true,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  },
 ];
 
 const byName = new Map(CATALOG.map((m) => [m.name, m]));

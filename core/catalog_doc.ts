@@ -9,6 +9,8 @@ export function catalogMarkdown(): string {
     const labels = [...(m.exporter ? [] : VEHICLE_LABELS), ...m.labels];
     const extra = m.kind === "stateset"
       ? ` States: ${m.states!.join(", ")}.`
+      : m.kind === "histogram"
+      ? ` Buckets (upper bounds): ${m.buckets!.join(", ")}.`
       : m.location
       ? " Only with `location: true`."
       : "";

@@ -62,14 +62,20 @@ export class Http {
   readonly #observers: ExchangeObserver[] = [];
   constructor(readonly options: HttpOptions) {}
 
-  /** Counts a request that got no usable answer and makes its error. */
-  #fail(request: HttpRequest, failure: Failure): HttpError {
+  /**
+   * Counts one outcome and observes its duration, by endpoint template (no VIN; a query string
+   * is dropped) and status.
+   */
+  #done(request: HttpRequest, status: string, t0: number): void {
     const { provider, readings } = this.options;
-    readings?.count("ev.api.requests", {
-      provider,
-      endpoint: request.endpoint,
-      status: failure.status,
-    });
+    const labels = { provider, endpoint: request.endpoint.split("?")[0], status };
+    readings?.count("ev.api.requests", labels);
+    readings?.observe("ev.api.request.duration", labels, (performance.now() - t0) / 1000);
+  }
+
+  /** Counts a request that got no usable answer and makes its error. */
+  #fail(request: HttpRequest, failure: Failure, t0: number): HttpError {
+    this.#done(request, failure.status, t0);
     return new HttpError(
       failure.kind,
       request.endpoint,
@@ -83,7 +89,6 @@ export class Http {
   }
 
   async send(request: HttpRequest): Promise<HttpResponse> {
-    const { provider, readings } = this.options;
     const url = new URL(request.url);
     const fetchImpl = this.options.fetch ?? fetch;
     const timeoutMs = this.options.timeoutMs ?? 30_000;
@@ -100,7 +105,7 @@ export class Http {
         redirect: "manual",
       });
     } catch (err) {
-      throw this.#fail(request, classifyFetchError(err, timeoutMs));
+      throw this.#fail(request, classifyFetchError(err, timeoutMs), t0);
     }
     const maxBytes = this.options.maxBodyBytes ?? 4 * 1024 * 1024;
     let text: string;
@@ -108,13 +113,9 @@ export class Http {
       text = await readCapped(response, maxBytes);
     } catch (err) {
       // The timeout and a dropped connection can strike while the body streams in as well.
-      throw this.#fail(request, classifyFetchError(err, timeoutMs));
+      throw this.#fail(request, classifyFetchError(err, timeoutMs), t0);
     }
-    readings?.count("ev.api.requests", {
-      provider,
-      endpoint: request.endpoint,
-      status: String(response.status),
-    });
+    this.#done(request, String(response.status), t0);
     const result: HttpResponse = { status: response.status, headers: response.headers, text, url };
     const exchange: Exchange = {
       request: { ...request, url },

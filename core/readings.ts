@@ -39,11 +39,24 @@ export interface GaugeEntry {
   value: number;
 }
 
+/** One histogram series: counts per bucket (the last one is +Inf), not cumulative. */
+export interface HistogramEntry {
+  readonly metric: string;
+  readonly labels: Labels;
+  readonly counts: number[];
+  sum: number;
+  count: number;
+}
+
+export type ObservationListener = (metric: string, labels: Labels, value: number) => void;
+
 export class Readings {
   readonly vehicles = new Map<string, VehicleEntry>();
   readonly counters = new Map<string, CounterEntry>();
   readonly gauges = new Map<string, GaugeEntry>();
+  readonly histograms = new Map<string, HistogramEntry>();
   readonly #listeners = new Set<(s: Snapshot) => void>();
+  readonly #observers = new Set<ObservationListener>();
 
   /**
    * A snapshot arrived: a full one replaces the previous one, a partial one is merged into it
@@ -98,6 +111,40 @@ export class Readings {
   /** The scheduler's state for a vehicle (exported as ev.poll.state). */
   setPollState(vehicle: VehicleRef, state: string): void {
     this.#entry(vehicle).pollState = state;
+  }
+
+  /**
+   * One observation of a catalog histogram (a request duration). The store keeps the totals;
+   * the exports record each observation in their own histogram instrument (OTel has no
+   * observable histogram), so an export carries what was observed after it subscribed —
+   * scripts start their exports before polling.
+   */
+  observe(name: string, labels: Labels, value: number): void {
+    const def = metric(name);
+    if (def.kind !== "histogram") throw new Error(`${name} is not a histogram`);
+    const undeclared = Object.keys(labels).filter((k) => !def.labels.includes(k));
+    if (undeclared.length) throw new Error(`${name}: undeclared label ${undeclared.join(", ")}`);
+    const bounds = def.buckets ?? [];
+    const key = counterKey(name, labels);
+    const entry = this.histograms.get(key) ??
+      {
+        metric: name,
+        labels: { ...labels },
+        counts: bounds.map(() => 0).concat(0),
+        sum: 0,
+        count: 0,
+      };
+    const i = bounds.findIndex((b) => value <= b);
+    entry.counts[i < 0 ? bounds.length : i]++;
+    entry.sum += value;
+    entry.count++;
+    this.histograms.set(key, entry);
+    for (const o of this.#observers) o(name, labels, value);
+  }
+
+  onObservation(listener: ObservationListener): () => void {
+    this.#observers.add(listener);
+    return () => this.#observers.delete(listener);
   }
 
   counterValue(name: string, labels: Labels): number {

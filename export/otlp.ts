@@ -2,13 +2,17 @@
  * OTLP/HTTP protobuf push of the readings store (GreptimeDB or any OTLP backend).
  *
  * One observable instrument per catalog metric, all observed by one batch callback from
- * collectSeries(), so the push carries exactly what /metrics shows. Attributes are strings
- * only and flags are 0/1 gauges: GreptimeDB silently drops boolean attributes.
+ * collectSeries(), so the push carries exactly what /metrics shows. Histograms are synchronous
+ * Histogram instruments that record each observation the store reports, aggregated in
+ * explicit buckets pinned by a view (GreptimeDB rejects exponential histograms, and an
+ * OTEL_* default must not switch them). Attributes are strings only and flags are 0/1
+ * gauges: GreptimeDB silently drops boolean attributes.
  */
-import type { BatchObservableResult, Observable } from "@opentelemetry/api";
+import type { BatchObservableResult, Histogram, Observable } from "@opentelemetry/api";
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
 import {
+  AggregationType,
   MeterProvider,
   PeriodicExportingMetricReader,
   type PushMetricExporter,
@@ -16,7 +20,8 @@ import {
 } from "@opentelemetry/sdk-metrics";
 import type { Readings } from "../core/readings.ts";
 import { createLogger, type Logger, registerSecret } from "../core/log.ts";
-import { collectSeries, exportedMetrics, type SeriesOptions } from "./series.ts";
+import { metric } from "../core/catalog.ts";
+import { collectSeries, exportedMetrics, fullLabels, type SeriesOptions } from "./series.ts";
 
 export interface OtlpSettings {
   /** Full metrics URL, e.g. http://localhost:4000/v1/otlp/v1/metrics. */
@@ -193,6 +198,7 @@ export class OtlpExport {
   #exports = 0;
   #lastError: string | undefined;
   readonly #readings: Readings;
+  readonly #unsubscribe: () => void;
 
   constructor(readings: Readings, settings: OtlpSettings, opts: OtlpExportOptions) {
     this.#readings = readings;
@@ -218,12 +224,24 @@ export class OtlpExport {
         }),
       ),
       readers: [reader],
+      views: exportedMetrics(opts).filter((def) => def.kind === "histogram").map((def) => ({
+        instrumentName: def.name,
+        aggregation: {
+          type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
+          options: { boundaries: [...def.buckets!] },
+        },
+      })),
     });
 
     const meter = this.#provider.getMeter("ev-observer");
     const instruments = new Map<string, Observable>();
+    const histograms = new Map<string, Histogram>();
     for (const def of exportedMetrics(opts)) {
       const options = { unit: def.unit, description: def.help };
+      if (def.kind === "histogram") {
+        histograms.set(def.name, meter.createHistogram(def.name, options));
+        continue;
+      }
       instruments.set(
         def.name,
         def.kind === "counter"
@@ -244,6 +262,9 @@ export class OtlpExport {
         if (instrument) result.observe(instrument, s.value, { ...s.labels });
       }
     }, [...instruments.values()]);
+    this.#unsubscribe = readings.onObservation((name, labels, value) => {
+      histograms.get(name)?.record(value, { ...fullLabels(metric(name), labels) });
+    });
     this.#log.info("OTLP export configured", {
       url: target,
       interval_ms: settings.intervalMillis,
@@ -277,6 +298,7 @@ export class OtlpExport {
 
   /** Exports a last time, then stops the periodic export. */
   async shutdown(): Promise<void> {
+    this.#unsubscribe();
     try {
       await this.#provider.shutdown();
     } catch (err) {

@@ -57,7 +57,7 @@ function metricsByName(request: Obj): Map<string, Obj> {
   return out;
 }
 
-const points = (m: Obj): Obj[] => (m.gauge ?? m.sum).dataPoints;
+const points = (m: Obj): Obj[] => (m.gauge ?? m.sum ?? m.histogram).dataPoints ?? [];
 const attrs = (p: Obj): Record<string, unknown> =>
   Object.fromEntries((p.attributes ?? []).map((a: Obj) => [a.key, a.value]));
 const strAttrs = (p: Obj): Record<string, string> =>
@@ -395,4 +395,40 @@ Deno.test("otlpSettings: timeouts, interval, service name and resource attribute
     () => otlpSettings({}, { url: "not a url" }),
     /greptimedb\.url: not a valid URL/,
   );
+});
+
+Deno.test("request durations are an explicit-bucket histogram with the catalog's bounds", async () => {
+  const rx = receiver();
+  const { log } = quietLog();
+  const readings = fixtureReadings();
+  // Exponential by default must not win: the view pins explicit buckets (GreptimeDB).
+  const settings = otlpSettings({
+    OTEL_EXPORTER_OTLP_METRICS_DEFAULT_HISTOGRAM_AGGREGATION: "base2_exponential_bucket_histogram",
+  }, { url: rx.url })!;
+  const otlp = new OtlpExport(readings, settings, { location: false, log });
+  try {
+    const labels = {
+      provider: "volvo",
+      endpoint: "/energy/v2/vehicles/{vin}/state",
+      status: "200",
+    };
+    for (const v of [0.03, 0.07, 0.2, 0.2, 45]) {
+      readings.observe("ev.api.request.duration", labels, v);
+    }
+    await otlp.forceFlush();
+    const m = metricsByName(rx.received[0].request).get("ev.api.request.duration");
+    assert.ok(m.histogram, "a histogram, not an exponential histogram or a gauge");
+    assert.equal(m.exponentialHistogram, undefined);
+    assert.equal(m.unit, "s");
+    assert.equal(m.histogram.aggregationTemporality, "AGGREGATION_TEMPORALITY_CUMULATIVE");
+    const [p] = points(m);
+    assert.deepEqual(strAttrs(p), labels);
+    assert.deepEqual(p.explicitBounds, [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]);
+    assert.deepEqual(p.bucketCounts, [1, 1, 2, 0, 0, 0, 0, 0, 0, 1]);
+    assert.equal(p.count, 5);
+    assert.ok(Math.abs(p.sum - 45.5) < 1e-9);
+  } finally {
+    await otlp.shutdown();
+    await rx.close();
+  }
 });

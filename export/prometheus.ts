@@ -1,16 +1,23 @@
 /**
  * Prometheus text exposition of the readings store (served at /metrics). One prom-client
- * Gauge or Counter per catalog metric, in a registry of its own: no default process metrics.
+ * Gauge, Counter or Histogram per catalog metric, in a registry of its own: no default process
+ * metrics. Histograms record each observation as the store reports it.
  */
-import { Counter, Gauge, Registry } from "prom-client";
-import { type MetricDef, prometheusName } from "../core/catalog.ts";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { metric, type MetricDef, prometheusName } from "../core/catalog.ts";
 import type { Readings } from "../core/readings.ts";
-import { collectSeries, exportedMetrics, labelNames, type SeriesOptions } from "./series.ts";
+import {
+  collectSeries,
+  exportedMetrics,
+  fullLabels,
+  labelNames,
+  type SeriesOptions,
+} from "./series.ts";
 
 /** Content type of the Prometheus text format 0.0.4 that exposition() returns. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-type Metric = Gauge<string> | Counter<string>;
+type Metric = Gauge<string> | Counter<string> | Histogram<string>;
 
 export class PrometheusExport {
   readonly registry: Registry = new Registry();
@@ -26,6 +33,10 @@ export class PrometheusExport {
     for (const def of exportedMetrics(opts)) {
       this.#metrics.set(def.name, create(def, this.registry));
     }
+    readings.onObservation((name, labels, value) => {
+      const m = this.#metrics.get(name);
+      if (m instanceof Histogram) m.observe(fullLabels(metric(name), labels), value);
+    });
   }
 
   /** The text exposition of every series right now. */
@@ -37,12 +48,13 @@ export class PrometheusExport {
 
   #render(): Promise<string> {
     const series = collectSeries(this.#readings, this.#opts);
-    for (const m of this.#metrics.values()) m.reset();
+    // Histograms keep their observations; everything else is rebuilt from the store.
+    for (const m of this.#metrics.values()) if (!(m instanceof Histogram)) m.reset();
     for (const s of series) {
       const m = this.#metrics.get(s.def.name);
       if (!m) throw new Error(`${s.def.name} has no Prometheus metric`);
       if (m instanceof Counter) m.inc(s.labels, s.value);
-      else m.set(s.labels, s.value);
+      else if (m instanceof Gauge) m.set(s.labels, s.value);
     }
     return this.registry.metrics();
   }
@@ -55,5 +67,6 @@ function create(def: MetricDef, registry: Registry): Metric {
     labelNames: labelNames(def),
     registers: [registry],
   };
+  if (def.kind === "histogram") return new Histogram({ ...config, buckets: [...def.buckets!] });
   return def.kind === "counter" ? new Counter(config) : new Gauge(config);
 }

@@ -52,7 +52,7 @@ Deno.test("every exported catalog metric is registered under its prometheusName"
   const text = await new PrometheusExport(fixtureReadings()).exposition();
   for (const def of CATALOG.filter((d) => !d.location)) {
     const name = prometheusName(def);
-    const kind = def.kind === "counter" ? "counter" : "gauge";
+    const kind = def.kind === "counter" || def.kind === "histogram" ? def.kind : "gauge";
     assert.ok(lines(text).includes(`# TYPE ${name} ${kind}`), name);
   }
   assert.doesNotMatch(text, /ev_location/);
@@ -109,4 +109,30 @@ Deno.test("promtool itself flags a bad exposition (the check can fail)", async (
   );
   assert.notEqual(code, 0);
   assert.match(output, /_total/);
+});
+
+Deno.test("request durations: a Prometheus histogram with the catalog's buckets, promtool clean", async () => {
+  const readings = fixtureReadings();
+  const prometheus = new PrometheusExport(readings);
+  const labels = { provider: "volvo", endpoint: "/energy/v2/vehicles/{vin}/state", status: "200" };
+  for (const v of [0.03, 0.07, 0.2, 0.2, 45]) {
+    readings.observe("ev.api.request.duration", labels, v);
+  }
+  readings.observe("ev.api.request.duration", { ...labels, status: "timeout" }, 30);
+  const text = await prometheus.exposition();
+  const l = lines(text);
+  assert.ok(l.includes("# TYPE ev_api_request_duration_seconds histogram"));
+  const series = (le: string, status = "200") =>
+    `ev_api_request_duration_seconds_bucket{le="${le}",provider="volvo",` +
+    `endpoint="/energy/v2/vehicles/{vin}/state",status="${status}"}`;
+  assert.ok(l.includes(`${series("0.05")} 1`), text);
+  assert.ok(l.includes(`${series("0.25")} 4`));
+  assert.ok(l.includes(`${series("30")} 4`));
+  assert.ok(l.includes(`${series("+Inf")} 5`));
+  assert.ok(l.includes(`${series("30", "timeout")} 1`));
+  assert.ok(l.some((x) => /^ev_api_request_duration_seconds_count\{.*status="200"\} 5$/.test(x)));
+  // A second scrape shows the same totals (histograms are not reset between scrapes).
+  assert.ok(lines(await prometheus.exposition()).includes(`${series("+Inf")} 5`));
+  const { code, output } = await promtool(text);
+  assert.equal(code, 0, output);
 });

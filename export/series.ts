@@ -111,6 +111,11 @@ function emitStateSet(
   for (const state of states) emit(def, base, { ...own, state }, state === value ? 1 : 0);
 }
 
+/** An exporter metric's labels in catalog order, "" for those not given (as series carry them). */
+export function fullLabels(def: MetricDef, given: Labels): Labels {
+  return buildLabels(def, {}, given);
+}
+
 /** Base labels, then the metric's own labels in catalog order; undeclared labels throw. */
 function buildLabels(def: MetricDef, base: Labels, own: Labels | undefined): Labels {
   const labels: Labels = def.exporter ? {} : { ...base };

@@ -46,3 +46,10 @@ export async function promtool(text: string): Promise<{ code: number; output: st
   const dec = new TextDecoder();
   return { code, output: (dec.decode(stdout) + dec.decode(stderr)).trim() };
 }
+
+/** The exposition without request-duration samples: they measure wall-clock time, not the car. */
+export function withoutDurations(text: string): string {
+  return text.split("\n").filter((l) => !l.startsWith("ev_api_request_duration_seconds")).join(
+    "\n",
+  );
+}

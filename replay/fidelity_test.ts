@@ -9,6 +9,7 @@ import { VirtualClock } from "../core/clock.ts";
 import { createLogger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
+import { withoutDurations } from "../export/test_helpers.ts";
 import { type Cassette, loadCassette } from "./cassette.ts";
 import { Recorder } from "./recorder.ts";
 import { playUntil, startReplay } from "./session.ts";
@@ -36,7 +37,7 @@ async function expositions(cassette: Cassette, recorder?: (clock: VirtualClock) 
   try {
     for (const at of CHECKPOINTS) {
       await playUntil(session, { clock, readings, log, origin: cassette.startedAt, at });
-      texts.push(await prometheus.exposition());
+      texts.push(withoutDurations(await prometheus.exposition()));
     }
     assertEquals(session.unmatched(), []);
   } finally {

@@ -128,16 +128,21 @@ export async function main(args: string[] = Deno.args): Promise<void> {
     // One cycle: every vehicle polled once, then export and exit.
     const { PrometheusExport } = await import("../export/prometheus.ts");
     const { OtlpExport, otlpSettings } = await import("../export/otlp.ts");
-    for (const t of targets) progress(t, await pollOnce(t, readings, log));
+    // Exports first: their histograms record the requests as they happen.
     const settings = otlpSettings(env, config.greptimedb);
-    if (settings) {
-      const otlp = new OtlpExport(readings, settings, { location: config.location, log });
+    const otlp = settings
+      ? new OtlpExport(readings, settings, { location: config.location, log })
+      : undefined;
+    const prometheus = values.print
+      ? new PrometheusExport(readings, { location: config.location })
+      : undefined;
+    for (const t of targets) progress(t, await pollOnce(t, readings, log));
+    if (otlp) {
       await otlp.forceFlush();
       await otlp.shutdown();
     }
-    if (values.print) {
-      const text = await new PrometheusExport(readings, { location: config.location }).exposition();
-      await Deno.stdout.write(new TextEncoder().encode(text));
+    if (prometheus) {
+      await Deno.stdout.write(new TextEncoder().encode(await prometheus.exposition()));
     }
   } else {
     const controller = new AbortController();

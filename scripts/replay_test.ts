@@ -6,6 +6,7 @@ import { createLogger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import { pollOnce } from "../core/scheduler.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
+import { withoutDurations } from "../export/test_helpers.ts";
 import { loadCassette } from "../replay/cassette.ts";
 import { playUntil, startReplay } from "../replay/session.ts";
 import { taskArgs } from "./testing_task.ts";
@@ -35,14 +36,15 @@ async function exposeAt(checkpoints: number[], location = false): Promise<string
   return out;
 }
 
-/** Drops lines that depend on how often we polled rather than on the car. */
+/** Drops lines that depend on how often we polled, or how fast, rather than on the car. */
 const POLL_COUNTS = [
   "ev_api_requests_total",
   "ev_api_billable_requests_total",
   "ev_api_cost_usd_total",
 ];
 const normalize = (text: string) =>
-  text.split("\n").filter((l) => !POLL_COUNTS.some((p) => l.startsWith(p))).join("\n");
+  withoutDurations(text).split("\n").filter((l) => !POLL_COUNTS.some((p) => l.startsWith(p)))
+    .join("\n");
 
 Deno.test("golden /metrics while driving, charging and at the end of the replayed day", async () => {
   const names = ["day-0750-driving.prom", "day-2000-charging.prom", "day-end.prom"];

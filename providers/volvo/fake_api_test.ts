@@ -310,6 +310,20 @@ Deno.test("the real provider reads a fleet through the fake over loopback, with 
     assertEquals(fake.unexpected, []);
     assert(fake.answers.every((a) => a.status === 200), "every request answered 200");
     assertEquals(fake.usage().total, fake.answers.length);
+    // Self-metrics by endpoint template: `{vin}` in place of each VIN, nothing else varies.
+    const endpoints = new Set(
+      [...readings.counters.values()].filter((c) => c.metric === "ev.api.requests")
+        .map((c) => c.labels.endpoint),
+    );
+    const templates = new Set([
+      "/connected-vehicle/v2/vehicles",
+      ...Object.values(ENDPOINTS).map((e) => e.template),
+    ]);
+    assertEquals(endpoints.size, templates.size - 1, "all but /fuel (a BEV with Energy v2)");
+    for (const e of endpoints) assert(templates.has(e), e);
+    const histogram = [...readings.histograms.values()].map((h) => h.labels.endpoint);
+    assertEquals(new Set(histogram), endpoints, "every request timed under the same template");
+    for (const car of fleet) assert(![...endpoints].some((e) => e.includes(car.vin)));
   } finally {
     await fake.shutdown();
   }
