@@ -371,6 +371,25 @@ export const CATALOG: readonly MetricDef[] = [
     { exporter: true, range: UNIX_TIME },
   ),
   stateset("ev.poll.state", "What the scheduler is doing with the vehicle.", [...POLL_STATES]),
+  // Weather at the car (enrich/weather.ts; optional, needs `location: true` and a `weather`
+  // source). Not ev.climate.outside.temperature with a `source` label: that one is the car's
+  // own sensor, and a label added to it would split every existing query of it in two; a
+  // weather model's value at the grid point is a different quantity, so it gets its own name.
+  g(
+    "ev.weather.temperature",
+    "Cel",
+    "Air temperature at the vehicle's last position (weather service).",
+  ),
+  g(
+    "ev.weather.humidity",
+    "1",
+    "Relative humidity at the vehicle's last position (weather service), 0–1.",
+  ),
+  g(
+    "ev.weather.wind.speed",
+    "m/s",
+    "Wind speed at 10 m at the vehicle's last position (weather service).",
+  ),
   // HTTP self-metrics (the original Volvo exporter declared this histogram and never observed
   // it). Observed by core/http.ts for every vendor request, by the same labels as
   // ev.api.requests. Buckets from a fast cloud answer to the seam's 30 s timeout.

@@ -50,7 +50,31 @@ export const Config = z.object({
   accounts: z.array(AccountConfig).default([]),
   /** Scheduler intervals and sleep logic (core/scheduler.ts); each key has a default. */
   polling: pollingSchema().default(DEFAULT_SCHEDULER),
-}).strict();
+  /** Weather at each car's last position (enrich/weather.ts). Off when absent. */
+  weather: z.object({
+    source: z.enum(["open-meteo", "openweathermap"]),
+    /** OpenWeatherMap's key (a secret; EV_WEATHER_API_KEY keeps it out of the file). */
+    api_key: z.string().min(1).optional(),
+    /** Another instance of the service (a self-hosted Open-Meteo). */
+    url: z.url("expected a URL such as https://api.open-meteo.com").optional(),
+  }).strict().optional(),
+}).strict().superRefine((c, ctx) => {
+  if (c.weather?.source === "openweathermap" && !c.weather.api_key) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["weather", "api_key"],
+      message: "OpenWeatherMap needs an API key (set weather.api_key or EV_WEATHER_API_KEY), " +
+        "or use source: open-meteo, which needs none",
+    });
+  }
+  if (c.weather && !c.location) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["weather"],
+      message: "weather is looked up at each car's position: it needs location: true",
+    });
+  }
+});
 export type Config = z.infer<typeof Config>;
 
 /** Every scheduler key with its default: numbers positive (or ≥ 0 where 0 is the default). */
@@ -84,6 +108,12 @@ const ENV_OVERRIDES: Record<string, (raw: Record<string, unknown>, v: string) =>
   GREPTIMEDB_DB: (raw, v) => (greptime(raw).database = v),
   GREPTIMEDB_USERNAME: (raw, v) => (greptime(raw).username = v),
   GREPTIMEDB_PASSWORD: (raw, v) => (greptime(raw).password = v),
+  // Only completes a weather block the file has: a key alone chooses no source.
+  EV_WEATHER_API_KEY: (raw, v) => {
+    if (raw.weather && typeof raw.weather === "object") {
+      raw.weather = { ...raw.weather as Record<string, unknown>, api_key: v };
+    }
+  },
 };
 
 function greptime(raw: Record<string, unknown>): Record<string, unknown> {

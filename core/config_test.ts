@@ -99,3 +99,18 @@ Deno.test("accounts: a budget and a base URL, validated", () => {
   );
   assertStringIncludes(bad.message, "accounts.0.budget.requests_per_day");
 });
+
+Deno.test("weather: off by default; OpenWeatherMap needs a key (file or env); needs location", () => {
+  assertEquals(parseConfig("").weather, undefined);
+  const meteo = parseConfig("location: true\nweather:\n  source: open-meteo\n");
+  assertEquals(meteo.weather, { source: "open-meteo" });
+  const owm = "location: true\nweather:\n  source: openweathermap\n";
+  const noKey = assertThrows(() => parseConfig(owm));
+  assertStringIncludes(noKey.message, "weather.api_key: OpenWeatherMap needs an API key");
+  assertEquals(parseConfig(owm, { EV_WEATHER_API_KEY: "k-123456" }).weather?.api_key, "k-123456");
+  assertEquals(parseConfig("", { EV_WEATHER_API_KEY: "k-123456" }).weather, undefined);
+  const noLocation = assertThrows(() => parseConfig("weather:\n  source: open-meteo\n"));
+  assertStringIncludes(noLocation.message, "weather: weather is looked up at each car's position");
+  const typo = assertThrows(() => parseConfig("location: true\nweather:\n  source: owm\n"));
+  assertStringIncludes(typo.message, "weather.source");
+});
