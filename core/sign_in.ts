@@ -86,6 +86,13 @@ export interface SignInOptions {
   readonly pasteAttempts?: number;
 }
 
+/** Paste help for an https redirect URI the browser lands on (a page of the user's own). */
+export function redirectPasteHelp(redirectUri: string): string {
+  return `
+After you sign in, the browser goes to ${redirectUri}?code=…&state=…. Copy that whole
+address from the address bar (even if the page shows an error) and paste it here.`.trim();
+}
+
 /** Runs the browser leg and saves the tokens; returns the stored record. */
 export async function runSignIn<E extends object>(
   plan: SignInPlan<E>,

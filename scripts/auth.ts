@@ -18,12 +18,14 @@ import {
   type SignInRequest,
 } from "../core/sign_in.ts";
 import { teslaSignInPlan } from "../providers/tesla/identity.ts";
+import { volvoSignInPlan } from "../providers/volvo/identity.ts";
 import { importTeslaPy } from "../providers/tesla/teslapy.ts";
 import { flags } from "./flags.ts";
 
 /** The providers `deno task auth` knows: one line each. */
 const PROVIDERS: Record<string, SignInProvider> = {
   tesla: { plan: teslaSignInPlan, imports: { teslapy: importTeslaPy } },
+  volvo: { plan: volvoSignInPlan },
 };
 
 const HELP = `

@@ -6,6 +6,8 @@
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../core/testing.ts";
 import { FakeOAuthServer, followAuthorize } from "../core/testdata/fake_oauth.ts";
 import { FakeTeslaApi } from "../providers/tesla/testdata/fake_tesla_api.ts";
+import { realClock } from "../core/clock.ts";
+import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/fake_api.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const SCRIPT = new URL("scripts/auth.ts", ROOT).pathname;
@@ -366,6 +368,60 @@ Deno.test("auth tesla: configuration mistakes name the key and the fix (exit 2)"
     assertEquals(unknown.code, 2);
     assertStringIncludes(unknown.stderr, 'unknown provider "volvoo"');
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("auth volvo: loopback callback, Basic client auth, PKCE, API key checked, tokens 0600", async () => {
+  const secret = "volvo-app-secret-4b8d2f6e1a";
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const redirect = `http://127.0.0.1:${(probe.addr as Deno.NetAddr).port}/callback`;
+  probe.close();
+  const fake = new FakeVolvo({
+    clock: realClock,
+    client: { clientId: "volvo-app", clientSecret: secret, redirectUris: [redirect] },
+  });
+  const dir = await project(`
+accounts:
+  - provider: volvo
+    name: family
+    client_id: volvo-app
+    client_secret_env: TEST_VOLVO_CLIENT_SECRET
+    redirect_uri: ${redirect}
+    vcc_api_key: ${FAKE_API_KEY}
+    auth_host: ${fake.url}
+    api_base_url: ${fake.url}
+`);
+  try {
+    const run = await runAuth(
+      dir,
+      ["volvo", "--config", "config.yaml", "--no-browser"],
+      async (child) => {
+        const url =
+          (await child.waitFor(/(http:\/\/127\.0\.0\.1:\d+\/as\/authorization\.oauth2\?\S+)/))[1];
+        const callback = await followAuthorize(url);
+        assertEquals(callback.href.split("?")[0], redirect);
+        await child.waitFor(/Waiting up to/);
+        const res = await fetch(callback); // the browser lands on the one-shot server
+        assertEquals(res.status, 200);
+        await res.body?.cancel();
+      },
+      { TEST_VOLVO_CLIENT_SECRET: secret },
+    );
+    assertEquals(run.code, 0, run.stderr);
+    assertEquals(fake.auth.tokenRequests, [
+      { grantType: "authorization_code", clientAuth: "client_secret_basic" },
+    ]);
+    assertStringIncludes(run.stdout, 'Signed in: volvo account "family"');
+    assertStringIncludes(run.stdout, "the API key works: 1 vehicle on this account");
+    const path = `${dir}/state/tokens/volvo-family.json`;
+    assertEquals((await Deno.stat(path)).mode! & 0o777, 0o600);
+    const record = JSON.parse(await Deno.readTextFile(path));
+    assert(record.extra.scopes.includes("energy:state:read"), "default scopes stored");
+    assert(!record.extra.scopes.includes("location:read"), "no location scope with location off");
+    assertNoLeak(run, [secret, record.access_token, record.refresh_token]);
+  } finally {
+    await fake.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
 });

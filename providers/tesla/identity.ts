@@ -19,9 +19,19 @@ import { z } from "zod";
 import type { Clock } from "../../core/clock.ts";
 import { type AccountConfig, ConfigError } from "../../core/config.ts";
 import type { Http } from "../../core/http.ts";
-import { type Logger, registerSecret } from "../../core/log.ts";
-import { type ClientAuthStyle, isLoopbackUrl, OAuthClient } from "../../core/oauth.ts";
-import type { SignInPlan, SignInRequest } from "../../core/sign_in.ts";
+import type { Logger } from "../../core/log.ts";
+import {
+  checkedRedirect,
+  clientSecret,
+  EnvName,
+  HostUrl,
+  scopeList,
+  Scopes,
+  signInCommand,
+  trimSlash,
+} from "../../core/account_keys.ts";
+import { type ClientAuthStyle, OAuthClient } from "../../core/oauth.ts";
+import { redirectPasteHelp, type SignInPlan, type SignInRequest } from "../../core/sign_in.ts";
 import {
   recordFromGrant,
   type TokenGrant,
@@ -53,16 +63,6 @@ export const FLEET_DEFAULT_SCOPES = [...FLEET_REQUIRED_SCOPES, "user_data"] as c
 const AUTHORIZE_PATH = "/oauth2/v3/authorize";
 const TOKEN_PATH = "/oauth2/v3/token";
 
-/** An origin (optionally with a path) that is https, or plain http on loopback. */
-const HostUrl = z.string().refine((value) => {
-  try {
-    const url = new URL(value);
-    return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackUrl(url));
-  } catch {
-    return false;
-  }
-}, "expected an https:// URL (plain http only for 127.0.0.1 or localhost)");
-
 /** Tesla's keys in an `accounts` entry. Other keys (the scheduler's budget) pass through. */
 export const TeslaAccount = z.object({
   provider: z.literal(PROVIDER),
@@ -71,11 +71,10 @@ export const TeslaAccount = z.object({
   api: z.enum(["owner", "fleet"]).default("owner"),
   client_id: z.string().min(1).optional(),
   client_secret: z.string().min(1).optional(),
-  client_secret_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "expected a variable name")
-    .optional(),
+  client_secret_env: EnvName.optional(),
   redirect_uri: z.string().optional(),
   /** A list or one space-separated string. */
-  scopes: z.union([z.array(z.string().min(1)), z.string()]).optional(),
+  scopes: Scopes.optional(),
   region: z.enum(["na", "eu", "cn"]).optional(),
   /** Browser-facing SSO (authorize; Owner token endpoint too). */
   auth_host: HostUrl.optional(),
@@ -205,55 +204,6 @@ export function teslaIdentity(account: AccountConfig, options: IdentityOptions):
 
 const DEV_SITE = "developer.tesla.com (Dashboard → your app → Credentials & APIs)";
 
-function clientSecret(
-  s: TeslaAccount,
-  env: Readonly<Record<string, string | undefined>>,
-  fail: (key: string, message: string) => ConfigError,
-): string | undefined {
-  if (s.client_secret !== undefined && s.client_secret_env !== undefined) {
-    throw fail("client_secret_env", "set client_secret or client_secret_env, not both");
-  }
-  let secret = s.client_secret;
-  if (s.client_secret_env !== undefined) {
-    secret = env[s.client_secret_env];
-    if (!secret) {
-      throw fail(
-        "client_secret_env",
-        `environment variable ${s.client_secret_env} is not set — export it with your app's ` +
-          "Client Secret",
-      );
-    }
-  }
-  registerSecret(secret);
-  return secret;
-}
-
-function checkedRedirect(
-  value: string,
-  fail: (key: string, message: string) => ConfigError,
-): string {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    throw fail("redirect_uri", `"${value}" is not a URL`);
-  }
-  if (url.protocol === "http:" && !isLoopbackUrl(url)) {
-    throw fail("redirect_uri", "plain http is only allowed for 127.0.0.1 or localhost");
-  }
-  return url.href;
-}
-
-function scopeList(scopes: string | readonly string[] | undefined): string[] | undefined {
-  if (scopes === undefined) return undefined;
-  const list = typeof scopes === "string" ? scopes.split(/\s+/) : [...scopes];
-  return list.filter(Boolean);
-}
-
-function trimSlash(url: string): string {
-  return url.replace(/\/+$/, "");
-}
-
 /** The only SSO hosts a token file or callback may redirect the token endpoint to. */
 const KNOWN_SSO: readonly string[] = Object.values(TESLA_HOSTS.sso);
 
@@ -332,12 +282,7 @@ export function teslaSignInCommand(
   configPath?: string,
   invokedAs = "deno task",
 ): string {
-  const config = configPath ? ` --config ${shellWord(configPath)}` : "";
-  return `${invokedAs} auth ${PROVIDER} --account ${account}${config}`;
-}
-
-function shellWord(value: string): string {
-  return /^[A-Za-z0-9_./:@%+=,-]+$/.test(value) ? value : `'${value.replace(/'/g, `'\\''`)}'`;
+  return signInCommand(PROVIDER, account, configPath, invokedAs);
 }
 
 /** What to do with the `tesla://` address, which no browser can open (reference §3.3). */
@@ -351,12 +296,6 @@ browser can open, so the page seems to hang or shows an error. Copy that address
     response header, which starts with tesla://auth/callback?code=.
   • Firefox and Safari may show the address in the address bar or in an error page.
 The code expires after a few minutes: paste promptly.`.trim();
-
-function fleetPasteHelp(redirectUri: string): string {
-  return `
-After you sign in, the browser goes to ${redirectUri}?code=…&state=…. Copy that whole
-address from the address bar (even if the page shows an error) and paste it here.`.trim();
-}
 
 /** The sign-in plan for `deno task auth tesla`. */
 export function teslaSignInPlan(request: SignInRequest): SignInPlan<TeslaTokenExtra> {
@@ -372,7 +311,9 @@ export function teslaSignInPlan(request: SignInRequest): SignInPlan<TeslaTokenEx
   return {
     store: teslaTokenStore(request.stateDir, identity.account, request.log),
     redirectUri: identity.redirectUri,
-    pasteHelp: identity.api === "owner" ? OWNER_PASTE_HELP : fleetPasteHelp(identity.redirectUri),
+    pasteHelp: identity.api === "owner"
+      ? OWNER_PASTE_HELP
+      : redirectPasteHelp(identity.redirectUri),
     authorize: (redirectUri) =>
       oauth.authorizationRequest({
         redirectUri,

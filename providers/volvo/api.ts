@@ -114,18 +114,16 @@ export class VolvoApi {
 
   async get(path: string, endpoint: string, wrapped: boolean): Promise<unknown> {
     const token = await this.ctx.accessToken();
-    const response = await this.ctx.http.send({
-      method: "GET",
-      url: new URL(path, this.ctx.baseUrl),
-      endpoint,
-      headers: {
-        authorization: `Bearer ${token}`,
-        "vcc-api-key": this.apiKey,
-        accept: "application/json",
-      },
-    });
+    let response = await this.#send(path, endpoint, token);
     if (response.status < 200 || response.status >= 300) {
-      throw classify(response, endpoint, this.ctx.clock.now());
+      let error = classify(response, endpoint, this.ctx.clock.now());
+      // A token can die before its stated expiry: one refresh, one retry. An invalid API
+      // key is a 401 too, but no new token fixes it (classify tells them apart).
+      if (error.reason === "token" && this.ctx.onUnauthorized) {
+        response = await this.#send(path, endpoint, await this.ctx.onUnauthorized(token));
+        error = classify(response, endpoint, this.ctx.clock.now());
+      }
+      if (response.status < 200 || response.status >= 300) throw error;
     }
     const report = { provider: PROVIDER, readings: this.ctx.readings, log: this.ctx.log };
     const body = parseJsonBody(report, endpoint, response.text);
@@ -142,6 +140,19 @@ export class VolvoApi {
       throw malformed('no "data" in the body');
     }
     return env.data.data;
+  }
+
+  #send(path: string, endpoint: string, token: string) {
+    return this.ctx.http.send({
+      method: "GET",
+      url: new URL(path, this.ctx.baseUrl),
+      endpoint,
+      headers: {
+        authorization: `Bearer ${token}`,
+        "vcc-api-key": this.apiKey,
+        accept: "application/json",
+      },
+    });
   }
 }
 

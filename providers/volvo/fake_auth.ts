@@ -96,6 +96,11 @@ export class FakeVolvoAuth {
     return { ok: true, scopes: entry.scopes };
   }
 
+  /** Every access token issued so far stops working before its stated expiry. */
+  revokeAccessTokens(): void {
+    this.#access.clear();
+  }
+
   /** Server-side end of every refresh token (what a password change or a week unused does). */
   revokeRefreshTokens(): void {
     for (const entry of this.#refresh.values()) entry.usable = false;
