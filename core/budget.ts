@@ -3,6 +3,11 @@
  * margin) that the scheduler stays inside. As it tightens, idle and asleep polls slow down
  * first; driving and charging, where values change fastest, keep their pace longest. At zero
  * nothing is sent until the day's counters reset at 00:00 UTC.
+ *
+ * A vendor that caps requests per key rather than per account (Volvo: 100 a minute and 10,000
+ * a day per API key) gets one Budget per key, shared by every account and vehicle on it: the
+ * per-minute window is reserved before each read, and the vendor's "quota used up" or "too
+ * many requests" answer pauses the whole key until it refills.
  */
 import type { UsageMeter } from "./usage.ts";
 
@@ -10,6 +15,8 @@ export interface BudgetConfig {
   readonly requests_per_day?: number;
   /** Dollars per month at the vendor's list prices (before any credit). */
   readonly usd_per_month?: number;
+  /** Requests in any 60 s (Volvo: 100 per API key). */
+  readonly requests_per_minute?: number;
   /** Fraction kept in reserve against estimation error (default 0.1). */
   readonly safety_margin?: number;
 }
@@ -66,6 +73,13 @@ export class Budget {
   readonly requestsPerDay?: number;
   /** Dollars per day after the margin, if limited. */
   readonly usdPerDay?: number;
+  /** Requests per 60 s after the margin, if limited. */
+  readonly requestsPerMinute?: number;
+  /** Send times (ms) reserved in the last minute and ahead, sorted. */
+  #window: number[] = [];
+  #pausedUntil = 0;
+  readonly #meters: UsageMeter[];
+  readonly #vehicles = new Set<string>();
 
   constructor(
     readonly config: BudgetConfig,
@@ -73,26 +87,42 @@ export class Budget {
     /** Vehicles that share it (the account's vehicles). */
     public vehicles = 1,
   ) {
+    this.#meters = [meter];
     const keep = 1 - (config.safety_margin ?? 0.1);
     if (config.requests_per_day !== undefined) {
       this.requestsPerDay = Math.floor(config.requests_per_day * keep);
     }
     if (config.usd_per_month !== undefined) this.usdPerDay = (config.usd_per_month / 30) * keep;
+    if (config.requests_per_minute !== undefined) {
+      this.requestsPerMinute = Math.max(1, Math.floor(config.requests_per_minute * keep));
+    }
   }
 
   get limited(): boolean {
     return this.requestsPerDay !== undefined || this.usdPerDay !== undefined;
   }
 
+  /** Another account's meter on the same key: its requests count against this budget too. */
+  addMeter(meter: UsageMeter): void {
+    if (!this.#meters.includes(meter)) this.#meters.push(meter);
+  }
+
+  /** Vehicles polled on this budget, from every account that shares it. */
+  register(vehicleKeys: readonly string[]): void {
+    for (const k of vehicleKeys) this.#vehicles.add(k);
+    this.vehicles = Math.max(1, this.#vehicles.size);
+  }
+
   /** Billable requests left today (in the default category's price when limited by money). */
   remaining(): number {
-    const today = this.meter.today();
+    const requests = this.#meters.reduce((n, m) => n + m.today().requests, 0);
     let left = Infinity;
-    if (this.requestsPerDay !== undefined) left = this.requestsPerDay - today.requests;
+    if (this.requestsPerDay !== undefined) left = this.requestsPerDay - requests;
     if (this.usdPerDay !== undefined) {
+      const usd = this.#meters.reduce((n, m) => n + m.today().usd, 0);
       const { pricing } = this.meter.options;
       const price = pricing.usd[pricing.defaultCategory] ?? 0;
-      if (price > 0) left = Math.min(left, Math.floor((this.usdPerDay - today.usd) / price + 1e-9));
+      if (price > 0) left = Math.min(left, Math.floor((this.usdPerDay - usd) / price + 1e-9));
     }
     return Math.max(0, left);
   }
@@ -109,4 +139,39 @@ export class Budget {
       idleBaselineS,
     });
   }
+
+  /**
+   * Seconds to wait until `count` more requests fit in the per-minute window (0 without a
+   * per-minute limit), and reserves them at that moment, so vehicles sharing the key queue up
+   * instead of all sending at once.
+   */
+  reserve(count: number): number {
+    const limit = this.requestsPerMinute;
+    if (limit === undefined || count <= 0) return 0;
+    const now = this.#now();
+    this.#window = this.#window.filter((at) => at > now - MINUTE_MS);
+    const n = Math.min(count, limit);
+    // The earliest moment at which at most `limit - n` reserved sends are less than a minute old.
+    const excess = this.#window.length - (limit - n);
+    const at = excess > 0 ? Math.max(now, this.#window[excess - 1] + MINUTE_MS) : now;
+    for (let i = 0; i < n; i++) this.#window.push(at);
+    this.#window.sort((a, b) => a - b);
+    return (at - now) / 1000;
+  }
+
+  /** The vendor refused the key (quota used up, too many requests): nobody sends for `s`. */
+  pause(seconds: number): void {
+    this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + seconds * 1000);
+  }
+
+  /** Seconds the key stays paused (0 when it is not). */
+  pausedFor(): number {
+    return Math.max(0, (this.#pausedUntil - this.#now()) / 1000);
+  }
+
+  #now(): number {
+    return this.meter.options.clock.now();
+  }
 }
+
+const MINUTE_MS = 60_000;

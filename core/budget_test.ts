@@ -69,3 +69,41 @@ Deno.test("budget: requests/day and dollars/month, minus the margin; the lower o
   const both = new Budget({ requests_per_day: 100, usd_per_month: 15, safety_margin: 0 }, meter);
   assertEquals(both.remaining(), 99);
 });
+
+Deno.test("per-minute window: reservations queue up past the limit, minus the margin", () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10), 0);
+  const meter = new UsageMeter({ provider: "volvo", account: "a", pricing, clock });
+  const none = new Budget({ requests_per_day: 10_000 }, meter);
+  assertEquals(none.reserve(500), 0, "no per-minute limit, no wait");
+  const b = new Budget({ requests_per_minute: 100, safety_margin: 0.1 }, meter);
+  assertEquals(b.requestsPerMinute, 90);
+  assertEquals(b.limited, false, "a per-minute limit alone does not stretch intervals");
+  assertEquals(b.reserve(16), 0);
+  clock.advance(10_000);
+  assertEquals(b.reserve(70), 0, "86 in the window");
+  assertEquals(b.reserve(16), 50, "the first 16 must be a minute old: at 60 s");
+  assertEquals(b.reserve(4), 50, "4 more fit at 60 s as well");
+  assertEquals(b.reserve(1), 60, "then the next at 70 s, when the 70 of 10 s are old");
+  assertEquals(b.reserve(200), 120, "more than a window: capped at 90, once the window is empty");
+});
+
+Deno.test("pause: a refused key waits for everyone; meters of accounts on one key add up", () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10, 23), 0);
+  const a = new UsageMeter({ provider: "volvo", account: "a", pricing, clock });
+  const b = new UsageMeter({ provider: "volvo", account: "b", pricing, clock });
+  const budget = new Budget({ requests_per_day: 100, safety_margin: 0 }, a);
+  budget.addMeter(b);
+  a.record(undefined, 200);
+  b.record(undefined, 200);
+  b.record(undefined, 403);
+  assertEquals(budget.remaining(), 97);
+  assertEquals(budget.pausedFor(), 0);
+  budget.pause(2800);
+  budget.pause(60);
+  assertEquals(budget.pausedFor(), 2800, "a shorter pause never cuts a longer one");
+  clock.advance(2_000_000);
+  assertEquals(budget.pausedFor(), 800);
+  budget.register(["volvo/V1", "volvo/V2"]);
+  budget.register(["volvo/V2", "volvo/V3"]);
+  assertEquals(budget.vehicles, 3);
+});

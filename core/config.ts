@@ -26,9 +26,13 @@ export const AccountConfig = z.object({
   /** What the account may spend; the scheduler stays inside it (core/budget.ts). */
   budget: z.object({
     requests_per_day: z.number().int().positive().optional(),
+    /** Requests in any 60 s (Volvo's per-key limit is 100). */
+    requests_per_minute: z.number().int().positive().optional(),
     usd_per_month: z.number().positive().optional(),
     safety_margin: z.number().min(0).max(0.9).default(0.1),
   }).strict().optional(),
+  /** This account's scheduler settings over the vendor's and the common `polling` ones. */
+  polling: pollingSchema(false).optional(),
 }).loose();
 export type AccountConfig = z.infer<typeof AccountConfig>;
 
@@ -78,16 +82,21 @@ export const Config = z.object({
 export type Config = z.infer<typeof Config>;
 
 /** Every scheduler key with its default: numbers positive (or ≥ 0 where 0 is the default). */
-function pollingSchema() {
+function pollingSchema(): z.ZodType<SchedulerConfig>;
+function pollingSchema(defaults: false): z.ZodType<Partial<SchedulerConfig>>;
+/** Every scheduler key: with its default (the `polling` block), or optional (an account's). */
+function pollingSchema(defaults = true): z.ZodType {
   const shape = Object.fromEntries(
-    Object.entries(DEFAULT_SCHEDULER).map(([key, value]) => [
-      key,
-      typeof value === "boolean"
-        ? z.boolean().default(value)
-        : (value === 0 ? z.number().min(0) : z.number().positive()).default(value),
-    ]),
-  ) as Record<keyof SchedulerConfig, z.ZodDefault<z.ZodNumber | z.ZodBoolean>>;
-  return z.object(shape).strict() as unknown as z.ZodType<SchedulerConfig>;
+    Object.entries(DEFAULT_SCHEDULER).map(([key, value]) => {
+      const type: z.ZodType<number | boolean> = typeof value === "boolean"
+        ? z.boolean()
+        : value === 0
+        ? z.number().min(0)
+        : z.number().positive();
+      return [key, defaults ? type.default(value) : type.optional()];
+    }),
+  );
+  return z.object(shape).strict();
 }
 
 export class ConfigError extends Error {

@@ -70,7 +70,8 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
         budget: account.budget,
         account: account.name,
       }));
-      if (account.budget) account.budget.vehicles = Math.max(1, targets.length);
+      // A budget may be shared by accounts on one vendor key: it counts all their vehicles.
+      account.budget?.register(targets.map((t) => `${t.vehicle.provider}/${t.vehicle.vin}`));
     } catch (err) {
       const signIn = err instanceof VendorError &&
         (err.kind === "sign_in_needed" || err.kind === "unauthorized");

@@ -62,6 +62,8 @@ export interface SchedulerConfig {
    * last read lands just before the end.
    */
   readonly read_charge_complete: boolean;
+  /** …and their "in use" ones (doors, engine) while charging: it cannot drive off plugged in. */
+  readonly use_while_charging_s: number;
 }
 
 export const DEFAULT_SCHEDULER: SchedulerConfig = {
@@ -82,6 +84,7 @@ export const DEFAULT_SCHEDULER: SchedulerConfig = {
   read_charge_complete: false,
   slow_endpoints_s: 3600,
   static_endpoints_s: 86400,
+  use_while_charging_s: 600,
 };
 
 /** Seconds after the car's estimated end of charge at which to look again (when asked to). */
@@ -127,7 +130,9 @@ export function activityOf(snapshot: Snapshot): Activity {
     ["sentry_mode", "ev.sentry_mode"],
   ].filter(([, m]) => value(m) === 1).map(([name]) => name);
   return {
-    driving: shift === "drive" || shift === "reverse" || shift === "neutral",
+    // A vendor without a gear selector (Volvo) tells by its drive system running.
+    driving: shift === "drive" || shift === "reverse" || shift === "neutral" ||
+      value("ev.engine.running") === 1,
     charging: charging === "charging" || charging === "starting",
     chargerPowerW: value("ev.charging.power"),
     timeToFullS: value("ev.charging.time_to_full"),
@@ -351,27 +356,34 @@ function plan(action: Action, inS: number, tier: Tier, pollState: PollState, rea
 
 /**
  * Which endpoints a full read asks for, when the provider reads them one by one (Volvo: a
- * request each, against a daily quota): what shows use and charging every time (it is also
- * how the scheduler learns the car is driving or charging), odometer/fuel/location while
- * driving and on the read that sees the drive end, slow ones hourly, static facts daily.
- * Undefined means everything.
+ * request each, against a per-key quota), by pace: what shows use and charging on every read
+ * (it is also how the scheduler learns the car is driving or charging), but the "in use" ones
+ * only every `use_while_charging_s` while charging; trip values (odometer, location) once the
+ * car has moved and stopped, and hourly; slow ones hourly; static facts daily. Undefined means
+ * everything.
  */
 export function dueEndpoints(
   specs: readonly EndpointSpec[] | undefined,
   lastRead: ReadonlyMap<string, number>,
   now: number,
   mode: string,
-  config: Pick<SchedulerConfig, "slow_endpoints_s" | "static_endpoints_s">,
+  config: Pick<
+    SchedulerConfig,
+    "slow_endpoints_s" | "static_endpoints_s" | "use_while_charging_s"
+  >,
+  /** A read saw the car driving since its trip endpoints were last read. */
+  moved = false,
 ): string[] | undefined {
   if (!specs?.length) return undefined;
   const due = specs.filter((spec) => {
     const age = now - (lastRead.get(spec.name) ?? -Infinity);
     switch (spec.pace) {
       case "use":
+        return mode !== "charging" || age >= config.use_while_charging_s;
       case "charging":
         return true;
       case "trip":
-        return mode === "driving" || age >= config.slow_endpoints_s;
+        return (moved && mode !== "driving") || age >= config.slow_endpoints_s;
       case "slow":
         return age >= config.slow_endpoints_s;
       case "static":
@@ -379,6 +391,17 @@ export function dueEndpoints(
     }
   });
   return due.length === specs.length ? undefined : due.map((spec) => spec.name);
+}
+
+/** Requests an action costs, for a budget's per-minute window. */
+function requestsOf(
+  provider: Provider,
+  action: Action,
+  endpoints: readonly string[] | undefined,
+): number {
+  if (action === "check") return provider.requestsPerCheck ?? 1;
+  if (action === "fetch") return endpoints?.length ?? provider.endpoints?.length ?? 1;
+  return 1;
 }
 
 export type PollOutcome =
@@ -406,6 +429,26 @@ export async function pollOnce(
   if (first.kind !== "state" || first.state !== "online") return first;
   return execute(target, "fetch", readings, log);
 }
+
+/** Waits out the key's pause, then until `count` requests fit in its per-minute window. */
+async function hold(
+  budget: Budget,
+  count: number,
+  turn: Participant,
+  signal: AbortSignal,
+  onPause: () => void,
+): Promise<void> {
+  const paused = budget.pausedFor();
+  if (paused > 0) {
+    onPause();
+    await turn.sleep(paused * 1000, signal);
+  }
+  const wait = budget.reserve(count);
+  if (wait > 0) await turn.sleep(wait * 1000, signal);
+}
+
+const paceOf = (provider: Provider, endpoint: string) =>
+  provider.endpoints?.find((e) => e.name === endpoint)?.pace;
 
 /** Runs one action against the provider and records what it learnt. Never throws. */
 async function execute(
@@ -499,6 +542,8 @@ async function pollVehicle(
   const planner = new VehiclePlanner({ ...config, wake_up: config.wake_up && canWake }, o.random);
   /** When each endpoint was last read (providers that read endpoints one by one). */
   const lastRead = new Map<string, number>();
+  /** A read saw it driving since the trip endpoints were last read. */
+  let moved = false;
   let next = planner.first();
   while (!signal.aborted) {
     let waitS = next.inS;
@@ -510,6 +555,12 @@ async function pollVehicle(
         pollState = "rate_limited";
         vlog.warn("budget spent for today: waiting for 00:00 UTC", { wait_s: Math.round(waitS) });
       } else waitS *= factor;
+      // The key is paused (its quota used up, or too many requests): wait with it.
+      const paused = budget.pausedFor();
+      if (paused > 0) {
+        waitS = Math.max(waitS, paused);
+        pollState = "rate_limited";
+      }
     }
     readings.setPollState(vehicle, pollState);
     try {
@@ -518,21 +569,55 @@ async function pollVehicle(
       return; // aborted
     }
     // One poll: an action, and a full read right after a state check that calls for one (so
-    // progress output and tests see "a poll" as before: state check, then read if online).
+    // progress output and tests see "a poll" as before: state check, then read if online),
+    // and the trip values right after a read that sees a drive end.
     let action = next.action;
     let outcome: PollOutcome;
+    let only: string[] | undefined;
     const previous = planner.mode;
     for (;;) {
-      const before = clock.now() / 1000;
-      const endpoints = action === "fetch"
-        ? dueEndpoints(target.provider.endpoints, lastRead, before, planner.mode, config)
+      const mode = planner.mode;
+      let endpoints = action === "fetch"
+        ? only ??
+          dueEndpoints(target.provider.endpoints, lastRead, clock.now() / 1000, mode, config, moved)
         : undefined;
+      if (budget) {
+        // The key may be paused (its quota used up, or too many requests), and a read must fit
+        // in its per-minute window; vehicles sharing the key queue up here.
+        try {
+          await hold(
+            budget,
+            requestsOf(target.provider, action, endpoints),
+            turn,
+            signal,
+            () => readings.setPollState(vehicle, "rate_limited"),
+          );
+        } catch {
+          return; // aborted
+        }
+        if (action === "fetch" && !only) {
+          endpoints = dueEndpoints(
+            target.provider.endpoints,
+            lastRead,
+            clock.now() / 1000,
+            mode,
+            config,
+            moved,
+          );
+        }
+      }
+      const before = clock.now() / 1000;
       outcome = await execute(target, action, readings, log, endpoints);
       const now = clock.now() / 1000;
       if (outcome.kind === "snapshot") {
-        for (const e of endpoints ?? target.provider.endpoints?.map((x) => x.name) ?? []) {
-          lastRead.set(e, before);
-        }
+        const read = endpoints ?? target.provider.endpoints?.map((x) => x.name) ?? [];
+        for (const e of read) lastRead.set(e, before);
+        if (read.some((e) => paceOf(target.provider, e) === "trip")) moved = false;
+      }
+      if (outcome.kind === "error" && budget && outcome.error instanceof VendorError) {
+        const { kind, retryAfterS } = outcome.error;
+        if (kind === "quota") budget.pause(retryAfterS ?? 3600);
+        if (kind === "rate_limited") budget.pause(retryAfterS ?? 60);
       }
       next = outcome.kind === "error"
         ? planner.afterError(outcome.error, action, now)
@@ -543,10 +628,23 @@ async function pollVehicle(
         : action === "fetch"
         ? planner.afterFetch("asleep", now)
         : planner.afterCheck(outcome.state as VehicleState, now);
-      const readNow = action === "check" && next.action === "fetch" && next.inS === 0 &&
-        !(budget && budget.remaining() <= 0);
-      if (!readNow || signal.aborted) break;
-      action = "fetch";
+      if (outcome.kind === "snapshot" && planner.mode === "driving") moved = true;
+      if (signal.aborted || (budget && budget.remaining() <= 0)) break;
+      const readNow = action === "check" && next.action === "fetch" && next.inS === 0;
+      // The drive just ended: odometer, location and trip meters have their final values now.
+      const tripNow = outcome.kind === "snapshot" && mode === "driving" &&
+        planner.mode !== "driving" && only === undefined;
+      const trip = tripNow
+        ? dueEndpoints(target.provider.endpoints, lastRead, now, planner.mode, config, moved)
+          ?.filter((e) => paceOf(target.provider, e) === "trip")
+        : undefined;
+      if (readNow) {
+        action = "fetch";
+        only = undefined;
+      } else if (trip?.length) {
+        action = "fetch";
+        only = trip;
+      } else break;
     }
     if (planner.mode !== previous) {
       vlog.info("vehicle", { mode: planner.mode, why: next.reason });

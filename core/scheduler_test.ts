@@ -343,7 +343,7 @@ Deno.test("on the virtual clock: a tight budget stretches idle polls more than d
   assert(car.calls.length > 100, `${car.calls.length} calls: the budget is used, not hoarded`);
 });
 
-Deno.test("dueEndpoints: use and charging always, trip while driving, slow hourly, static daily", () => {
+Deno.test("dueEndpoints: use and charging always, trip after a drive, slow hourly, static daily", () => {
   const specs = [
     { name: "doors", pace: "use" as const },
     { name: "energy", pace: "charging" as const },
@@ -356,7 +356,10 @@ Deno.test("dueEndpoints: use and charging always, trip while driving, slow hourl
   assertEquals(dueEndpoints(specs, new Map(), 0, "start", cfg), undefined, "first read: all");
   const read = new Map(specs.map((s) => [s.name, 0]));
   assertEquals(dueEndpoints(specs, read, 60, "online", cfg), ["doors", "energy"]);
-  assertEquals(dueEndpoints(specs, read, 60, "driving", cfg), ["doors", "energy", "odometer"]);
+  assertEquals(dueEndpoints(specs, read, 60, "driving", cfg, true), ["doors", "energy"]);
+  assertEquals(dueEndpoints(specs, read, 60, "online", cfg, true), ["doors", "energy", "odometer"]);
+  assertEquals(dueEndpoints(specs, read, 60, "charging", cfg), ["energy"], "plugged in");
+  assertEquals(dueEndpoints(specs, read, 600, "charging", cfg), ["doors", "energy"]);
   assertEquals(dueEndpoints(specs, read, 3600, "online", cfg), [
     "doors",
     "energy",

@@ -2,12 +2,14 @@
  * The Provider contract and the registry of providers. Core and export code depend on this
  * file only, never on a vendor folder.
  */
+import type { BudgetConfig } from "../core/budget.ts";
 import type { Clock } from "../core/clock.ts";
 import type { AccountConfig } from "../core/config.ts";
 import type { Http } from "../core/http.ts";
 import type { Readings } from "../core/readings.ts";
 import type { Snapshot, VehicleRef, VehicleState } from "../core/snapshot.ts";
 import type { Logger } from "../core/log.ts";
+import type { SchedulerConfig } from "../core/scheduler.ts";
 import type { TokenStatus } from "../core/tokens.ts";
 import type { PriceList } from "../core/usage.ts";
 import type { FakeHook } from "../replay/fake_server.ts";
@@ -67,6 +69,8 @@ export interface Provider {
   fetch(vehicle: VehicleRef, options?: FetchOptions): Promise<Snapshot | undefined>;
   /** Endpoints a provider can read one by one (absent: `fetch` always reads everything). */
   readonly endpoints?: readonly EndpointSpec[];
+  /** Requests one `checkState` costs (default 1; 0 when the vendor needs no check call). */
+  readonly requestsPerCheck?: number;
   /** Asks a sleeping vehicle to wake up (costly); the scheduler calls it only if configured. */
   wake?(vehicle: VehicleRef): Promise<void>;
 }
@@ -87,6 +91,15 @@ export interface ProviderEntry {
   readonly pricing?: PriceList;
   /** API base URL when the account config names none. */
   readonly defaultBaseUrl?: string;
+  /** The vendor's own limits, when the account sets no `budget` (Volvo: per API key). */
+  readonly defaultBudget?: BudgetConfig;
+  /**
+   * Accounts with the same key share one budget (Volvo: the `vcc_api_key`, whose limits
+   * hold for every account and car using it). Absent: one budget per account.
+   */
+  readonly budgetKey?: (account: AccountConfig) => string | undefined;
+  /** Scheduler settings for this vendor over the common `polling` ones. */
+  readonly scheduler?: Partial<SchedulerConfig>;
 }
 
 /** What `deno task poll` hands a provider to open one `accounts` entry. */

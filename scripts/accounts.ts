@@ -2,7 +2,7 @@
  * Opens a configured account for polling: its provider on the Http seam, its tokens, usage
  * meter and budget. Shared wiring of `poll` and `record`.
  */
-import { Budget } from "../core/budget.ts";
+import { Budget, type BudgetConfig } from "../core/budget.ts";
 import { realClock } from "../core/clock.ts";
 import { type AccountConfig, type Config, ConfigError } from "../core/config.ts";
 import { Http } from "../core/http.ts";
@@ -39,6 +39,8 @@ export async function openAccount(
     readings: Readings;
     /** Sees the account's Http before first use (the recorder attaches here). */
     onHttp?: (http: Http) => void;
+    /** Budgets of vendor keys several accounts share, by provider and key. */
+    budgets?: Map<string, Budget>;
   },
   log: Logger,
   invokedAs: string,
@@ -54,18 +56,23 @@ export async function openAccount(
     }
   })();
   const http = new Http({ provider: entry.id, readings, now: () => clock.now() });
-  // A vendor without prices still needs counting when the account has a request budget.
-  const pricing = entry.pricing ?? (account.budget ? COUNT_EVERY_REQUEST : undefined);
+  // A vendor without prices still needs counting when the account has a request budget (its
+  // own, or the vendor's limits).
+  const budgetConfig = account.budget ?? entry.defaultBudget;
+  const pricing = entry.pricing ?? (budgetConfig ? COUNT_EVERY_REQUEST : undefined);
   const meter = pricing
     ? new UsageMeter({ provider: entry.id, account: account.name, pricing, clock, readings })
     : undefined;
   if (meter) http.observe(meter.observe);
   context.onHttp?.(http);
-  const budget = meter && account.budget ? new Budget(account.budget, meter) : undefined;
+  const budget = meter && budgetConfig
+    ? sharedBudget(context.budgets, entry.id, entry.budgetKey?.(account), budgetConfig, meter)
+    : undefined;
   // An account's own wake_up (Tesla's accounts carry one) over the common polling setting.
   const wake = (account as { wake_up?: unknown }).wake_up;
   const own = typeof wake === "boolean" ? { wake_up: wake } : {};
-  const base = { name: account.name, vins: account.vehicles, budget, config: own };
+  const scheduler = { ...entry.scheduler, ...account.polling, ...own };
+  const base = { name: account.name, vins: account.vehicles, budget, config: scheduler };
 
   const variable = tokenVariable(account, env);
   const token = env[variable];
@@ -107,6 +114,25 @@ export async function openAccount(
     log.error("sign-in needed", { account: account.name, fix: session.signInCommand });
   }
   return { run: { ...base, provider: session.provider }, meter, tokens: session.tokenStatus };
+}
+
+/** One budget per vendor key: a later account on the same key adds its meter to it. */
+function sharedBudget(
+  budgets: Map<string, Budget> | undefined,
+  provider: string,
+  key: string | undefined,
+  config: BudgetConfig,
+  meter: UsageMeter,
+): Budget {
+  const id = key === undefined ? undefined : `${provider}\n${key}`;
+  const shared = id === undefined ? undefined : budgets?.get(id);
+  if (shared) {
+    shared.addMeter(meter);
+    return shared;
+  }
+  const budget = new Budget(config, meter);
+  if (id !== undefined) budgets?.set(id, budget);
+  return budget;
 }
 
 /** The config file to use: the named one, else ./config.yaml when it exists. */

@@ -3,6 +3,7 @@
  * /metrics and OTLP; SIGINT/SIGTERM flush OTLP and stop cleanly.
  */
 import "../providers/all.ts";
+import type { Budget } from "../core/budget.ts";
 import { realClock } from "../core/clock.ts";
 import { ConfigError, loadConfig } from "../core/config.ts";
 import { createLogger } from "../core/log.ts";
@@ -56,8 +57,11 @@ export async function main(
   }
   const readings = new Readings();
   const opened: Opened[] = [];
+  /** Budgets of vendor keys several accounts share (Volvo: the API key). */
+  const budgets = new Map<string, Budget>();
   for (const [i, account] of config.accounts.entries()) {
-    opened.push(await openAccount(account, i, { config, path, env, readings }, log, invokedAs));
+    const context = { config, path, env, readings, budgets };
+    opened.push(await openAccount(account, i, context, log, invokedAs));
   }
   const byName = new Map(opened.map((o) => [o.run.name, o]));
 

@@ -9,6 +9,10 @@ import { realClock } from "../core/clock.ts";
 import { createLogger } from "../core/log.ts";
 import { FakeTesla } from "../providers/tesla/fake_api.ts";
 import { teslaTokenStore } from "../providers/tesla/identity.ts";
+import { defaultScopes } from "../providers/volvo/api.ts";
+import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/fake_api.ts";
+import { FAKE_CLIENT } from "../providers/volvo/fake_auth.ts";
+import { volvoTokenStore } from "../providers/volvo/identity.ts";
 import { freePort, projectRoot } from "./testing_task.ts";
 
 const SCRIPT = `${projectRoot}scripts/poll.ts`;
@@ -136,6 +140,63 @@ Deno.test("deno task poll with no sign-in names the command to run, and keeps se
     assertStringIncludes(stderr, "sign-in needed");
     assertStringIncludes(stderr, "auth tesla");
   } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task poll: two Volvo accounts on one API key share its budget", async () => {
+  const fake = new FakeVolvo({ clock: realClock });
+  const dir = await Deno.makeTempDir({ prefix: "ev-poll-" });
+  try {
+    const log = createLogger({ write: () => {} });
+    for (const account of ["family", "work"]) {
+      const minted = fake.auth.mint(defaultScopes(false));
+      const now = Math.floor(Date.now() / 1000);
+      await volvoTokenStore(`${dir}/state`, account, log).save({
+        access_token: minted.access_token as string,
+        refresh_token: minted.refresh_token as string,
+        expires_at: now + (minted.expires_in as number),
+        obtained_at: now,
+        token_type: "Bearer",
+        extra: { scopes: defaultScopes(false) },
+      });
+    }
+    const entry = (name: string) =>
+      `  - provider: volvo\n    name: ${name}\n    vcc_api_key: ${FAKE_API_KEY}\n` +
+      `    client_id: ${FAKE_CLIENT.clientId}\n    client_secret: ${FAKE_CLIENT.clientSecret}\n` +
+      `    redirect_uri: ${FAKE_CLIENT.redirectUris[0]}\n` +
+      `    auth_host: ${fake.url}\n    api_base_url: ${fake.url}\n`;
+    await Deno.writeTextFile(`${dir}/config.yaml`, `accounts:\n${entry("family")}${entry("work")}`);
+    await Deno.chmod(`${dir}/config.yaml`, 0o600);
+    const port = freePort();
+    const child = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {});
+    try {
+      const remaining = (text: string, account: string) =>
+        Number(
+          new RegExp(`ev_api_budget_remaining\\{provider="volvo",account="${account}"\\} (\\d+)`)
+            .exec(text)?.[1],
+        );
+      // One key: 10,000 a day minus the 10 % margin, minus every request of both accounts.
+      // Each account's gauge is set after its own polls: the later one has seen all 30
+      // requests, the earlier one already some of the other account's.
+      let text = "";
+      const gauges = () => [remaining(text, "family"), remaining(text, "work")];
+      for (let i = 0; i < 100; i++) {
+        text = await scrape(port, "ev_api_budget_remaining");
+        if (fake.usage().total >= 30 && Math.min(...gauges()) === 9000 - 30) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assertEquals(fake.usage().total, 30, "both first reads: the list and 14 endpoints each");
+      assertEquals(Math.min(...gauges()), 9000 - 30);
+      assert(Math.max(...gauges()) < 9000 - 15, `${gauges()}: not one budget per account`);
+      assertStringIncludes(text, 'ev_poll_state{provider="volvo"');
+    } finally {
+      child.kill("SIGTERM");
+      const out = await child.output();
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    }
+  } finally {
+    await fake.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
 });

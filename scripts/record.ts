@@ -3,6 +3,7 @@
  * code) with the recorder on the HTTP seam, and writes a redacted cassette.
  */
 import "../providers/all.ts";
+import type { Budget } from "../core/budget.ts";
 import { realClock } from "../core/clock.ts";
 import { ConfigError, loadConfig } from "../core/config.ts";
 import { createLogger } from "../core/log.ts";
@@ -107,6 +108,8 @@ export async function main(args: string[] = Deno.args, invokedAs = "ev-observer"
   });
   const readings = new Readings();
   const opened: Opened[] = [];
+  /** Budgets of vendor keys several accounts share (Volvo: the API key). */
+  const budgets = new Map<string, Budget>();
   for (const [i, account] of config.accounts.entries()) {
     if (account.provider !== provider) continue;
     const acc = values["base-url"] ? { ...account, base_url: values["base-url"] } : account;
@@ -121,6 +124,7 @@ export async function main(args: string[] = Deno.args, invokedAs = "ev-observer"
           env,
           readings,
           onHttp: (http) => recorder.attach(http),
+          budgets,
         },
         log,
         invokedAs,

@@ -117,6 +117,7 @@ export function createVolvoProvider(ctx: ProviderContext): Provider {
     // Volvo answers from its cloud whether the car sleeps or not, and reading never wakes it:
     // there is nothing to check first. Connectivity comes with the snapshot.
     checkState: () => Promise.resolve({ state: "online" }),
+    requestsPerCheck: 0,
     async fetch(vehicle: VehicleRef, options?: FetchOptions) {
       const f = facts.get(vehicle.vin) ?? newFacts();
       facts.set(vehicle.vin, f);
