@@ -5,14 +5,13 @@
  * every strategy is billed for exactly one day.
  */
 import { VirtualClock } from "../core/clock.ts";
-import { Http, HttpError } from "../core/http.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
-import { UsageMeter } from "../core/usage.ts";
 import type { ProviderContext } from "../providers/mod.ts";
 import { FakeTesla } from "../providers/tesla/fake_api.ts";
 import { teslaPricing } from "../providers/tesla/pricing.ts";
 import { teslaDay } from "../providers/tesla/scenario.ts";
+import { dayHttp } from "./common.ts";
 
 export interface Harness {
   readonly clock: VirtualClock;
@@ -39,30 +38,17 @@ export function startHarness(options: HarnessOptions = {}): Harness {
   // Tokens outlive the day: token care has its own tests, the benchmark measures polling.
   const fake = new FakeTesla({ clock, scenario, accessLifetimeS: 3 * 86400 }, !options.inProcess);
   const endMs = (scenario.startedAt + scenario.duration) * 1000;
-  const controller = new AbortController();
   const readings = new Readings();
   const log = options.log ?? createLogger({ write: () => {} });
-  const fetchImpl = options.inProcess ? fake.fetch : fetch;
-  const http = new Http({
+  // The meter feeds ev_api_billable_requests_total (the billing test reads it).
+  const { http, over } = dayHttp({
     provider: "tesla",
-    readings,
-    now: () => clock.now(),
-    fetch: (input, init) => {
-      if (clock.now() >= endMs) {
-        controller.abort();
-        return Promise.reject(new HttpError("network", "", "the benchmark day is over"));
-      }
-      return fetchImpl(input, init);
-    },
-  });
-  const meter = new UsageMeter({
-    provider: "tesla",
-    account: "bench",
     pricing: teslaPricing,
     clock,
+    endMs,
+    fetch: options.inProcess ? fake.fetch : fetch,
     readings,
   });
-  http.observe(meter.observe);
   const token = fake.auth.mint().access_token;
   const ctx: ProviderContext = {
     http,
@@ -80,7 +66,7 @@ export function startHarness(options: HarnessOptions = {}): Harness {
     readings,
     log,
     endMs,
-    over: controller.signal,
+    over,
     shutdown: () => fake.shutdown(),
   };
 }

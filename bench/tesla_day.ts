@@ -7,6 +7,7 @@
 import type { SchedulerConfig } from "../core/scheduler.ts";
 import { FLEET_MONTHLY_CREDIT_USD, FLEET_PRICES } from "../providers/tesla/pricing.ts";
 import type { FakeTesla } from "../providers/tesla/fake_api.ts";
+import { agesEachSecond, p95, round, runEach } from "./common.ts";
 import { runDemo } from "./demo.ts";
 import { runEvObserver } from "./ev_observer.ts";
 import { type Harness, type HarnessOptions, startHarness } from "./harness.ts";
@@ -71,16 +72,11 @@ export async function runStrategy(
   }
 }
 
-export async function runBench(
+export function runBench(
   strategies: readonly Strategy[] = STRATEGIES,
   options: HarnessOptions & { onDone?: (s: Strategy, r: StrategyResult) => void } = {},
 ): Promise<Record<string, StrategyResult>> {
-  const out: Record<string, StrategyResult> = {};
-  for (const s of strategies) {
-    out[s.name] = await runStrategy(s, options);
-    options.onDone?.(s, out[s.name]);
-  }
-  return out;
+  return runEach(strategies, (s) => runStrategy(s, options), options.onDone);
 }
 
 export function measure(fake: FakeTesla, wallMs: number): StrategyResult {
@@ -92,19 +88,8 @@ export function measure(fake: FakeTesla, wallMs: number): StrategyResult {
   const caused = fake.car.account().causedS;
   const served = fake.served;
 
-  /** Age of the newest answer at each second of [start, end). */
-  const ages = (intervals: readonly { start: number; end: number }[]) => {
-    const out: number[] = [];
-    let i = 0;
-    let last = -Infinity;
-    for (const { start, end } of intervals) {
-      for (let t = start; t < end; t++) {
-        while (i < served.length && served[i].t <= t) last = served[i++].t;
-        out.push(t - last);
-      }
-    }
-    return out;
-  };
+  const ages = (intervals: readonly { start: number; end: number }[]) =>
+    agesEachSecond(served.map((d) => d.t), intervals);
   const firstSeen = (start: number, end: number, seen: (d: typeof served[number]) => boolean) =>
     served.find((d) => d.t >= start && d.t < end && seen(d))?.t;
   const driveSeen = scenario.drives.map((d) =>
@@ -132,19 +117,6 @@ export function measure(fake: FakeTesla, wallMs: number): StrategyResult {
     drive_start_detection_s: Number.isFinite(worst) ? round(worst, 1) : null,
     wall_ms: Math.round(wallMs),
   };
-}
-
-/** Nearest-rank 95th percentile; null when there is nothing (or nothing finite). */
-function p95(values: number[]): number | null {
-  if (values.length === 0) return null;
-  const sorted = [...values].sort((a, b) => a - b);
-  const v = sorted[Math.ceil(0.95 * sorted.length) - 1];
-  return Number.isFinite(v) ? round(v, 1) : null;
-}
-
-function round(x: number, digits: number): number {
-  const f = 10 ** digits;
-  return Math.round(x * f) / f;
 }
 
 const ROWS: readonly [keyof StrategyResult, string][] = [

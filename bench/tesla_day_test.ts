@@ -1,5 +1,6 @@
 /** The benchmark's done-when, on the simulated Tesla: all three strategies, one run. */
-import { assert, assertEquals, normalizeMarkdownTable } from "../core/testing.ts";
+import { assert, assertEquals } from "../core/testing.ts";
+import { assertReadmeTable } from "./test_helpers.ts";
 import { projectRoot, taskArgs } from "../scripts/testing_task.ts";
 import { runEvObserver } from "./ev_observer.ts";
 import { startHarness } from "./harness.ts";
@@ -12,28 +13,6 @@ import {
   TRADEOFF,
   TRADEOFF_ROWS,
 } from "./tesla_day.ts";
-
-const README = new URL("../README.md", import.meta.url);
-
-/** The README's `<!-- name:begin -->` block carries this table (UPDATE_GOLDEN=1 rewrites it). */
-async function assertReadmeTable(name: string, expected: string) {
-  const readme = await Deno.readTextFile(README);
-  const begin = `<!-- ${name}:begin -->`;
-  const end = `<!-- ${name}:end -->`;
-  const a = readme.indexOf(begin);
-  const b = readme.indexOf(end);
-  assert(a >= 0 && b > a, `README lacks the ${name} markers`);
-  if (Deno.env.get("UPDATE_GOLDEN")) {
-    const text = readme.slice(0, a + begin.length) + "\n\n" + expected + "\n\n" + readme.slice(b);
-    await Deno.writeTextFile(README, text);
-    return;
-  }
-  assertEquals(
-    normalizeMarkdownTable(readme.slice(a + begin.length, b)),
-    normalizeMarkdownTable(expected),
-    `README ${name} table is out of date: run \`deno task test:update\``,
-  );
-}
 
 Deno.test("tesla-day: ev-observer never wakes the car, sees everything, and is billed least", async () => {
   const r = await runBench(STRATEGIES);

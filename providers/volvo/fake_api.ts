@@ -82,7 +82,7 @@ export class FakeVolvo {
   readonly unexpected: string[] = [];
   readonly cars: readonly VolvoCar[];
   readonly #timelines = new Map<string, { at: number; json: unknown }[]>();
-  readonly #keys: ReadonlySet<string>;
+  readonly #keys: Set<string>;
   readonly #usage = new Map<string, { total: number; byStatus: Record<number, number> }>();
   readonly #day = new Map<string, { day: number; count: number }>();
   readonly #window = new Map<string, number[]>();
@@ -137,6 +137,11 @@ export class FakeVolvo {
   /** Seconds from the scenario day's start, now. */
   t(): number {
     return this.options.clock.now() / 1000 - this.#start;
+  }
+
+  /** The key stops working (its application was unpublished or deleted). */
+  revokeApiKey(key = FAKE_API_KEY): void {
+    this.#keys.delete(key);
   }
 
   usage(key = FAKE_API_KEY): KeyUsage {
