@@ -151,18 +151,18 @@ export const SEED_METRICS: readonly SeedMetric[] = [
   { seed: "volvo_location_latitude", metric: "ev.location.latitude" },
   { seed: "volvo_location_longitude", metric: "ev.location.longitude" },
   { seed: "volvo_location_altitude", metric: "ev.location.altitude" },
-  ...[
-    "temperature_celsius",
-    "feels_like_celsius",
-    "temp_min_celsius",
-    "temp_max_celsius",
-    "pressure_hpa",
-    "humidity_percent",
-  ].map((w) => ({
+  // OpenWeatherMap at the car's position: now the vendor-neutral enrichment (enrich/weather.ts).
+  { seed: "weather_temperature_celsius", metric: "ev.weather.temperature" },
+  { seed: "weather_humidity_percent", metric: "ev.weather.humidity", fixes: "percent → ratio" },
+  ...["feels_like_celsius", "temp_min_celsius", "temp_max_celsius"].map((w) => ({
     seed: `weather_${w}`,
-    reason: "weather is not vehicle data: a vendor-neutral weather enrichment (issue 4, " +
-      "part 9) will export it",
+    reason: "a model's derived value or the spread of stations in the area, not the air at the " +
+      "car; ev_weather_wind_speed_meters_per_second is exported instead",
   })),
+  {
+    seed: "weather_pressure_hpa",
+    reason: "air pressure says little about the car; not in the weather enrichment",
+  },
   ...Object.entries(STATS).map(([key, [metric, labels]]) => ({
     seed: `volvo_stats_${key.toLowerCase()}_value`,
     metric,
@@ -178,7 +178,7 @@ export const SEED_METRICS: readonly SeedMetric[] = [
   { seed: "http_requests_total", metric: "ev.api.requests" },
   {
     seed: "http_request_duration_seconds",
-    reason: "defect 4: never observed; the request-duration histogram comes with the HTTP " +
-      "self-metrics (issue 4, part 5)",
+    metric: "ev.api.request.duration",
+    fixes: "defect 4: declared but never observed; core/http.ts observes every request",
   },
 ];
