@@ -8,6 +8,7 @@ import { realClock } from "../core/clock.ts";
 import { ConfigError, loadConfig } from "../core/config.ts";
 import { createLogger } from "../core/log.ts";
 import { pollAccounts } from "../core/poller.ts";
+import { startWeather } from "../enrich/weather.ts";
 import { Readings } from "../core/readings.ts";
 import type { AccountStatus } from "../export/status.ts";
 import { fail, flags, onShutdownSignal, startExports } from "./common.ts";
@@ -97,6 +98,8 @@ export async function main(
     account,
     mode: "live",
   });
+  // Weather at each car's position, when configured (it needs location: true).
+  const weather = startWeather(config, { readings, clock: realClock, log });
   const controller = new AbortController();
   onShutdownSignal(controller, log);
   await pollAccounts({
@@ -113,6 +116,7 @@ export async function main(
       if (o.tokens) tokenGauges();
     },
   });
+  weather?.stop();
   await exports.close();
   log.info("stopped");
 }

@@ -13,6 +13,7 @@ import { defaultScopes } from "../providers/volvo/api.ts";
 import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/fake_api.ts";
 import { FAKE_CLIENT } from "../providers/volvo/fake_auth.ts";
 import { volvoTokenStore } from "../providers/volvo/identity.ts";
+import { FakeWeather } from "../enrich/testdata/fake_weather.ts";
 import { freePort, projectRoot } from "./testing_task.ts";
 
 const SCRIPT = `${projectRoot}scripts/poll.ts`;
@@ -144,29 +145,32 @@ Deno.test("deno task poll with no sign-in names the command to run, and keeps se
   }
 });
 
+/** What `deno task auth volvo` leaves behind, and the account's config entry. */
+async function volvoSignedIn(fake: FakeVolvo, dir: string, account: string, location: boolean) {
+  const scopes = defaultScopes(location);
+  const minted = fake.auth.mint(scopes);
+  const now = Math.floor(Date.now() / 1000);
+  await volvoTokenStore(`${dir}/state`, account, createLogger({ write: () => {} })).save({
+    access_token: minted.access_token as string,
+    refresh_token: minted.refresh_token as string,
+    expires_at: now + (minted.expires_in as number),
+    obtained_at: now,
+    token_type: "Bearer",
+    extra: { scopes },
+  });
+  return `  - provider: volvo\n    name: ${account}\n    vcc_api_key: ${FAKE_API_KEY}\n` +
+    `    client_id: ${FAKE_CLIENT.clientId}\n    client_secret: ${FAKE_CLIENT.clientSecret}\n` +
+    `    redirect_uri: ${FAKE_CLIENT.redirectUris[0]}\n` +
+    `    auth_host: ${fake.url}\n    api_base_url: ${fake.url}\n`;
+}
+
 Deno.test("deno task poll: two Volvo accounts on one API key share its budget", async () => {
   const fake = new FakeVolvo({ clock: realClock });
   const dir = await Deno.makeTempDir({ prefix: "ev-poll-" });
   try {
-    const log = createLogger({ write: () => {} });
-    for (const account of ["family", "work"]) {
-      const minted = fake.auth.mint(defaultScopes(false));
-      const now = Math.floor(Date.now() / 1000);
-      await volvoTokenStore(`${dir}/state`, account, log).save({
-        access_token: minted.access_token as string,
-        refresh_token: minted.refresh_token as string,
-        expires_at: now + (minted.expires_in as number),
-        obtained_at: now,
-        token_type: "Bearer",
-        extra: { scopes: defaultScopes(false) },
-      });
-    }
-    const entry = (name: string) =>
-      `  - provider: volvo\n    name: ${name}\n    vcc_api_key: ${FAKE_API_KEY}\n` +
-      `    client_id: ${FAKE_CLIENT.clientId}\n    client_secret: ${FAKE_CLIENT.clientSecret}\n` +
-      `    redirect_uri: ${FAKE_CLIENT.redirectUris[0]}\n` +
-      `    auth_host: ${fake.url}\n    api_base_url: ${fake.url}\n`;
-    await Deno.writeTextFile(`${dir}/config.yaml`, `accounts:\n${entry("family")}${entry("work")}`);
+    const family = await volvoSignedIn(fake, dir, "family", false);
+    const work = await volvoSignedIn(fake, dir, "work", false);
+    await Deno.writeTextFile(`${dir}/config.yaml`, `accounts:\n${family}${work}`);
     await Deno.chmod(`${dir}/config.yaml`, 0o600);
     const port = freePort();
     const child = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {});
@@ -197,6 +201,43 @@ Deno.test("deno task poll: two Volvo accounts on one API key share its budget", 
     }
   } finally {
     await fake.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task poll: weather at a Volvo's position, from the configured source", async () => {
+  const fake = new FakeVolvo({ clock: realClock });
+  const sky = new FakeWeather();
+  const dir = await Deno.makeTempDir({ prefix: "ev-poll-" });
+  try {
+    const family = await volvoSignedIn(fake, dir, "family", true);
+    await Deno.writeTextFile(
+      `${dir}/config.yaml`,
+      `location: true\nweather:\n  source: open-meteo\n  url: ${sky.url}\naccounts:\n${family}`,
+    );
+    await Deno.chmod(`${dir}/config.yaml`, 0o600);
+    const port = freePort();
+    const child = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {});
+    try {
+      const text = await scrape(port, "ev_weather_temperature_celsius{");
+      assertStringIncludes(
+        text,
+        `ev_weather_temperature_celsius{provider="volvo",vin="${fake.cars[0].vin}"} 4.6`,
+      );
+      assertStringIncludes(
+        text,
+        'ev_api_requests_total{provider="weather",endpoint="/v1/forecast"',
+      );
+      assertEquals(sky.requests.length, 1);
+      // The Kattegat demo place, rounded to 0.01° before it left the machine.
+      assertEquals(sky.requests[0].searchParams.get("latitude"), "57.30");
+    } finally {
+      child.kill("SIGTERM");
+      const out = await child.output();
+      assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
+    }
+  } finally {
+    await Promise.all([fake.shutdown(), sky.close()]);
     await Deno.remove(dir, { recursive: true });
   }
 });
