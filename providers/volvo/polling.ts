@@ -14,6 +14,8 @@ export const VOLVO_SCHEDULER: Partial<SchedulerConfig> = {
   // couple of minutes behind the cloud's.
   charging_min_s: 120,
   charging_max_s: 120,
+  // …and right after its estimated end, to show "done": a read never keeps a Volvo awake.
+  read_charge_complete: true,
   // Parked: a read every 15 min (checks in between cost nothing: Volvo needs no check call).
   suspend_s: 900,
   idle_before_suspend_s: 0,
