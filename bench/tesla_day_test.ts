@@ -1,5 +1,5 @@
 /** The benchmark's done-when, on the simulated Tesla: all three strategies, one run. */
-import { assert, assertEquals, normalizeMarkdownTable } from "../core/testing.ts";
+import { assert, assertEquals, assertReadmeTable } from "../core/testing.ts";
 import { projectRoot, taskArgs } from "../scripts/testing_task.ts";
 import { runEvObserver } from "./ev_observer.ts";
 import { startHarness } from "./harness.ts";
@@ -14,26 +14,6 @@ import {
 } from "./tesla_day.ts";
 
 const README = new URL("../README.md", import.meta.url);
-
-/** The README's `<!-- name:begin -->` block carries this table (UPDATE_GOLDEN=1 rewrites it). */
-async function assertReadmeTable(name: string, expected: string) {
-  const readme = await Deno.readTextFile(README);
-  const begin = `<!-- ${name}:begin -->`;
-  const end = `<!-- ${name}:end -->`;
-  const a = readme.indexOf(begin);
-  const b = readme.indexOf(end);
-  assert(a >= 0 && b > a, `README lacks the ${name} markers`);
-  if (Deno.env.get("UPDATE_GOLDEN")) {
-    const text = readme.slice(0, a + begin.length) + "\n\n" + expected + "\n\n" + readme.slice(b);
-    await Deno.writeTextFile(README, text);
-    return;
-  }
-  assertEquals(
-    normalizeMarkdownTable(readme.slice(a + begin.length, b)),
-    normalizeMarkdownTable(expected),
-    `README ${name} table is out of date: run \`deno task test:update\``,
-  );
-}
 
 Deno.test("tesla-day: ev-observer never wakes the car, sees everything, and is billed least", async () => {
   const r = await runBench(STRATEGIES);
@@ -62,7 +42,7 @@ Deno.test("tesla-day: ev-observer never wakes the car, sees everything, and is b
     assertEquals(s.billable_requests, s.billable_requests_without_summary + s.summary_requests);
     assertEquals(s.usd_per_month_after_credit, Math.max(0, round2(s.usd_per_month - 10)));
   }
-  await assertReadmeTable("bench", table(r, STRATEGIES));
+  await assertReadmeTable(README, "bench", table(r, STRATEGIES));
 });
 
 Deno.test("tesla-day: ev-observer's own billing metrics agree with the fake's ground truth", async () => {
@@ -125,7 +105,7 @@ Deno.test("`deno task bench tesla-day --json` prints results keyed by strategy",
   const slow = json.ev_observer_driving_60s;
   assert(fast.billable_requests > slow.billable_requests, "fresher costs more requests");
   assert(fast.data_age_driving_p95_s < slow.data_age_driving_p95_s);
-  await assertReadmeTable("tradeoff", table(json, TRADEOFF, TRADEOFF_ROWS));
+  await assertReadmeTable(README, "tradeoff", table(json, TRADEOFF, TRADEOFF_ROWS));
 });
 
 function round2(x: number): number {
