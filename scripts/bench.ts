@@ -1,15 +1,19 @@
 /**
  * `deno task bench <name>`: benchmarks on the simulated vendor APIs, on virtual clocks.
- * Only `tesla-day` so far (bench/tesla_day.ts).
+ * tesla-day (bench/tesla_day.ts), faults (replay/fault_suite.ts) and load (bench/load.ts).
  */
+import { loadTable, runLoad } from "../bench/load.ts";
 import { runBench, STRATEGIES, table, TRADEOFF, TRADEOFF_ROWS } from "../bench/tesla_day.ts";
+import { FAULT_CASES, faultRows, faultTable } from "../replay/fault_suite.ts";
 import { fail, flags } from "./common.ts";
 
 const HELP = `
 deno task bench tesla-day [--json] [--in-process]
+deno task bench faults [--json] [--only NAME,NAME]
+deno task bench load [--json] [--vehicles N] [--clients N] [--seconds S]
 
-Plays the reference Tesla day (asleep overnight with two "fake online" blips, a 35-minute
-morning drive, a 40-minute evening drive, 3.5 h of 11 kW charging, asleep again) on a
+tesla-day: plays the reference Tesla day (asleep overnight with two "fake online" blips, a
+35-minute morning drive, a 40-minute evening drive, 3.5 h of 11 kW charging, asleep again) on a
 simulated Tesla API, once per polling strategy, each on its own fake car and virtual clock:
 
   original_demo   the GreptimeTeam demo: products + vehicle_data every 300 s, no state check
@@ -21,29 +25,39 @@ car's counters are the truth: what Tesla would bill (every answer below 500; sum
 counted as billed and shown apart), wake_up calls, minutes the car stayed awake only because
 of the client, how old the client's data was while driving and charging, and what it saw.
 
+faults: the fault plan (500/502/503/504 storms, hangs, resets, DNS failure, broken and huge
+bodies, 401, 429, quota…), each on two replayed cars, one of them behind the fault, on an exact
+virtual clock. Per fault: requests the faulty car sent into it, whether the process stayed
+alive (no unhandled rejection, /metrics answered every scrape), whether the other car kept its
+fault-free schedule and values, virtual seconds from the fault's end to the next good read,
+and whether any data was lost (must be none).
+
+load: starts the exporter's server in a child process polling N simulated Teslas (default
+200) on a fast virtual clock, and sends /metrics, / and /status.json from N concurrent clients
+(default 50) for S seconds (default 20) after a warm-up. Prints requests, errors, requests/s
+and p50/p99 latency per path, p99 under load against one client alone, the polls made
+meanwhile, and the server's memory in the first and last third of the run. The figures depend
+on the machine; compare ratios, not absolute numbers.
+
 Options:
-  --json          print one JSON object keyed by strategy instead of the tables
-  --in-process    talk to the fake without sockets (same answers; default: loopback HTTP)
+  --json          print JSON instead of the tables
+  --in-process    tesla-day: talk to the fake without sockets (default: loopback HTTP)
+  --only NAMES    faults: only these faults (names as in the table's first column)
+  --vehicles N    load: simulated vehicles (default 200)
+  --clients N     load: concurrent clients (default 50)
+  --seconds S     load: measured seconds (default 20, after a fifth of that as warm-up)
   -h, --help      this text
 `;
 
-async function main() {
-  const { values, positionals } = flags(Deno.args, {
-    json: { type: "boolean" },
-    "in-process": { type: "boolean" },
-  }, HELP);
-  const name = positionals[0];
-  if (name !== "tesla-day") {
-    fail(new Error(`unknown benchmark "${name ?? ""}" (known: tesla-day); see --help`));
-  }
+async function teslaDay(json: boolean, inProcess: boolean) {
   const progress = (label: string, ms: number) =>
-    values.json ? undefined : console.error(`  ${label}: done in ${ms} ms`);
+    json ? undefined : console.error(`  ${label}: done in ${ms} ms`);
   const all = [...STRATEGIES, ...TRADEOFF];
   const results = await runBench(all, {
-    inProcess: values["in-process"],
+    inProcess,
     onDone: (s, r) => progress(s.label, r.wall_ms),
   });
-  if (values.json) {
+  if (json) {
     console.log(JSON.stringify(results, null, 2));
     return;
   }
@@ -51,6 +65,65 @@ async function main() {
   console.log(table(results, STRATEGIES));
   console.log("\nev-observer: freshness against requests (driving_s):\n");
   console.log(table(results, TRADEOFF, TRADEOFF_ROWS));
+}
+
+async function faults(json: boolean, only: string | undefined) {
+  const names = only?.split(",").map((n) => n.trim()).filter(Boolean);
+  const unknown = names?.filter((n) => !FAULT_CASES.some((c) => c.name === n));
+  if (unknown?.length) {
+    fail(new Error(`unknown fault "${unknown[0]}"; known: ${FAULT_CASES.map((c) => c.name)}`));
+  }
+  const cases = names ? FAULT_CASES.filter((c) => names.includes(c.name)) : FAULT_CASES;
+  // Scratch files under ./state (the task may write there only); no empty folder left behind.
+  const hadState = await Deno.stat("./state").then(() => true, () => false);
+  const rows = await faultRows(cases, {
+    scratch: "./state",
+    onRow: (r) => json ? undefined : console.error(`  ${r.fault}: done`),
+  });
+  if (!hadState) await Deno.remove("./state").catch(() => {});
+  if (json) console.log(JSON.stringify(rows, null, 2));
+  else console.log(`\nFaults on one of two replayed cars:\n\n${faultTable(rows)}`);
+  if (rows.some((r) => !r.alive || !r.unaffected || r.data_lost)) Deno.exit(1);
+}
+
+async function load(json: boolean, values: Record<string, string | boolean | undefined>) {
+  const number = (name: string, fallback: number) => {
+    const raw = values[name];
+    const n = raw === undefined ? fallback : Number(raw);
+    if (!Number.isFinite(n) || n <= 0) fail(new Error(`--${name}: expected a positive number`));
+    return n;
+  };
+  const seconds = number("seconds", 20);
+  const report = await runLoad({
+    vehicles: Math.round(number("vehicles", 200)),
+    clients: Math.round(number("clients", 50)),
+    durationMs: seconds * 1000,
+    warmupMs: seconds * 200,
+    deno: "deno", // the task may run `deno` only
+  });
+  console.log(json ? JSON.stringify(report, null, 2) : `\n${loadTable(report)}`);
+  if (report.total.errors > 0) Deno.exit(1);
+}
+
+async function main() {
+  const { values, positionals } = flags(Deno.args, {
+    json: { type: "boolean" },
+    "in-process": { type: "boolean" },
+    only: { type: "string" },
+    vehicles: { type: "string" },
+    clients: { type: "string" },
+    seconds: { type: "string" },
+  }, HELP);
+  const name = positionals[0];
+  const json = values.json === true;
+  if (name === "tesla-day") await teslaDay(json, values["in-process"] === true);
+  else if (name === "faults") await faults(json, values.only);
+  else if (name === "load") await load(json, values);
+  else {
+    fail(
+      new Error(`unknown benchmark "${name ?? ""}" (known: tesla-day, faults, load); see --help`),
+    );
+  }
 }
 
 if (import.meta.main) await main();
