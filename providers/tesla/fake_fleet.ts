@@ -31,7 +31,8 @@ export function renamed(handle: Handler, vin: string, id: string): Handler {
     const path = url.pathname.replace(`/${vin}`, `/${DEMO_VIN}`).replace(`/${id}`, `/${DEMO_ID_S}`);
     if (path !== url.pathname) {
       url.pathname = path;
-      req = new Request(url, req);
+      // Vehicle calls carry no body; copying `req` whole would touch its abort signal.
+      req = new Request(url, { method: req.method, headers: req.headers });
     }
     const res = await handle(req);
     if (!(res.headers.get("content-type") ?? "").includes("json")) return res;
