@@ -132,7 +132,25 @@ function pointsOf(request: Obj, name: string): [Record<string, string>, number][
   return out;
 }
 
-function setup(rx: Receiver, readings: Readings, env: Record<string, string> = {}) {
+interface Backend {
+  readonly rx: Receiver;
+  readonly readings: Readings;
+  readonly otlp: OtlpExport;
+  /** Log lines of the exporter. */
+  readonly lines: string[];
+  /** GET /metrics of a server on the same readings. */
+  scrape(): Promise<{ status: number; text: string }>;
+  /** Switches the backend up: the next export is accepted, in one request. */
+  recovers(): Promise<void>;
+}
+
+/** An exporter pushing to a fresh receiver, and /metrics beside it; all closed afterwards. */
+async function withBackend(
+  env: Record<string, string>,
+  fn: (b: Backend) => Promise<void>,
+): Promise<void> {
+  const rx = new Receiver();
+  const readings = fixtureReadings();
   const lines: string[] = [];
   const log = createLogger({ write: (l) => lines.push(l) });
   const settings = otlpSettings({ OTEL_EXPORTER_OTLP_TIMEOUT: "300", ...env }, { url: rx.url })!;
@@ -147,7 +165,18 @@ function setup(rx: Receiver, readings: Readings, env: Record<string, string> = {
     const res = await fetch(new URL("/metrics", server.url));
     return { status: res.status, text: await res.text() };
   };
-  return { lines, otlp, scrape, close: () => Promise.all([otlp.shutdown(), server.shutdown()]) };
+  const recovers = async () => {
+    const before = rx.accepted.length;
+    await rx.set("up");
+    await otlp.forceFlush();
+    assertEquals(rx.accepted.length, before + 1, "one request: no backlog of failed batches");
+  };
+  try {
+    await fn({ rx, readings, otlp, lines, scrape, recovers });
+  } finally {
+    await Promise.all([otlp.shutdown(), server.shutdown()]);
+    await rx.close();
+  }
 }
 
 const ERRORS = { backend: "otlp", result: "error" };
@@ -155,10 +184,7 @@ const OK = { backend: "otlp", result: "ok" };
 const failedLines = (lines: string[]) => lines.filter((l) => l.includes("OTLP export failed"));
 
 Deno.test("OTLP backend down: each export fails at once, is counted and logged; /metrics answers; back up, the next export carries current values", async () => {
-  const rx = new Receiver();
-  const readings = fixtureReadings();
-  const { lines, otlp, scrape, close } = setup(rx, readings);
-  try {
+  await withBackend({}, async ({ rx, readings, lines, otlp, scrape }) => {
     await otlp.forceFlush();
     assertEquals(rx.accepted.length, 1);
 
@@ -191,17 +217,11 @@ Deno.test("OTLP backend down: each export fails at once, is counted and logged; 
     );
     assertEquals(exportsByResult, { ok: 1, error: 5 });
     assertEquals(readings.counterValue("ev.export.requests", OK), 2);
-  } finally {
-    await close();
-    await rx.close();
-  }
+  });
 });
 
 Deno.test("OTLP backend slow (answers after the timeout): the export is given up at the timeout, not retried past it; nothing piles up", async () => {
-  const rx = new Receiver();
-  const readings = fixtureReadings();
-  const { lines, otlp, scrape, close } = setup(rx, readings);
-  try {
+  await withBackend({}, async ({ rx, lines, otlp, scrape, recovers }) => {
     await rx.set("slow");
     // The receiver answers only at the end of the test: each flush returning proves the timeout.
     for (let i = 0; i < 4; i++) await otlp.forceFlush();
@@ -210,14 +230,9 @@ Deno.test("OTLP backend slow (answers after the timeout): the export is given up
     assert(failedLines(lines).every((l) => l.includes('error="Request timed out"')), lines.at(-1));
     assertEquals((await scrape()).status, 200);
 
-    await rx.set("up");
-    await otlp.forceFlush();
-    assertEquals(rx.accepted.length, 1);
+    await recovers();
     assertEquals(otlp.exports, 1);
-  } finally {
-    await close();
-    await rx.close();
-  }
+  });
 });
 
 Deno.test("a backend that accepts and never answers: every connection is closed at the timeout", async () => {
@@ -265,10 +280,7 @@ Deno.test("a backend that accepts and never answers: every connection is closed 
 });
 
 Deno.test("OTLP backend answers 400 like GreptimeDB refusing JSON: not retried, its message logged", async () => {
-  const rx = new Receiver();
-  const readings = fixtureReadings();
-  const { lines, otlp, close } = setup(rx, readings);
-  try {
+  await withBackend({}, async ({ rx, readings, lines, otlp, recovers }) => {
     await rx.set("400");
     await otlp.forceFlush();
     await otlp.forceFlush();
@@ -277,22 +289,14 @@ Deno.test("OTLP backend answers 400 like GreptimeDB refusing JSON: not retried, 
     const [line] = failedLines(lines);
     assertStringIncludes(line, "status=400");
     assertStringIncludes(line, "OTLP endpoint only supports 'application/x-protobuf'");
-    await rx.set("up");
-    await otlp.forceFlush();
-    assertEquals(rx.accepted.length, 1);
-  } finally {
-    await close();
-    await rx.close();
-  }
+    await recovers();
+  });
 });
 
 Deno.test("OTLP backend answers 503: retried at most 5 times within the timeout, a far Retry-After not at all", async () => {
-  const rx = new Receiver();
-  const readings = fixtureReadings();
-  const { lines, otlp, scrape, close } = setup(rx, readings, {
+  await withBackend({
     OTEL_EXPORTER_OTLP_TIMEOUT: "2000",
-  });
-  try {
+  }, async ({ rx, readings, lines, otlp, scrape, recovers }) => {
     await rx.set("503");
     // A date in the past: retry at once, so only the attempt limit stops it.
     rx.retryAfter = "Thu, 01 Jan 1970 00:00:00 GMT";
@@ -307,28 +311,18 @@ Deno.test("OTLP backend answers 503: retried at most 5 times within the timeout,
     assertEquals(failedLines(lines).length, 2);
     assertEquals((await scrape()).status, 200);
 
-    await rx.set("up");
-    await otlp.forceFlush();
-    assertEquals(rx.accepted.length, 1);
-  } finally {
-    await close();
-    await rx.close();
-  }
+    await recovers();
+  });
 });
 
 Deno.test("periodic export through a long outage: one attempt per tick, no backlog, recovery with current values", async () => {
-  const rx = new Receiver();
-  const readings = fixtureReadings();
-  const { otlp, scrape, close } = setup(rx, readings, {
-    OTEL_METRIC_EXPORT_INTERVAL: "40",
-    OTEL_EXPORTER_OTLP_TIMEOUT: "30",
-  });
   const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
   const until = async (what: string, ok: () => boolean) => {
     for (let i = 0; i < 500 && !ok(); i++) await sleep(10);
     assert(ok(), `timed out waiting for ${what}`);
   };
-  try {
+  const env = { OTEL_METRIC_EXPORT_INTERVAL: "40", OTEL_EXPORTER_OTLP_TIMEOUT: "30" };
+  await withBackend(env, async ({ rx, readings, otlp, scrape }) => {
     await until("a first export", () => rx.accepted.length >= 1);
     await rx.set("down");
     const before = otlp.failures;
@@ -354,8 +348,5 @@ Deno.test("periodic export through a long outage: one attempt per tick, no backl
     assertEquals(levels[0][1], 0.77);
     const errors = pointsOf(first, "ev.export.requests").find(([a]) => a.result === "error");
     assert(errors && errors[1] >= failedSoFar, "the error total so far rides along");
-  } finally {
-    await close();
-    await rx.close();
-  }
+  });
 });

@@ -19,12 +19,10 @@
 import { assert, assertEquals, assertStringIncludes } from "../../core/testing.ts";
 import { realClock } from "../../core/clock.ts";
 import { VendorError } from "../../core/errors.ts";
-import { Http } from "../../core/http.ts";
 import { createLogger } from "../../core/log.ts";
-import { Readings } from "../../core/readings.ts";
 import { FakeTesla } from "./fake_api.ts";
 import { teslaTokenStore } from "./identity.ts";
-import { openTeslaAccount } from "./session.ts";
+import { openHome } from "./testdata/refresh_child.ts";
 
 const CHILD = new URL("./testdata/refresh_child.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
@@ -149,24 +147,7 @@ async function crash(hold: Hold): Promise<Outcome> {
 
     // The next start, in this process: as `deno task poll` opens the account.
     const before = tesla.fake.auth.counts.refreshes;
-    const readings = new Readings();
-    const session = await openTeslaAccount({
-      account: {
-        provider: "tesla",
-        name: "home",
-        vehicles: [],
-        auth_host: tesla.url,
-        api_base_url: tesla.url,
-      },
-      label: "config.yaml accounts[0]",
-      stateDir,
-      env: {},
-      http: new Http({ provider: "tesla", readings }),
-      readings,
-      clock: realClock,
-      log: quiet,
-      location: false,
-    });
+    const session = await openHome(stateDir, tesla.url, quiet);
     let next: Outcome["next"] = "works";
     try {
       assertEquals((await session.provider.listVehicles()).length, 1);
