@@ -62,7 +62,9 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
       const all = await account.provider.listVehicles();
       const picked = account.vins.length ? all.filter((v) => account.vins.includes(v.vin)) : all;
       for (const vin of account.vins) {
-        if (!all.some((v) => v.vin === vin)) log.warn("configured VIN not in the account", { vin });
+        if (!all.some((v) => v.vin === vin)) {
+          log.warn("configured VIN not in the account", { vehicle: vin.slice(-6) });
+        }
       }
       targets = picked.map((vehicle) => ({
         provider: account.provider,

@@ -75,3 +75,26 @@ export function normalizeMarkdownTable(table: string): string {
     l.split("|").map((c) => c.trim().replace(/^:?-+:?$/, "-")).join("|")
   ).join("\n");
 }
+
+/**
+ * The `<!-- name:begin -->` … `<!-- name:end -->` block of a README carries this table
+ * (UPDATE_GOLDEN=1 rewrites it instead).
+ */
+export async function assertReadmeTable(readme: URL, name: string, expected: string) {
+  const text = await Deno.readTextFile(readme);
+  const begin = `<!-- ${name}:begin -->`;
+  const end = `<!-- ${name}:end -->`;
+  const a = text.indexOf(begin);
+  const b = text.indexOf(end);
+  assert(a >= 0 && b > a, `README lacks the ${name} markers`);
+  if (Deno.env.get("UPDATE_GOLDEN")) {
+    const updated = text.slice(0, a + begin.length) + "\n\n" + expected + "\n\n" + text.slice(b);
+    await Deno.writeTextFile(readme, updated);
+    return;
+  }
+  assertEquals(
+    normalizeMarkdownTable(text.slice(a + begin.length, b)),
+    normalizeMarkdownTable(expected),
+    `README ${name} table is out of date: run \`deno task test:update\``,
+  );
+}

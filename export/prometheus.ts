@@ -26,6 +26,8 @@ export class PrometheusExport {
   readonly #metrics = new Map<string, Metric>();
   /** Expositions run one at a time so a scrape never sees another one's reset. */
   #queue: Promise<unknown> = Promise.resolve();
+  /** The render that has not started yet: scrapes arriving meanwhile share it. */
+  #next?: Promise<string>;
 
   constructor(readings: Readings, opts: SeriesOptions = { location: false }) {
     this.#readings = readings;
@@ -39,9 +41,20 @@ export class PrometheusExport {
     });
   }
 
-  /** The text exposition of every series right now. */
+  /**
+   * The text exposition of every series right now. Concurrent scrapes share one render: a
+   * scrape that arrives while another renders waits for the next render, which reads the store
+   * after it arrived, so it is never served older values; the work stays one render at a time
+   * however many clients ask.
+   */
   exposition(): Promise<string> {
-    const run = this.#queue.then(() => this.#render(), () => this.#render());
+    if (this.#next) return this.#next;
+    const start = () => {
+      this.#next = undefined;
+      return this.#render();
+    };
+    const run = this.#queue.then(start, start);
+    this.#next = run;
     this.#queue = run.catch(() => {});
     return run;
   }

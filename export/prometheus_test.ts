@@ -136,3 +136,34 @@ Deno.test("request durations: a Prometheus histogram with the catalog's buckets,
   const { code, output } = await promtool(text);
   assert.equal(code, 0, output);
 });
+
+Deno.test("concurrent scrapes share one render, and none gets values older than its request", async () => {
+  const readings = fixtureReadings();
+  const prom = new PrometheusExport(readings);
+  let renders = 0;
+  let gate: Promise<void> = Promise.resolve();
+  const metrics = prom.registry.metrics.bind(prom.registry);
+  prom.registry.metrics = async () => {
+    renders++;
+    await gate;
+    return metrics();
+  };
+  const first = await Promise.all(Array.from({ length: 20 }, () => prom.exposition()));
+  assert.equal(renders, 1);
+  assert.equal(new Set(first).size, 1);
+
+  // A render is under way; the store changes; 20 scrapes arrive: they share the next render.
+  let open!: () => void;
+  gate = new Promise((r) => (open = r));
+  const running = prom.exposition();
+  while (renders < 2) await new Promise((r) => setTimeout(r, 1));
+  readings.count("ev.parse.errors", { provider: "tesla", field: "charge_state.charger_power" });
+  const later = Promise.all(Array.from({ length: 20 }, () => prom.exposition()));
+  open();
+  const field = /ev_parse_errors_total\{[^}]*field="charge_state.charger_power"\} (\d)/;
+  assert.equal((await running).match(field)?.[1], "1", "the running render read the store before");
+  const texts = await later;
+  assert.equal(renders, 3, "one more render for all 20");
+  assert.equal(new Set(texts).size, 1);
+  assert.equal(texts[0].match(field)?.[1], "2", "and it has the change");
+});

@@ -78,10 +78,37 @@ export function parseCassette(raw: unknown, source: string): Cassette {
   return parsed.data;
 }
 
-/** Writes a cassette atomically (temp file + rename) so a crash never leaves half a file. */
+/** Writes a cassette atomically (see writeAtomically): the file is the old or the new one. */
 export async function saveCassette(path: string, cassette: Cassette): Promise<void> {
-  const text = JSON.stringify(Cassette.parse(cassette), null, 1) + "\n";
+  await writeAtomically(path, JSON.stringify(Cassette.parse(cassette), null, 1) + "\n");
+}
+
+/**
+ * Writes `text` to a temp file beside `path`, fsyncs it and renames it over `path`, so a crash
+ * at any moment leaves the old complete file (or none) or the new one, never half of one.
+ * Temp files of a writer killed mid-way (`<name>.tmp-*`) are removed by the next write: a
+ * cassette has one writer at a time (a second concurrent writer of the same file fails loudly
+ * at its rename instead of being silently overwritten).
+ */
+export async function writeAtomically(path: string, text: string): Promise<void> {
+  const slash = path.lastIndexOf("/");
+  const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
+  const prefix = `${path.slice(slash + 1)}.tmp-`;
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isFile && entry.name.startsWith(prefix)) {
+        await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
+      }
+    }
+  } catch { /* no read access to the folder: nothing to tidy */ }
   const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  await Deno.writeTextFile(tmp, text);
+  const data = new TextEncoder().encode(text);
+  const file = await Deno.open(tmp, { createNew: true, write: true });
+  try {
+    for (let off = 0; off < data.length;) off += await file.write(data.subarray(off));
+    await file.sync();
+  } finally {
+    file.close();
+  }
   await Deno.rename(tmp, path);
 }

@@ -1,9 +1,10 @@
 /**
- * The fault suite: two Tesla vehicles replayed from the day cassette on an exact step clock,
- * one of them behind a fault plan. For every fault: no unhandled rejection, the faulty car
- * backs off within bounds and recovers, the other car keeps exactly its fault-free schedule,
- * /metrics answers throughout and counts the fault, a log line names it, and the token and
- * cassette files on disk are byte-identical afterwards.
+ * The fault suite (cases and runner: replay/fault_suite.ts, shared with `deno task bench
+ * faults`): two Tesla vehicles replayed from the day cassette on an exact step clock, one of
+ * them behind a fault plan. For every fault: no unhandled rejection, the faulty car backs off
+ * within bounds and recovers with the values a fault-free read gives, the other car keeps
+ * exactly its fault-free schedule and values, /metrics answers throughout and counts the fault,
+ * a log line names it, and the token and cassette files on disk are byte-identical afterwards.
  */
 import "../providers/all.ts";
 import {
@@ -11,6 +12,7 @@ import {
   assertEquals,
   AssertionError,
   assertMatch,
+  assertReadmeTable,
   assertStringIncludes,
 } from "../core/testing.ts";
 import { StepClock, VirtualClock } from "../core/clock.ts";
@@ -18,214 +20,40 @@ import { Http, HttpError } from "../core/http.ts";
 import { createLogger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import { VendorError } from "../core/errors.ts";
-import { type Intervals, MAX_RETRY_AFTER_S, nextDelay, runScheduler } from "../core/scheduler.ts";
-import { TokenManager, TokenStore } from "../core/tokens.ts";
-import { PrometheusExport } from "../export/prometheus.ts";
-import { startServer } from "../export/server.ts";
+import { MAX_RETRY_AFTER_S, nextDelay } from "../core/scheduler.ts";
 import { loadCassette } from "./cassette.ts";
-import { type Fault, FaultPlan, type FaultRule, faults, faultyFetch } from "./faults.ts";
+import {
+  baseline,
+  DAY,
+  type Expect,
+  FAULT_CASES,
+  type FaultCase,
+  faultRows,
+  faultTable,
+  ID_A,
+  INTERVALS,
+  type Run,
+  runFaultCase,
+  START_S,
+  VIN_A,
+} from "./fault_suite.ts";
+import { FaultPlan, faults, faultyFetch } from "./faults.ts";
 import { startFakeServer } from "./fake_server.ts";
 import { playUntil, startReplay } from "./session.ts";
 
-const DAY = new URL("../fixtures/tesla/day/cassette.json", import.meta.url);
-const QUOTA_BODY = await Deno.readTextFile(
-  new URL("../providers/tesla/testdata/error.403-exceeded-limit.json", import.meta.url),
-);
-const VIN_A = "5YJ3E1EA9PF000001";
-const ID_A = "1000000000000001";
-/** 07:40 on the day: driving until 08:10, then parked online. */
-const START_S = 27_600;
-const RUN_S = 1_100;
-/** Faults last this long (storms); afterwards the car must recover. */
-const STORM_S = 500;
-const INTERVALS: Intervals = {
-  driving: 60,
-  charging: 60,
-  online: 120,
-  asleep: 300,
-  backoff: 30,
-  maxBackoff: 240,
-};
-/** The faulty car's request timeout; the healthy one gets a generous one (a busy machine). */
-const TIMEOUT_MS = 150;
-const MAX_BODY = 1 << 20;
-const VEHICLES = "/api/1/vehicles/**";
-const DATA = "/api/1/vehicles/*/vehicle_data";
-const DATA_ENDPOINT = "/api/1/vehicles/{id}/vehicle_data";
-
-const unhandled: unknown[] = [];
-globalThis.addEventListener("unhandledrejection", (e) => {
-  unhandled.push(e.reason);
-  e.preventDefault();
-});
-
-interface Poll {
-  /** Seconds since the run's start. */
-  readonly at: number;
-  readonly outcome: "snapshot" | "state" | "woke" | "error";
-  readonly kind?: string;
-}
-
-interface Run {
-  readonly a: Poll[];
-  readonly b: Poll[];
-  /** /metrics after the run. */
-  readonly metrics: string;
-  /** Status of every /metrics scrape made while the scheduler ran. */
-  readonly scrapes: number[];
-  readonly lines: string[];
-  readonly injected: number;
-}
-
-const storm = (fault: Fault, path = VEHICLES): FaultRule[] => [
-  { path, from: 0, until: STORM_S, fault },
-];
-
-/** SHA-256 of every file under `dir`. */
-async function snapshotDir(dir: string): Promise<Map<string, string>> {
-  const out = new Map<string, string>();
-  const walk = async (d: string) => {
-    for await (const e of Deno.readDir(d)) {
-      const p = `${d}/${e.name}`;
-      if (e.isDirectory) await walk(p);
-      else {
-        const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(p));
-        out.set(p, new Uint8Array(digest).toHex());
-      }
-    }
-  };
-  await walk(dir);
-  return out;
-}
-
-/** Plays both cars for RUN_S seconds with `rules` on car A; checks the files on disk. */
-async function run(rules: FaultRule[]): Promise<Run> {
-  unhandled.length = 0;
-  const dir = await Deno.makeTempDir({ prefix: "ev-faults-" });
-  const lines: string[] = [];
-  const log = createLogger({ level: "debug", write: (l) => lines.push(l) });
-  try {
-    const dayText = await Deno.readTextFile(DAY);
-    await Deno.writeTextFile(`${dir}/a.json`, dayText);
-    await Deno.writeTextFile(
-      `${dir}/b.json`,
-      dayText.replaceAll(VIN_A, "5YJ3E1EA9PF000002").replaceAll(ID_A, "1000000000000002"),
-    );
-    const store = new TokenStore({ stateDir: dir, provider: "tesla", account: "faults", log });
-    await store.save({
-      access_token: "fault-suite-access-token",
-      refresh_token: "fault-suite-refresh-token",
-      expires_at: 4_000_000_000,
-      obtained_at: 1_773_000_000,
-      token_type: "Bearer",
-      extra: {},
-    });
-    const before = await snapshotDir(dir);
-
-    const cassettes = [await loadCassette(`${dir}/a.json`), await loadCassette(`${dir}/b.json`)];
-    const origin = (cassettes[0].startedAt + START_S) * 1000;
-    const clock = new StepClock(origin);
-    const plan = new FaultPlan(rules, { clock, log });
-    const tokens = new TokenManager({
-      store,
-      clock,
-      log,
-      refresh: () => Promise.reject(new Error("no refresh expected in the fault suite")),
-      signInCommand: "deno task auth tesla --account faults",
-    });
-    const readings = new Readings();
-    const session = await startReplay({
-      cassettes,
-      clock,
-      readings,
-      log,
-      location: false,
-      faults: [plan],
-      http: [{ timeoutMs: TIMEOUT_MS, maxBodyBytes: MAX_BODY }, { timeoutMs: 30_000 }],
-      accessToken: () => tokens.accessToken(),
-    });
-    const server = startServer({
-      hostname: "127.0.0.1",
-      port: 0,
-      prometheus: new PrometheusExport(readings),
-      log,
-    });
-    const metricsUrl = new URL("/metrics", server.url);
-    const a: Poll[] = [];
-    const b: Poll[] = [];
-    const scrapes: number[] = [];
-    let running = true;
-    try {
-      const scraper = (async () => {
-        while (running) {
-          const res = await fetch(metricsUrl);
-          await res.body?.cancel();
-          scrapes.push(res.status);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      })();
-      const controller = new AbortController();
-      const done = runScheduler({
-        targets: session.targets,
-        readings,
-        clock,
-        log,
-        intervals: INTERVALS,
-        signal: controller.signal,
-        onPoll: (target, outcome) => {
-          const poll: Poll = {
-            at: (clock.now() - origin) / 1000,
-            outcome: outcome.kind,
-            kind: outcome.kind === "error" ? (outcome.error as HttpError).kind : undefined,
-          };
-          (target.vehicle.vin === VIN_A ? a : b).push(poll);
-        },
-      });
-      await clock.run(origin + RUN_S * 1000, session.targets.length);
-      controller.abort();
-      await done;
-      running = false;
-      await scraper;
-      const metrics = await (await fetch(metricsUrl)).text();
-      assertEquals(session.unmatched(), [], "every request reached a recorded answer");
-      assertEquals(unhandled, [], "no unhandled rejection");
-      return { a, b, metrics, scrapes, lines, injected: plan.injected.length };
-    } finally {
-      running = false;
-      await server.shutdown();
-      await session.shutdown();
-      assertEquals(await snapshotDir(dir), before, "token and cassette files are unchanged");
-    }
-  } finally {
-    await Deno.remove(dir, { recursive: true });
-  }
-}
-
-let baselineRun: Promise<Run> | undefined;
-const baseline = () => (baselineRun ??= run([]));
-
-interface Expect {
-  /** `status` label of ev_api_requests_total the fault shows up under. */
-  readonly status: string;
-  /** `kind` of the poll error (ev_poll_errors_total, log). */
-  readonly kind: string;
-  /** Text the "poll failed" log line carries. */
-  readonly log?: RegExp;
-  /** The wait the vendor asked for, s. */
-  readonly retryAfterS?: number;
-  /** A storm long enough for the backoff to reach its cap. */
-  readonly storm?: boolean;
-  /** Field of ev_parse_errors_total that counts it. */
-  readonly parseField?: string;
-  readonly endpoint?: string;
+/** What every run must show: nothing escaped, nothing unanswered, no file touched. */
+function intact(r: Run) {
+  assertEquals(r.unhandled, [], "no unhandled rejection");
+  assertEquals(r.unmatched, [], "every request reached a recorded answer");
+  assertEquals(r.files.after, r.files.before, "token and cassette files are unchanged");
 }
 
 /** The checks every fault must pass. */
-async function survives(rules: FaultRule[], expect: Expect): Promise<Run> {
-  const r = await run(rules);
+async function survives(c: FaultCase, expect: Expect): Promise<Run> {
+  const { run: r, row } = await runFaultCase(c);
   const base = await baseline();
-  assert(r.injected > 0, "the fault was injected");
-
+  intact(r);
+  assert(r.injected.length > 0, "the fault was injected");
   // The other car keeps exactly its schedule.
   const differs = r.b.findIndex((p, i) => JSON.stringify(p) !== JSON.stringify(base.b[i]));
   assert(
@@ -292,6 +120,13 @@ async function survives(rules: FaultRule[], expect: Expect): Promise<Run> {
       throw new AssertionError(`a log line names the vehicle: ${l}`);
     }
   }
+  // The report row `deno task bench faults` prints for it.
+  assertEquals(
+    { alive: row.alive, unaffected: row.unaffected, data_lost: row.data_lost },
+    { alive: true, unaffected: true, data_lost: false },
+    JSON.stringify(row),
+  );
+  assert(row.recovery_s !== null && row.recovery_s >= 0, `recovered: ${row.recovery_s}`);
   return r;
 }
 
@@ -302,6 +137,7 @@ Deno.test(
   opts,
   async () => {
     const r = await baseline();
+    intact(r);
     assert(r.a.length > 10 && r.b.length > 10);
     assertEquals(r.a.map((p) => p.at), r.b.map((p) => p.at), "identical cars, identical schedule");
     assert(r.a.every((p) => p.outcome === "snapshot"));
@@ -309,165 +145,26 @@ Deno.test(
   },
 );
 
-for (const status of [500, 502, 503, 504]) {
-  Deno.test(`fault: ${status} storm`, opts, async () => {
-    await survives(storm(faults.status(status)), {
-      status: String(status),
-      kind: "server",
-      log: new RegExp(`Tesla answered ${status}`),
-      storm: true,
-    });
+for (const c of FAULT_CASES) {
+  const expect = c.expect;
+  Deno.test(c.title, opts, async () => {
+    if (!expect) {
+      // Harmless: the body is still used; nothing is counted as failed.
+      const { run: r, row } = await runFaultCase(c);
+      const base = await baseline();
+      intact(r);
+      assert(r.injected.length > 0);
+      assertEquals(r.a, base.a);
+      assertEquals(r.b, base.b);
+      assertEquals([row.alive, row.unaffected, row.data_lost], [true, true, false]);
+      return;
+    }
+    const r = await survives(c, expect);
+    if (c.rules.some((rule) => rule.fault.kind === "dns")) {
+      assert(!r.lines.some((l) => l.includes(".invalid")), "the URL is not in the log");
+    }
   });
 }
-
-Deno.test("fault: 503 with Retry-After is waited out", opts, async () => {
-  await survives(storm(faults.status(503, undefined, { "retry-after": "200" })), {
-    status: "503",
-    kind: "server",
-    retryAfterS: 200,
-  });
-});
-
-Deno.test("fault: HTML error page from a proxy (502)", opts, async () => {
-  await survives(storm(faults.htmlError(502)), { status: "502", kind: "server", storm: true });
-});
-
-Deno.test("fault: hung server (never answers): the timeout fires", opts, async () => {
-  await survives(storm({ kind: "hang" }), {
-    status: "timeout",
-    kind: "timeout",
-    log: /no answer within 150 ms/,
-    storm: true,
-  });
-});
-
-Deno.test("fault: silent socket (accepted, never answered): the timeout fires", opts, async () => {
-  await survives(storm({ kind: "silent" }), { status: "timeout", kind: "timeout", storm: true });
-});
-
-Deno.test("fault: slow body (headers, then a trickle): the timeout fires", opts, async () => {
-  await survives(storm({ kind: "slow_body", chunkBytes: 8, intervalMs: 40 }), {
-    status: "timeout",
-    kind: "timeout",
-    storm: true,
-  });
-});
-
-Deno.test("fault: connection reset before any answer", opts, async () => {
-  await survives(storm({ kind: "reset" }), { status: "network_error", kind: "network" });
-});
-
-Deno.test("fault: connection reset in the middle of the body", opts, async () => {
-  await survives(storm({ kind: "reset_body" }), {
-    status: "network_error",
-    kind: "network",
-    log: /error reading a body/,
-  });
-});
-
-Deno.test("fault: connection refused", opts, async () => {
-  await survives(storm({ kind: "refused" }), { status: "network_error", kind: "network" });
-});
-
-Deno.test("fault: DNS failure (a real .invalid host), reported without the URL", opts, async () => {
-  const r = await survives(storm({ kind: "dns" }), {
-    status: "network_error",
-    kind: "network",
-    log: /dns error/,
-    storm: true,
-  });
-  assert(!r.lines.some((l) => l.includes(".invalid")), "the URL is not in the log");
-});
-
-Deno.test("fault: truncated JSON", opts, async () => {
-  await survives(storm({ kind: "truncate", keep: 0.6 }, DATA), {
-    status: "200",
-    kind: "malformed",
-    endpoint: DATA_ENDPOINT,
-    parseField: DATA_ENDPOINT,
-  });
-});
-
-Deno.test("fault: malformed JSON", opts, async () => {
-  await survives(storm({ kind: "malformed" }, DATA), {
-    status: "200",
-    kind: "malformed",
-    endpoint: DATA_ENDPOINT,
-    parseField: DATA_ENDPOINT,
-  });
-});
-
-Deno.test("fault: an HTML page with status 200 and a text/html type", opts, async () => {
-  const html = "<!doctype html><title>Maintenance</title><h1>Back soon</h1>";
-  await survives(storm({ kind: "content_type", contentType: "text/html", body: html }, DATA), {
-    status: "200",
-    kind: "malformed",
-    endpoint: DATA_ENDPOINT,
-    parseField: DATA_ENDPOINT,
-    log: /body is not JSON/,
-  });
-});
-
-Deno.test("fault: valid JSON under a wrong content type is used as is", opts, async () => {
-  const r = await run(storm({ kind: "content_type", contentType: "text/plain" }, DATA));
-  const base = await baseline();
-  assert(r.injected > 0);
-  assertEquals(r.a, base.a, "the body is still used; nothing is counted as failed");
-  assertEquals(r.b, base.b);
-});
-
-Deno.test("fault: a body far over the cap (streamed, no length) is refused", opts, async () => {
-  await survives(storm({ kind: "huge", bytes: 16 * MAX_BODY }, DATA), {
-    status: "too_large",
-    kind: "too_large",
-    endpoint: DATA_ENDPOINT,
-    log: /exceeds the 1048576-byte limit/,
-  });
-});
-
-Deno.test("fault: a body far over the cap (declared length) is refused unread", opts, async () => {
-  await survives(storm({ kind: "huge", bytes: 256 * MAX_BODY, declareLength: true }, DATA), {
-    status: "too_large",
-    kind: "too_large",
-    endpoint: DATA_ENDPOINT,
-    log: /of 268435456 bytes exceeds/,
-  });
-});
-
-Deno.test("fault: 401 in the middle of a session", opts, async () => {
-  const body = { response: null, error: "token expired (401)", error_description: "" };
-  await survives([{ path: DATA, nth: [3, 4], fault: faults.status(401, body) }], {
-    status: "401",
-    kind: "unauthorized",
-    endpoint: DATA_ENDPOINT,
-    log: /access token rejected/,
-  });
-});
-
-Deno.test("fault: 429 with Retry-After is honoured", opts, async () => {
-  await survives(storm(faults.rateLimited(120)), {
-    status: "429",
-    kind: "rate_limited",
-    retryAfterS: 120,
-  });
-});
-
-Deno.test("fault: 429 without Retry-After waits the default 300 s", opts, async () => {
-  await survives(storm(faults.rateLimited()), {
-    status: "429",
-    kind: "rate_limited",
-    retryAfterS: 300,
-  });
-});
-
-Deno.test("fault: quota exhausted (Tesla 403 EXCEEDED_LIMIT)", opts, async () => {
-  await survives(storm(faults.status(403, QUOTA_BODY)), {
-    status: "403",
-    kind: "quota",
-    retryAfterS: 900,
-    log: /billing limit/,
-  });
-});
 
 Deno.test("fault plan: nth, windows, sides and path patterns", () => {
   let now = 0;
@@ -600,4 +297,14 @@ Deno.test("catalog ranges hold every value of every bundled cassette", async () 
       .map((c) => `${c.labels.field} ×${c.value}`);
     assertEquals(rejected, [], `${path}: values outside their catalog range`);
   }
+});
+
+Deno.test("bench faults: every row alive, unaffected, nothing lost; the README quotes the table", async () => {
+  const report = await faultRows(); // the rows of the tests above, or played now when filtered
+  assertEquals(report.map((r) => r.fault), FAULT_CASES.map((c) => c.name));
+  for (const row of report) {
+    assert(row.alive && row.unaffected && !row.data_lost, JSON.stringify(row));
+    assert(row.recovery_s !== null, `${row.fault}: recovered`);
+  }
+  await assertReadmeTable(new URL("../README.md", import.meta.url), "faults", faultTable(report));
 });

@@ -1,13 +1,18 @@
 /**
  * `deno task bench <name>`: benchmarks on the simulated vendor APIs, on virtual clocks:
- * `tesla-day` (bench/tesla_day.ts) and `volvo-day` (bench/volvo_day.ts).
+ * `tesla-day` (bench/tesla_day.ts), `volvo-day` (bench/volvo_day.ts), `faults`
+ * (replay/fault_suite.ts) and `load` (bench/load.ts).
  */
 import { runBench, STRATEGIES, table, TRADEOFF, TRADEOFF_ROWS } from "../bench/tesla_day.ts";
 import * as volvo from "../bench/volvo_day.ts";
+import { loadTable, runLoad } from "../bench/load.ts";
+import { FAULT_CASES, faultRows, faultTable } from "../replay/fault_suite.ts";
 import { fail, flags } from "./common.ts";
 
 const HELP = `
 deno task bench tesla-day|volvo-day [--json] [--in-process]
+deno task bench faults [--json] [--only NAME,NAME]
+deno task bench load [--json] [--vehicles N] [--clients N] [--seconds S]
 
 Plays the reference Tesla day (asleep overnight with two "fake online" blips, a 35-minute
 morning drive, a 40-minute evening drive, 3.5 h of 11 kW charging, asleep again) on a
@@ -32,9 +37,27 @@ then ev-observer with as many such cars on one key as the day's 10,000 requests 
 fake counts every request, the busiest minute, refusals (429/403), and how old the client's
 energy state was at each second of the charge.
 
+faults: the fault plan (500/502/503/504 storms, hangs, resets, DNS failure, broken and huge
+bodies, 401, 429, quota…), each on two replayed cars, one of them behind the fault, on an exact
+virtual clock. Per fault: requests the faulty car sent into it, whether the process stayed
+alive (no unhandled rejection, /metrics answered every scrape), whether the other car kept its
+fault-free schedule and values, virtual seconds from the fault's end to the next good read,
+and whether any data was lost (must be none).
+
+load: starts the exporter's server in a child process polling N simulated Teslas (default
+200) on a fast virtual clock, and sends /metrics, / and /status.json from N concurrent clients
+(default 50) for S seconds (default 20) after a warm-up. Prints requests, errors, requests/s
+and p50/p99 latency per path, p99 under load against one client alone, the polls made
+meanwhile, and the server's memory in the first and last third of the run. The figures depend
+on the machine; compare ratios, not absolute numbers.
+
 Options:
-  --json          print one JSON object keyed by strategy instead of the tables
-  --in-process    talk to the fake without sockets (same answers; default: loopback HTTP)
+  --json          print JSON (tesla-day, volvo-day: one object keyed by strategy)
+  --in-process    tesla-day, volvo-day: talk to the fake without sockets (default: loopback)
+  --only NAMES    faults: only these faults (names as in the table's first column)
+  --vehicles N    load: simulated vehicles (default 200)
+  --clients N     load: concurrent clients (default 50)
+  --seconds S     load: measured seconds (default 20, after a fifth of that as warm-up)
   -h, --help      this text
 `;
 
@@ -42,12 +65,22 @@ async function main() {
   const { values, positionals } = flags(Deno.args, {
     json: { type: "boolean" },
     "in-process": { type: "boolean" },
+    only: { type: "string" },
+    vehicles: { type: "string" },
+    clients: { type: "string" },
+    seconds: { type: "string" },
   }, HELP);
   const name = positionals[0];
   const options = { json: values.json === true, inProcess: values["in-process"] === true };
   if (name === "tesla-day") return await teslaDay(options);
   if (name === "volvo-day") return await volvoDay(options);
-  fail(new Error(`unknown benchmark "${name ?? ""}" (known: tesla-day, volvo-day); see --help`));
+  if (name === "faults") return await faults(options.json, values.only);
+  if (name === "load") return await load(options.json, values);
+  fail(
+    new Error(
+      `unknown benchmark "${name ?? ""}" (known: tesla-day, volvo-day, faults, load); see --help`,
+    ),
+  );
 }
 
 interface Options {
@@ -91,6 +124,44 @@ async function volvoDay(o: Options) {
   console.log(volvo.table(all, volvo.LABELS));
   console.log(`\nev-observer with ${n} such cars on one API key, the whole day:\n`);
   console.log(volvo.table(all, { ev_observer_fleet: `ev-observer × ${n}` }, volvo.FLEET_ROWS));
+}
+
+async function faults(json: boolean, only: string | undefined) {
+  const names = only?.split(",").map((n) => n.trim()).filter(Boolean);
+  const unknown = names?.filter((n) => !FAULT_CASES.some((c) => c.name === n));
+  if (unknown?.length) {
+    fail(new Error(`unknown fault "${unknown[0]}"; known: ${FAULT_CASES.map((c) => c.name)}`));
+  }
+  const cases = names ? FAULT_CASES.filter((c) => names.includes(c.name)) : FAULT_CASES;
+  // Scratch files under ./state (the task may write there only); no empty folder left behind.
+  const hadState = await Deno.stat("./state").then(() => true, () => false);
+  const rows = await faultRows(cases, {
+    scratch: "./state",
+    onRow: (r) => json ? undefined : console.error(`  ${r.fault}: done`),
+  });
+  if (!hadState) await Deno.remove("./state").catch(() => {});
+  if (json) console.log(JSON.stringify(rows, null, 2));
+  else console.log(`\nFaults on one of two replayed cars:\n\n${faultTable(rows)}`);
+  if (rows.some((r) => !r.alive || !r.unaffected || r.data_lost)) Deno.exit(1);
+}
+
+async function load(json: boolean, values: Record<string, string | boolean | undefined>) {
+  const number = (name: string, fallback: number) => {
+    const raw = values[name];
+    const n = raw === undefined ? fallback : Number(raw);
+    if (!Number.isFinite(n) || n <= 0) fail(new Error(`--${name}: expected a positive number`));
+    return n;
+  };
+  const seconds = number("seconds", 20);
+  const report = await runLoad({
+    vehicles: Math.round(number("vehicles", 200)),
+    clients: Math.round(number("clients", 50)),
+    durationMs: seconds * 1000,
+    warmupMs: seconds * 200,
+    deno: "deno", // the task may run `deno` only
+  });
+  console.log(json ? JSON.stringify(report, null, 2) : `\n${loadTable(report)}`);
+  if (report.total.errors > 0) Deno.exit(1);
 }
 
 if (import.meta.main) await main();

@@ -11,7 +11,7 @@
  * when a file on disk differs from what this script would write now.
  */
 import { parseArgs } from "node:util";
-import { Cassette, saveCassette } from "../replay/cassette.ts";
+import { Cassette, saveCassette, writeAtomically } from "../replay/cassette.ts";
 import { bundledCassettes } from "../providers/tesla/scenario.ts";
 import { volvoCassettes } from "../providers/volvo/scenario.ts";
 
@@ -41,9 +41,7 @@ async function saveCompact(path: string, cassette: Cassette): Promise<number> {
   const head = JSON.stringify(meta, null, 1).replace(/\n}$/, "");
   const lines = exchanges.map((ex) => JSON.stringify(ex)).join(",\n");
   const text = `${head},\n "exchanges": [\n${lines}\n ]\n}\n`;
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  await Deno.writeTextFile(tmp, text);
-  await Deno.rename(tmp, path);
+  await writeAtomically(path, text);
   return new TextEncoder().encode(text).length;
 }
 

@@ -1,0 +1,103 @@
+/**
+ * The server side of `deno task bench load` (bench/load.ts starts it as a child process): a
+ * fleet of simulated Teslas polled by the real scheduler on a fast virtual clock, the readings
+ * served on /metrics, / and /status.json. Prints its URL as the first stdout line, then a
+ * JSON line every `--every` ms with `Deno.memoryUsage()` and the polls so far. A line "gc" on
+ * stdin collects garbage (with --v8-flags=--expose-gc) and prints the heap that survived, as
+ * `{"gc": bytes}`: what a leak would grow. Stops on SIGTERM.
+ *
+ *   deno run --allow-net=127.0.0.1 --v8-flags=--expose-gc bench/load_server.ts --vehicles 200
+ */
+import "../providers/all.ts";
+import { VirtualClock } from "../core/clock.ts";
+import { Http } from "../core/http.ts";
+import { createLogger } from "../core/log.ts";
+import { Readings } from "../core/readings.ts";
+import { runScheduler } from "../core/scheduler.ts";
+import { PrometheusExport } from "../export/prometheus.ts";
+import { startServer } from "../export/server.ts";
+import { StatusHistory, statusModel } from "../export/status.ts";
+import { providerEntry } from "../providers/mod.ts";
+import { fakeFleet } from "../providers/tesla/fake_fleet.ts";
+import { DAY_START } from "../providers/tesla/scenario.ts";
+import { flags } from "../scripts/flags.ts";
+
+const HELP = `
+bench/load_server.ts [--vehicles N] [--speed X] [--every MS]
+
+N simulated Teslas (default 200) polled on a virtual clock X times faster than real time
+(default 30), served on a free loopback port; memory reported every MS ms (default 200).
+`;
+
+const { values } = flags(Deno.args, {
+  vehicles: { type: "string" },
+  speed: { type: "string" },
+  every: { type: "string" },
+}, HELP);
+const size = Number(values.vehicles ?? 200);
+const speed = Number(values.speed ?? 30);
+const every = Number(values.every ?? 200);
+
+const log = createLogger({ level: "error" });
+const readings = new Readings();
+// 06:00 on the reference day; the cars are spread over the 14 hours after it.
+const clock = new VirtualClock((DAY_START + 6 * 3600) * 1000, speed);
+const tesla = providerEntry("tesla");
+const fleet = fakeFleet({ clock, size, spreadS: 251, spanS: 14 * 3600 });
+const targets = await Promise.all(fleet.map(async (car) => {
+  const provider = tesla.create({
+    http: new Http({ provider: "tesla", readings, fetch: car.fetch, now: () => clock.now() }),
+    readings,
+    clock,
+    log,
+    baseUrl: "http://fake-tesla.invalid",
+    accessToken: () => Promise.resolve(car.token),
+    location: false,
+  });
+  const [vehicle] = await provider.listVehicles();
+  return { provider, vehicle };
+}));
+
+const history = new StatusHistory(readings);
+const server = startServer({
+  hostname: "127.0.0.1",
+  port: 0,
+  prometheus: new PrometheusExport(readings),
+  log,
+  status: () => statusModel(readings, history, { now: () => clock.now(), mode: "load test" }),
+});
+console.log(JSON.stringify({ url: server.url, vehicles: targets.length }));
+
+const controller = new AbortController();
+let polls = 0;
+const polling = runScheduler({
+  targets,
+  readings,
+  clock,
+  log,
+  signal: controller.signal,
+  onPoll: () => polls++,
+});
+const report = setInterval(() => {
+  const m = Deno.memoryUsage();
+  console.log(JSON.stringify({ t: Date.now(), rss: m.rss, heap: m.heapUsed, polls }));
+}, every);
+
+(async () => {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  for await (const line of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    if (!line.includes("gc")) continue;
+    gc?.();
+    gc?.();
+    console.log(JSON.stringify({ gc: gc ? Deno.memoryUsage().heapUsed : null }));
+  }
+})();
+
+Deno.addSignalListener("SIGTERM", async () => {
+  clearInterval(report);
+  controller.abort();
+  await polling;
+  await server.shutdown();
+  history.close();
+  Deno.exit(0);
+});

@@ -1,0 +1,532 @@
+/**
+ * The fault plan of ev-observer, one definition for the fault tests (replay/faults_test.ts) and
+ * `deno task bench faults` (bench/faults.ts): two Tesla vehicles replayed from the day cassette
+ * on an exact step clock, car A behind a fault plan, car B healthy. `runFaults` plays one case
+ * and records what both cars saw; `faultRow` turns that into the report row: requests tried,
+ * process alive, other vehicles unaffected, recovery time and data lost.
+ */
+import "../providers/all.ts";
+import { StepClock, VirtualClock } from "../core/clock.ts";
+import { HttpError } from "../core/http.ts";
+import { createLogger } from "../core/log.ts";
+import { checkRanges } from "../core/parse.ts";
+import { Readings } from "../core/readings.ts";
+import { type Intervals, runScheduler } from "../core/scheduler.ts";
+import type { Snapshot } from "../core/snapshot.ts";
+import { TokenManager, TokenStore } from "../core/tokens.ts";
+import { PrometheusExport } from "../export/prometheus.ts";
+import { startServer } from "../export/server.ts";
+import { type Cassette, loadCassette } from "./cassette.ts";
+import { type Fault, FaultPlan, type FaultRule, faults } from "./faults.ts";
+import { startReplay } from "./session.ts";
+
+export const DAY = new URL("../fixtures/tesla/day/cassette.json", import.meta.url);
+const QUOTA_BODY = await Deno.readTextFile(
+  new URL("../providers/tesla/testdata/error.403-exceeded-limit.json", import.meta.url),
+);
+export const VIN_A = "5YJ3E1EA9PF000001";
+export const ID_A = "1000000000000001";
+const VIN_B = "5YJ3E1EA9PF000002";
+const ID_B = "1000000000000002";
+/** 07:40 on the day: driving until 08:10, then parked online. */
+export const START_S = 27_600;
+export const RUN_S = 1_100;
+/** Faults last this long (storms); afterwards the car must recover. */
+export const STORM_S = 500;
+export const INTERVALS: Intervals = {
+  driving: 60,
+  charging: 60,
+  online: 120,
+  asleep: 300,
+  backoff: 30,
+  maxBackoff: 240,
+};
+/** The faulty car's request timeout; the healthy one gets a generous one (a busy machine). */
+export const TIMEOUT_MS = 150;
+export const MAX_BODY = 1 << 20;
+const VEHICLES = "/api/1/vehicles/**";
+export const DATA = "/api/1/vehicles/*/vehicle_data";
+const DATA_ENDPOINT = "/api/1/vehicles/{id}/vehicle_data";
+
+export interface Poll {
+  /** Seconds since the run's start. */
+  readonly at: number;
+  readonly outcome: "snapshot" | "state" | "woke" | "error";
+  readonly kind?: string;
+  /** The stored values after a full read (samples, states, vendor time), as JSON. */
+  readonly values?: string;
+}
+
+export interface Run {
+  readonly a: Poll[];
+  readonly b: Poll[];
+  /** /metrics after the run. */
+  readonly metrics: string;
+  /** Status of every /metrics scrape made while the scheduler ran. */
+  readonly scrapes: number[];
+  readonly lines: string[];
+  /** Requests that met the fault, with their time (s since the run's start). */
+  readonly injected: readonly number[];
+  /** Unhandled promise rejections during the run (none means nothing escaped). */
+  readonly unhandled: readonly unknown[];
+  /** Requests no recorded exchange could answer. */
+  readonly unmatched: readonly string[];
+  /** Token and cassette files before and after (SHA-256 by path). */
+  readonly files: { readonly before: string; readonly after: string };
+  /** Car A's cassette, for fault-free reference reads. */
+  readonly cassetteA: Cassette;
+  readonly origin: number;
+}
+
+/** What a fault must show, beyond surviving it. */
+export interface Expect {
+  /** `status` label of ev_api_requests_total the fault shows up under. */
+  readonly status: string;
+  /** `kind` of the poll error (ev_poll_errors_total, log). */
+  readonly kind: string;
+  /** Text the "poll failed" log line carries. */
+  readonly log?: RegExp;
+  /** The wait the vendor asked for, s. */
+  readonly retryAfterS?: number;
+  /** A storm long enough for the backoff to reach its cap. */
+  readonly storm?: boolean;
+  /** Field of ev_parse_errors_total that counts it. */
+  readonly parseField?: string;
+  readonly endpoint?: string;
+}
+
+export interface FaultCase {
+  /** Short name: the table's first column and `--only`. */
+  readonly name: string;
+  /** What the test is called. */
+  readonly title: string;
+  readonly rules: FaultRule[];
+  /** Undefined: the fault is harmless (nothing may be counted as failed). */
+  readonly expect?: Expect;
+}
+
+const storm = (fault: Fault, path = VEHICLES): FaultRule[] => [
+  { path, from: 0, until: STORM_S, fault },
+];
+
+const HTML_200 = "<!doctype html><title>Maintenance</title><h1>Back soon</h1>";
+const EXPIRED_401 = { response: null, error: "token expired (401)", error_description: "" };
+
+/** Every fault of the suite, in table order. */
+export const FAULT_CASES: readonly FaultCase[] = [
+  ...[500, 502, 503, 504].map((status): FaultCase => ({
+    name: `${status} storm`,
+    title: `fault: ${status} storm`,
+    rules: storm(faults.status(status)),
+    expect: {
+      status: String(status),
+      kind: "server",
+      log: new RegExp(`Tesla answered ${status}`),
+      storm: true,
+    },
+  })),
+  {
+    name: "503 + Retry-After",
+    title: "fault: 503 with Retry-After is waited out",
+    rules: storm(faults.status(503, undefined, { "retry-after": "200" })),
+    expect: { status: "503", kind: "server", retryAfterS: 200 },
+  },
+  {
+    name: "HTML 502 page",
+    title: "fault: HTML error page from a proxy (502)",
+    rules: storm(faults.htmlError(502)),
+    expect: { status: "502", kind: "server", storm: true },
+  },
+  {
+    name: "hung server",
+    title: "fault: hung server (never answers): the timeout fires",
+    rules: storm({ kind: "hang" }),
+    expect: { status: "timeout", kind: "timeout", log: /no answer within 150 ms/, storm: true },
+  },
+  {
+    name: "silent socket",
+    title: "fault: silent socket (accepted, never answered): the timeout fires",
+    rules: storm({ kind: "silent" }),
+    expect: { status: "timeout", kind: "timeout", storm: true },
+  },
+  {
+    name: "slow body",
+    title: "fault: slow body (headers, then a trickle): the timeout fires",
+    rules: storm({ kind: "slow_body", chunkBytes: 8, intervalMs: 40 }),
+    expect: { status: "timeout", kind: "timeout", storm: true },
+  },
+  {
+    name: "reset",
+    title: "fault: connection reset before any answer",
+    rules: storm({ kind: "reset" }),
+    expect: { status: "network_error", kind: "network" },
+  },
+  {
+    name: "reset mid-body",
+    title: "fault: connection reset in the middle of the body",
+    rules: storm({ kind: "reset_body" }),
+    expect: { status: "network_error", kind: "network", log: /error reading a body/ },
+  },
+  {
+    name: "refused",
+    title: "fault: connection refused",
+    rules: storm({ kind: "refused" }),
+    expect: { status: "network_error", kind: "network" },
+  },
+  {
+    name: "DNS failure",
+    title: "fault: DNS failure (a real .invalid host), reported without the URL",
+    rules: storm({ kind: "dns" }),
+    expect: { status: "network_error", kind: "network", log: /dns error/, storm: true },
+  },
+  {
+    name: "truncated JSON",
+    title: "fault: truncated JSON",
+    rules: storm({ kind: "truncate", keep: 0.6 }, DATA),
+    expect: dataFault("malformed"),
+  },
+  {
+    name: "malformed JSON",
+    title: "fault: malformed JSON",
+    rules: storm({ kind: "malformed" }, DATA),
+    expect: dataFault("malformed"),
+  },
+  {
+    name: "HTML with 200",
+    title: "fault: an HTML page with status 200 and a text/html type",
+    rules: storm({ kind: "content_type", contentType: "text/html", body: HTML_200 }, DATA),
+    expect: { ...dataFault("malformed"), log: /body is not JSON/ },
+  },
+  {
+    name: "wrong content type",
+    title: "fault: valid JSON under a wrong content type is used as is",
+    rules: storm({ kind: "content_type", contentType: "text/plain" }, DATA),
+  },
+  {
+    name: "huge body (streamed)",
+    title: "fault: a body far over the cap (streamed, no length) is refused",
+    rules: storm({ kind: "huge", bytes: 16 * MAX_BODY }, DATA),
+    expect: { ...dataFault("too_large"), log: /exceeds the 1048576-byte limit/ },
+  },
+  {
+    name: "huge body (declared)",
+    title: "fault: a body far over the cap (declared length) is refused unread",
+    rules: storm({ kind: "huge", bytes: 256 * MAX_BODY, declareLength: true }, DATA),
+    expect: { ...dataFault("too_large"), log: /of 268435456 bytes exceeds/ },
+  },
+  {
+    name: "401 mid-session",
+    title: "fault: 401 in the middle of a session",
+    rules: [{ path: DATA, nth: [3, 4], fault: faults.status(401, EXPIRED_401) }],
+    expect: {
+      status: "401",
+      kind: "unauthorized",
+      endpoint: DATA_ENDPOINT,
+      log: /access token rejected/,
+    },
+  },
+  {
+    name: "429 + Retry-After",
+    title: "fault: 429 with Retry-After is honoured",
+    rules: storm(faults.rateLimited(120)),
+    expect: { status: "429", kind: "rate_limited", retryAfterS: 120 },
+  },
+  {
+    name: "429, no Retry-After",
+    title: "fault: 429 without Retry-After waits the default 300 s",
+    rules: storm(faults.rateLimited()),
+    expect: { status: "429", kind: "rate_limited", retryAfterS: 300 },
+  },
+  {
+    name: "quota exhausted",
+    title: "fault: quota exhausted (Tesla 403 EXCEEDED_LIMIT)",
+    rules: storm(faults.status(403, QUOTA_BODY)),
+    expect: { status: "403", kind: "quota", retryAfterS: 900, log: /billing limit/ },
+  },
+];
+
+function dataFault(kind: string): Expect {
+  const status = kind === "too_large" ? "too_large" : "200";
+  return {
+    status,
+    kind,
+    endpoint: DATA_ENDPOINT,
+    ...(kind === "malformed" ? { parseField: DATA_ENDPOINT } : {}),
+  };
+}
+
+/** SHA-256 of every file under `dir`, one line each. */
+async function digestDir(dir: string): Promise<string> {
+  const out: string[] = [];
+  const walk = async (d: string) => {
+    for await (const e of Deno.readDir(d)) {
+      const p = `${d}/${e.name}`;
+      if (e.isDirectory) await walk(p);
+      else {
+        const digest = await crypto.subtle.digest("SHA-256", await Deno.readFile(p));
+        out.push(`${p.slice(dir.length)} ${new Uint8Array(digest).toHex()}`);
+      }
+    }
+  };
+  await walk(dir);
+  return out.sort().join("\n");
+}
+
+/** The stored values of a snapshot, comparable across runs. */
+function values(s: Snapshot): string {
+  return JSON.stringify({ sampledAt: s.sampledAt, samples: s.samples, states: s.states });
+}
+
+export interface RunOptions {
+  /** Folder for the run's token and cassette files (default: the system's temp folder). */
+  readonly scratch?: string;
+}
+
+/** A fixed jitter source (mulberry32), so every run, and the bench's table, is repeatable. */
+function seeded(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Plays both cars for RUN_S seconds with `rules` on car A. */
+export async function runFaults(
+  rules: readonly FaultRule[],
+  options: RunOptions = {},
+): Promise<Run> {
+  const unhandled: unknown[] = [];
+  const onUnhandled = (e: PromiseRejectionEvent) => {
+    unhandled.push(e.reason);
+    e.preventDefault();
+  };
+  globalThis.addEventListener("unhandledrejection", onUnhandled);
+  if (options.scratch) await Deno.mkdir(options.scratch, { recursive: true });
+  const dir = await Deno.makeTempDir({ prefix: "ev-faults-", dir: options.scratch });
+  const lines: string[] = [];
+  const log = createLogger({ level: "debug", write: (l) => lines.push(l) });
+  try {
+    const dayText = await Deno.readTextFile(DAY);
+    await Deno.writeTextFile(`${dir}/a.json`, dayText);
+    await Deno.writeTextFile(
+      `${dir}/b.json`,
+      dayText.replaceAll(VIN_A, VIN_B).replaceAll(ID_A, ID_B),
+    );
+    const store = new TokenStore({ stateDir: dir, provider: "tesla", account: "faults", log });
+    await store.save({
+      access_token: "fault-suite-access-token",
+      refresh_token: "fault-suite-refresh-token",
+      expires_at: 4_000_000_000,
+      obtained_at: 1_773_000_000,
+      token_type: "Bearer",
+      extra: {},
+    });
+    const before = await digestDir(dir);
+
+    const cassettes = [await loadCassette(`${dir}/a.json`), await loadCassette(`${dir}/b.json`)];
+    const origin = (cassettes[0].startedAt + START_S) * 1000;
+    const clock = new StepClock(origin);
+    const plan = new FaultPlan(rules, { clock, log });
+    const tokens = new TokenManager({
+      store,
+      clock,
+      log,
+      refresh: () => Promise.reject(new Error("no refresh expected in the fault suite")),
+      signInCommand: "deno task auth tesla --account faults",
+    });
+    const readings = new Readings();
+    const session = await startReplay({
+      cassettes,
+      clock,
+      readings,
+      log,
+      location: false,
+      faults: [plan],
+      http: [{ timeoutMs: TIMEOUT_MS, maxBodyBytes: MAX_BODY }, { timeoutMs: 30_000 }],
+      accessToken: () => tokens.accessToken(),
+    });
+    const server = startServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      prometheus: new PrometheusExport(readings),
+      log,
+    });
+    const metricsUrl = new URL("/metrics", server.url);
+    const a: Poll[] = [];
+    const b: Poll[] = [];
+    const scrapes: number[] = [];
+    let running = true;
+    let metrics = "";
+    let unmatched: string[] = [];
+    try {
+      const scraper = (async () => {
+        while (running) {
+          const res = await fetch(metricsUrl);
+          await res.body?.cancel();
+          scrapes.push(res.status);
+          await new Promise((r) => setTimeout(r, 20));
+        }
+      })();
+      const controller = new AbortController();
+      const done = runScheduler({
+        targets: session.targets,
+        readings,
+        clock,
+        log,
+        intervals: INTERVALS,
+        signal: controller.signal,
+        random: seeded(7),
+        onPoll: (target, outcome) => {
+          const poll: Poll = {
+            at: (clock.now() - origin) / 1000,
+            outcome: outcome.kind,
+            kind: outcome.kind === "error" ? (outcome.error as HttpError).kind : undefined,
+            values: outcome.kind === "snapshot" ? values(outcome.snapshot) : undefined,
+          };
+          (target.vehicle.vin === VIN_A ? a : b).push(poll);
+        },
+      });
+      await clock.run(origin + RUN_S * 1000, session.targets.length);
+      controller.abort();
+      await done;
+      running = false;
+      await scraper;
+      metrics = await (await fetch(metricsUrl)).text();
+      unmatched = session.unmatched();
+    } finally {
+      running = false;
+      await server.shutdown();
+      await session.shutdown();
+    }
+    return {
+      a,
+      b,
+      metrics,
+      scrapes,
+      lines,
+      injected: plan.injected.map((i) => i.at),
+      unhandled,
+      unmatched,
+      files: { before, after: await digestDir(dir) },
+      cassetteA: cassettes[0],
+      origin: origin / 1000,
+    };
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", onUnhandled);
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+let baselineRun: Promise<Run> | undefined;
+/** The fault-free run every case is compared with (made once). */
+export const baseline = (
+  options: RunOptions = {},
+): Promise<Run> => (baselineRun ??= runFaults([], options));
+
+export interface FaultRow {
+  readonly fault: string;
+  /** Requests the faulty car sent into the fault. */
+  readonly requests_tried: number;
+  /** No unhandled rejection, every /metrics scrape answered, every request matched. */
+  readonly alive: boolean;
+  /** The healthy car's polls and values are exactly those of the fault-free run. */
+  readonly unaffected: boolean;
+  /** Virtual seconds from the fault's end to the faulty car's next good read. */
+  readonly recovery_s: number | null;
+  /**
+   * Nothing lost: the healthy car as fault-free, the faulty car's first read after the fault
+   * equal to a fault-free read at that moment, and the token and cassette files unchanged.
+   */
+  readonly data_lost: boolean;
+}
+
+/** When the fault ended: its window's end, or the last request that met it. */
+function faultEnd(rules: readonly FaultRule[], injected: readonly number[]): number {
+  const windows = rules.map((r) => r.until ?? 0);
+  return Math.max(0, ...windows, ...injected);
+}
+
+/** Car A's values read fault-free at `at` (s since the run's start), or undefined. */
+async function referenceRead(run: Run, at: number): Promise<string | undefined> {
+  const clock = new VirtualClock((run.origin + at) * 1000, 0);
+  const readings = new Readings();
+  const log = createLogger({ write: () => {} });
+  const session = await startReplay({
+    cassettes: [run.cassetteA],
+    clock,
+    readings,
+    log,
+    location: false,
+  });
+  try {
+    const target = session.targets[0];
+    const snapshot = await target.provider.fetch(target.vehicle);
+    if (!snapshot) return undefined;
+    const sane = checkRanges({ provider: target.vehicle.provider, readings, log }, snapshot);
+    return values(readings.record(sane));
+  } finally {
+    await session.shutdown();
+  }
+}
+
+/** The report row of one case, against the fault-free baseline. */
+export async function faultRow(c: FaultCase, run: Run, base: Run): Promise<FaultRow> {
+  const unaffected = JSON.stringify(run.b) === JSON.stringify(base.b);
+  const end = faultEnd(c.rules, run.injected);
+  const recovered = run.a.find((p) => p.at >= end && p.outcome === "snapshot");
+  const reference = recovered && await referenceRead(run, recovered.at);
+  const faultyCarBack = recovered !== undefined && recovered.values === reference;
+  return {
+    fault: c.name,
+    requests_tried: run.injected.length,
+    alive: run.unhandled.length === 0 && run.unmatched.length === 0 &&
+      run.scrapes.length > 0 && run.scrapes.every((s) => s === 200),
+    unaffected,
+    recovery_s: recovered ? Math.round((recovered.at - end) * 10) / 10 : null,
+    data_lost: !(unaffected && faultyCarBack && run.files.before === run.files.after),
+  };
+}
+
+const rows = new Map<string, FaultRow>();
+
+/** One case, played and reported (the row is kept for `faultRows`). */
+export async function runFaultCase(
+  c: FaultCase,
+  options: RunOptions = {},
+): Promise<{ run: Run; row: FaultRow }> {
+  const run = await runFaults(c.rules, options);
+  const row = await faultRow(c, run, await baseline(options));
+  rows.set(c.name, row);
+  return { run, row };
+}
+
+/** The report: a row per case, played now unless this process already played it. */
+export async function faultRows(
+  cases: readonly FaultCase[] = FAULT_CASES,
+  options: RunOptions & { onRow?: (row: FaultRow) => void } = {},
+): Promise<FaultRow[]> {
+  const out: FaultRow[] = [];
+  for (const c of cases) {
+    const row = rows.get(c.name) ?? (await runFaultCase(c, options)).row;
+    options.onRow?.(row);
+    out.push(row);
+  }
+  return out;
+}
+
+/** The report as a Markdown table (the README quotes it). */
+export function faultTable(report: readonly FaultRow[]): string {
+  const yes = (ok: boolean) => ok ? "yes" : "**NO**";
+  return [
+    "| fault | requests tried | process alive | vehicles unaffected | recovery (virtual s) | data lost |",
+    "|---|---:|:---:|:---:|---:|:---:|",
+    ...report.map((r) =>
+      `| ${r.fault} | ${r.requests_tried} | ${yes(r.alive)} | ${yes(r.unaffected)} | ${
+        r.recovery_s ?? "never"
+      } | ${r.data_lost ? "**LOST**" : "none"} |`
+    ),
+  ].join("\n");
+}
