@@ -6,14 +6,14 @@
  */
 import type { Clock } from "../../core/clock.ts";
 import { FakeTesla } from "./fake_api.ts";
-import { DEMO_ID_S, DEMO_VIN, teslaDay, type TeslaScenario, vinCheckDigit } from "./scenario.ts";
+import { withSerial } from "../../replay/vin.ts";
+import { DEMO_ID_S, DEMO_VIN, teslaDay, type TeslaScenario } from "./scenario.ts";
 
 export type Handler = (req: Request) => Promise<Response>;
 
 /** A VIN of the demo's shape with serial `n` and the right check digit. */
 export function fleetVin(n: number): string {
-  const draft = `5YJ3E1EA0PF${String(n).padStart(6, "0")}`;
-  return draft.slice(0, 8) + vinCheckDigit(draft) + draft.slice(9);
+  return withSerial(DEMO_VIN, String(n).padStart(6, "0"));
 }
 
 /** A vehicle id of the demo's length for car `n`. */

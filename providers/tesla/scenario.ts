@@ -14,6 +14,7 @@
  *
  * Nothing here reads the clock, the network or the disk: the same call gives the same day.
  */
+import { withSerial } from "../../replay/vin.ts";
 import type { Cassette, CassetteExchange } from "../../replay/cassette.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -34,52 +35,8 @@ export const DEMO_ACCESS_TOKEN = "fake-access-token";
 export const DEMO_REFRESH_TOKEN = "fake-refresh-token";
 export const DEMO_ID_TOKEN = "fake-id-token";
 
-const VIN_VALUES: Record<string, number> = {
-  A: 1,
-  B: 2,
-  C: 3,
-  D: 4,
-  E: 5,
-  F: 6,
-  G: 7,
-  H: 8,
-  J: 1,
-  K: 2,
-  L: 3,
-  M: 4,
-  N: 5,
-  P: 7,
-  R: 9,
-  S: 2,
-  T: 3,
-  U: 4,
-  V: 5,
-  W: 6,
-  X: 7,
-  Y: 8,
-  Z: 9,
-};
-const VIN_WEIGHTS = [8, 7, 6, 5, 4, 3, 2, 10, 0, 9, 8, 7, 6, 5, 4, 3, 2];
-
-/** The ISO 3779 / North American check digit (position 9) of a 17-character VIN. */
-export function vinCheckDigit(vin: string): string {
-  if (!/^[A-HJ-NPR-Z0-9]{17}$/.test(vin.toUpperCase())) {
-    throw new Error(`not a 17-character VIN alphabet string: ${vin}`);
-  }
-  let sum = 0;
-  [...vin.toUpperCase()].forEach((ch, i) => {
-    const value = /\d/.test(ch) ? Number(ch) : VIN_VALUES[ch];
-    sum += value * VIN_WEIGHTS[i];
-  });
-  const rem = sum % 11;
-  return rem === 10 ? "X" : String(rem);
-}
-
 /** Tesla Model 3, Fremont ("F"), model year 2023 ("P"), serial 000001 — with its check digit. */
-export const DEMO_VIN = (() => {
-  const draft = "5YJ3E1EA0PF000001";
-  return draft.slice(0, 8) + vinCheckDigit(draft) + draft.slice(9);
-})();
+export const DEMO_VIN = withSerial("5YJ3E1EA0PF000000", "000001");
 
 export interface Place {
   readonly name: string;

@@ -11,8 +11,8 @@ import {
   DEMO_WORK,
   samplePoints,
   teslaDay,
-  vinCheckDigit,
 } from "./scenario.ts";
+import { vinCheckDigit } from "../../replay/vin.ts";
 
 const FIXTURES = new URL("../../fixtures/", import.meta.url);
 const day = teslaDay();
