@@ -10,11 +10,10 @@ import { VirtualClock } from "../core/clock.ts";
 import { parseConfig } from "../core/config.ts";
 import { createLogger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
-import { runScheduler } from "../core/scheduler.ts";
 import { assert, assertEquals } from "../core/testing.ts";
 import { teslaDay } from "../providers/tesla/scenario.ts";
 import { loadCassette } from "../replay/cassette.ts";
-import { startReplay } from "../replay/session.ts";
+import { playUntil, startReplay } from "../replay/session.ts";
 import { startExports } from "./common.ts";
 import { freePort, projectRoot } from "./testing_task.ts";
 
@@ -50,20 +49,8 @@ Deno.test({
       log,
       location: false,
     });
-    /** Plays the day (instant virtual sleeps) until `seconds` after its start. */
-    const playUntil = async (seconds: number) => {
-      const controller = new AbortController();
-      await runScheduler({
-        targets: session.targets,
-        readings,
-        clock,
-        log,
-        signal: controller.signal,
-        onPoll: () => {
-          if (clock.now() / 1000 - cassette.startedAt >= seconds) controller.abort();
-        },
-      });
-    };
+    const play = (at: number) =>
+      playUntil(session, { clock, readings, log, origin: cassette.startedAt, at });
     /** The state of charge the scenario had at the vehicle's newest sample. */
     const expectedSoc = () => {
       const entry = [...readings.vehicles.values()][0];
@@ -79,7 +66,7 @@ Deno.test({
     });
     const errors: string[] = [];
     try {
-      await playUntil(20 * 3600); // charging in the evening, a day of history behind
+      await play(20 * 3600); // charging in the evening, a day of history behind
       const soc = expectedSoc();
       const page = await browser.newPage({ viewport: { width: 800, height: 520 } });
       page.on("console", (m) => {
@@ -112,7 +99,7 @@ Deno.test({
       }
 
       // An hour later the page updates itself from /status.json, without a reload.
-      await playUntil(21 * 3600);
+      await play(21 * 3600);
       const later = expectedSoc();
       assert(later > soc, "still charging");
       // Browser-side code as text: Deno type-checks this file without the DOM library.
