@@ -10,6 +10,8 @@ import { Readings } from "../core/readings.ts";
 import { pollOnce, type PollOutcome, type PollTarget, runScheduler } from "../core/scheduler.ts";
 import { type Cassette, loadCassette, parseCassette } from "../replay/cassette.ts";
 import { startReplay } from "../replay/session.ts";
+import { OtlpExport, otlpSettings } from "../export/otlp.ts";
+import { PrometheusExport } from "../export/prometheus.ts";
 import { startFakeServer } from "../replay/fake_server.ts";
 import { providerEntry } from "../providers/mod.ts";
 import { fail, flags, onShutdownSignal, startExports } from "./common.ts";
@@ -125,23 +127,21 @@ export async function main(args: string[] = Deno.args): Promise<void> {
 
   const progress = progressReporter(log, clock, origin);
   if (values.once) {
-    // One cycle: every vehicle polled once, then export and exit.
-    const { PrometheusExport } = await import("../export/prometheus.ts");
-    const { OtlpExport, otlpSettings } = await import("../export/otlp.ts");
-    // Exports first: their histograms record the requests as they happen.
-    const settings = otlpSettings(env, config.greptimedb);
-    const otlp = settings
-      ? new OtlpExport(readings, settings, { location: config.location, log })
-      : undefined;
-    const prometheus = values.print
-      ? new PrometheusExport(readings, { location: config.location })
-      : undefined;
+    // One cycle: every vehicle polled once, then export and exit. The exports exist before
+    // the poll (their histograms record requests as they happen); with --listen they are the
+    // running server's, so nothing is pushed twice.
+    const settings = exports ? undefined : otlpSettings(env, config.greptimedb);
+    const otlp = exports?.otlp ??
+      (settings && new OtlpExport(readings, settings, { location: config.location, log }));
+    const prometheus = exports?.prometheus ??
+      (values.print ? new PrometheusExport(readings, { location: config.location }) : undefined);
     for (const t of targets) progress(t, await pollOnce(t, readings, log));
-    if (otlp) {
+    if (exports) await exports.close();
+    else if (otlp) {
       await otlp.forceFlush();
       await otlp.shutdown();
     }
-    if (prometheus) {
+    if (values.print && prometheus) {
       await Deno.stdout.write(new TextEncoder().encode(await prometheus.exposition()));
     }
   } else {
