@@ -1,5 +1,6 @@
 /** Strategy (c): ev-observer's own scheduler and Tesla provider, with the given config. */
-import { runScheduler, type SchedulerConfig } from "../core/scheduler.ts";
+import { runScheduler } from "../core/scheduler.ts";
+import type { SchedulerConfig } from "../core/scheduler_config.ts";
 import { createTeslaProvider } from "../providers/tesla/provider.ts";
 import type { Harness } from "./harness.ts";
 

@@ -3,7 +3,7 @@
  * fault are asserted in replay/faults_test.ts, which plays the same cases.
  */
 import { assert, assertEquals, assertStringIncludes } from "../core/testing.ts";
-import type { FaultRow } from "../replay/fault_suite.ts";
+import type { FaultRow } from "../app/fault_suite.ts";
 import { projectRoot, taskArgs } from "../scripts/testing_task.ts";
 
 async function bench(args: string[]) {

@@ -7,7 +7,7 @@
 import { VirtualClock } from "../core/clock.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
-import type { ProviderContext } from "../providers/mod.ts";
+import type { ProviderContext } from "../core/source.ts";
 import { FakeTesla } from "../providers/tesla/fake_api.ts";
 import { teslaPricing } from "../providers/tesla/pricing.ts";
 import { teslaDay } from "../providers/tesla/scenario.ts";
@@ -51,12 +51,11 @@ export function startHarness(options: HarnessOptions = {}): Harness {
   });
   const token = fake.auth.mint().access_token;
   const ctx: ProviderContext = {
-    http,
+    http: http.withAuth({ token: () => Promise.resolve(token) }),
     readings,
     clock,
     log,
     baseUrl: fake.url,
-    accessToken: () => Promise.resolve(token),
     location: false,
   };
   return {

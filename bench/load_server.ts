@@ -8,7 +8,6 @@
  *
  *   deno run --allow-net=127.0.0.1 --v8-flags=--expose-gc bench/load_server.ts --vehicles 200
  */
-import "../providers/all.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { Http } from "../core/http.ts";
 import { createLogger } from "../core/log.ts";
@@ -17,10 +16,10 @@ import { runScheduler } from "../core/scheduler.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startServer } from "../export/server.ts";
 import { StatusHistory, statusModel } from "../export/status.ts";
-import { providerEntry } from "../providers/mod.ts";
+import { vendorPlugin } from "../providers/mod.ts";
 import { fakeFleet } from "../providers/tesla/fake_fleet.ts";
 import { DAY_START } from "../providers/tesla/scenario.ts";
-import { flags } from "../scripts/flags.ts";
+import { flags } from "../app/flags.ts";
 
 const HELP = `
 bench/load_server.ts [--vehicles N] [--speed X] [--every MS]
@@ -42,16 +41,16 @@ const log = createLogger({ level: "error" });
 const readings = new Readings();
 // 06:00 on the reference day; the cars are spread over the 14 hours after it.
 const clock = new VirtualClock((DAY_START + 6 * 3600) * 1000, speed);
-const tesla = providerEntry("tesla");
+const tesla = vendorPlugin("tesla");
 const fleet = fakeFleet({ clock, size, spreadS: 251, spanS: 14 * 3600 });
 const targets = await Promise.all(fleet.map(async (car) => {
   const provider = tesla.create({
-    http: new Http({ provider: "tesla", readings, fetch: car.fetch, now: () => clock.now() }),
+    http: new Http({ provider: "tesla", readings, fetch: car.fetch, now: () => clock.now() })
+      .withAuth({ token: () => Promise.resolve(car.token) }),
     readings,
     clock,
     log,
     baseUrl: "http://fake-tesla.invalid",
-    accessToken: () => Promise.resolve(car.token),
     location: false,
   });
   const [vehicle] = await provider.listVehicles();

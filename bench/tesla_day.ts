@@ -4,7 +4,7 @@
  * billed, how long the car stayed awake because of the client, and which `vehicle_data`
  * answers the client got (hence how fresh its data was and what it saw happen).
  */
-import type { SchedulerConfig } from "../core/scheduler.ts";
+import type { SchedulerConfig } from "../core/scheduler_config.ts";
 import { FLEET_MONTHLY_CREDIT_USD, FLEET_PRICES } from "../providers/tesla/pricing.ts";
 import type { FakeTesla } from "../providers/tesla/fake_api.ts";
 import { agesEachSecond, p95, round, runEach } from "./common.ts";

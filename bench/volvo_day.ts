@@ -20,7 +20,7 @@ import { createLogger, type Logger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import { runScheduler } from "../core/scheduler.ts";
 import { COUNT_EVERY_REQUEST, UsageMeter } from "../core/usage.ts";
-import type { ProviderContext } from "../providers/mod.ts";
+import type { ProviderContext } from "../core/source.ts";
 import { defaultScopes, type EndpointName, VolvoApi } from "../providers/volvo/api.ts";
 import {
   carFleet,
@@ -86,12 +86,11 @@ export function startVolvoHarness(options: HarnessOptions = {}): VolvoHarness {
   });
   const token = fake.auth.mint(defaultScopes(true)).access_token as string;
   const ctx: ProviderContext = {
-    http,
+    http: http.withAuth({ token: () => Promise.resolve(token) }),
     readings,
     clock,
     log,
     baseUrl: fake.url,
-    accessToken: () => Promise.resolve(token),
     location: true,
     account: { provider: "volvo", name: "bench", vehicles: [], vcc_api_key: FAKE_API_KEY },
   };

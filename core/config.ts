@@ -5,7 +5,7 @@
 import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { type Logger, loggerFromEnv } from "./log.ts";
-import { DEFAULT_SCHEDULER, type SchedulerConfig } from "./scheduler.ts";
+import { DEFAULT_SCHEDULER, type SchedulerConfig } from "./scheduler_config.ts";
 
 const ListenAddress = z.string().regex(
   /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,

@@ -1,6 +1,8 @@
 /**
  * The one HTTP seam: every vendor request goes through `Http.send`. Recording hooks in here,
- * replay points the same code at the fake server, and request metrics are counted here.
+ * replay points the same code at the fake server, request metrics are counted here, and the
+ * account's access token is attached here (with one refresh and retry when the API rejects
+ * it), so vendor code keeps only its own quirks.
  */
 import type { Readings } from "./readings.ts";
 
@@ -14,6 +16,21 @@ export interface HttpRequest {
   readonly endpoint: string;
   /** The vendor's billing category (Tesla: data, wakes, commands), for the usage meter. */
   readonly category?: string;
+  /** Send the account's access token (`HttpAuth`) as `authorization: Bearer …`. */
+  readonly bearer?: boolean;
+  /**
+   * Whether a 401 answer means the access token died, so a refreshed one may succeed (default:
+   * every 401). A vendor whose 401 can also mean "sign in again" or "bad API key" says no.
+   */
+  readonly tokenRejected?: (response: HttpResponse) => boolean;
+}
+
+/** An account's access token, as the token manager (or a static token) provides it. */
+export interface HttpAuth {
+  /** A valid access token (refreshed ahead of its expiry by the token manager). */
+  token(): Promise<string>;
+  /** The API rejected `rejected`: a fresh token for one retry. Absent for a static token. */
+  refresh?(rejected: string): Promise<string>;
 }
 
 export interface HttpResponse {
@@ -59,8 +76,19 @@ export interface HttpOptions {
 export type ExchangeObserver = (exchange: Exchange) => void | Promise<void>;
 
 export class Http {
-  readonly #observers: ExchangeObserver[] = [];
-  constructor(readonly options: HttpOptions) {}
+  readonly #observers: ExchangeObserver[];
+  constructor(
+    readonly options: HttpOptions,
+    readonly auth?: HttpAuth,
+    observers: ExchangeObserver[] = [],
+  ) {
+    this.#observers = observers;
+  }
+
+  /** The same seam (options, observers such as the recorder) sending this account's token. */
+  withAuth(auth: HttpAuth): Http {
+    return new Http(this.options, auth, this.#observers);
+  }
 
   /**
    * Counts one outcome and observes its duration, by endpoint template (no VIN; a query string
@@ -88,7 +116,22 @@ export class Http {
     this.#observers.push(observer);
   }
 
+  /**
+   * Sends the request; with `bearer`, attaches the access token, and on a 401 that means the
+   * token died, refreshes it once and sends again (a token can die before its stated expiry).
+   */
   async send(request: HttpRequest): Promise<HttpResponse> {
+    if (!request.bearer) return await this.#send(request);
+    if (!this.auth) throw new Error(`${request.endpoint}: no access token for this account`);
+    const token = await this.auth.token();
+    const response = await this.#send(withBearer(request, token));
+    const rejected = response.status === 401 &&
+      (request.tokenRejected?.(response) ?? true);
+    if (!rejected || !this.auth.refresh) return response;
+    return await this.#send(withBearer(request, await this.auth.refresh(token)));
+  }
+
+  async #send(request: HttpRequest): Promise<HttpResponse> {
     const url = new URL(request.url);
     const fetchImpl = this.options.fetch ?? fetch;
     const timeoutMs = this.options.timeoutMs ?? 30_000;
@@ -126,6 +169,10 @@ export class Http {
     for (const observer of this.#observers) await observer(exchange);
     return result;
   }
+}
+
+function withBearer(request: HttpRequest, token: string): HttpRequest {
+  return { ...request, headers: { ...request.headers, authorization: `Bearer ${token}` } };
 }
 
 /** What went wrong, for the counter's `status` label and a message without the URL. */

@@ -8,13 +8,10 @@ import { type Clock, type Participant, participate } from "./clock.ts";
 import { VendorError } from "./errors.ts";
 import type { Logger } from "./log.ts";
 import type { Readings } from "./readings.ts";
-import {
-  type PollTarget,
-  type RunOptions,
-  runScheduler,
-  type SchedulerConfig,
-} from "./scheduler.ts";
-import type { Provider } from "../providers/mod.ts";
+import { type PollTarget, type RunOptions, runScheduler } from "./scheduler.ts";
+import type { SchedulerConfig } from "./scheduler_config.ts";
+import { vehicleKey, vinTail } from "./snapshot.ts";
+import type { Provider, PushSource } from "./source.ts";
 
 export interface AccountRun {
   readonly name: string;
@@ -22,8 +19,10 @@ export interface AccountRun {
   /** Only these VINs; every vehicle of the account when empty. */
   readonly vins: readonly string[];
   readonly budget?: Budget;
-  /** This account's scheduler settings over the common ones (e.g. its own `wake_up`). */
+  /** The vendor's and this account's scheduler settings over the common ones. */
   readonly config?: Partial<SchedulerConfig>;
+  /** The account's stream, for vendors that push: its live vehicles are not polled. */
+  readonly stream?: PushSource;
 }
 
 export interface PollAccountsOptions {
@@ -45,12 +44,21 @@ export async function pollAccounts(o: PollAccountsOptions): Promise<void> {
 }
 
 async function runAccount(account: AccountRun, o: PollAccountsOptions): Promise<void> {
+  // A push source delivers on its own beside the poll loop, which skips what it streams.
+  const streaming = account.stream?.run(o.signal).catch((err) => {
+    o.log.error("stream stopped; polling instead", {
+      provider: account.provider.id,
+      account: account.name,
+      error: (err as Error).message,
+    });
+  });
   const turn = participate(o.clock);
   try {
     await listAndPoll(account, o, turn);
   } finally {
     turn.leave();
   }
+  await streaming;
 }
 
 async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Participant) {
@@ -63,7 +71,7 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
       const picked = account.vins.length ? all.filter((v) => account.vins.includes(v.vin)) : all;
       for (const vin of account.vins) {
         if (!all.some((v) => v.vin === vin)) {
-          log.warn("configured VIN not in the account", { vehicle: vin.slice(-6) });
+          log.warn("configured VIN not in the account", { vehicle: vinTail(vin) });
         }
       }
       targets = picked.map((vehicle) => ({
@@ -71,9 +79,11 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
         vehicle,
         budget: account.budget,
         account: account.name,
+        config: account.config,
+        stream: account.stream,
       }));
       // A budget may be shared by accounts on one vendor key: it counts all their vehicles.
-      account.budget?.register(targets.map((t) => `${t.vehicle.provider}/${t.vehicle.vin}`));
+      account.budget?.register(targets.map((t) => vehicleKey(t.vehicle)));
     } catch (err) {
       const signIn = err instanceof VendorError &&
         (err.kind === "sign_in_needed" || err.kind === "unauthorized");
@@ -92,7 +102,7 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
     }
     // VINs stay out of logs: the last six characters tell the cars apart.
     log.info("polling", {
-      vehicles: targets.map((t) => t.vehicle.vin.slice(-6)).join(",") || "none",
+      vehicles: targets.map((t) => vinTail(t.vehicle.vin)).join(",") || "none",
     });
     // The vehicles join the clock as the scheduler starts; then the account steps aside.
     const running = runScheduler({
@@ -100,7 +110,7 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
       readings: o.readings,
       clock: o.clock,
       log: o.log,
-      config: { ...o.config, ...account.config },
+      config: o.config,
       signal: o.signal,
       onPoll: o.onPoll,
     });

@@ -6,7 +6,7 @@ import { createLogger } from "./log.ts";
 import { pollAccounts } from "./poller.ts";
 import { Readings } from "./readings.ts";
 import type { VehicleRef } from "./snapshot.ts";
-import type { Provider } from "../providers/mod.ts";
+import type { Provider } from "./source.ts";
 
 function asleepProvider(id: string, vins: string[], failListing = 0) {
   const checked: string[] = [];

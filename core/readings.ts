@@ -7,6 +7,7 @@ import {
   type Labels,
   mergeSnapshot,
   type Snapshot,
+  vehicleKey,
   type VehicleRef,
   type VehicleState,
 } from "./snapshot.ts";
@@ -157,7 +158,7 @@ export class Readings {
   }
 
   #entry(vehicle: VehicleRef): VehicleEntry {
-    const key = `${vehicle.provider}/${vehicle.vin}`;
+    const key = vehicleKey(vehicle);
     let entry = this.vehicles.get(key);
     if (!entry) {
       entry = { vehicle, state: "unknown", info: {} };

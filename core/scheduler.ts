@@ -26,6 +26,7 @@
  * `VehiclePlanner` is the pure decision part (tests drive it with explicit times);
  * `runScheduler` executes its plans on a Clock, one loop per vehicle.
  */
+import { type Activity, activityOf } from "./activity.ts";
 import type { Budget, Tier } from "./budget.ts";
 import { type Clock, type Participant, participate } from "./clock.ts";
 import { VendorError } from "./errors.ts";
@@ -33,59 +34,10 @@ import { HttpError } from "./http.ts";
 import type { Logger } from "./log.ts";
 import { checkRanges } from "./parse.ts";
 import type { Readings } from "./readings.ts";
-import type { Snapshot, VehicleRef, VehicleState } from "./snapshot.ts";
+import { type Snapshot, type VehicleRef, type VehicleState, vinTail } from "./snapshot.ts";
 import type { POLL_STATES } from "./catalog.ts";
-import type { EndpointSpec, Provider } from "../providers/mod.ts";
-
-export interface SchedulerConfig {
-  readonly driving_s: number;
-  readonly charging_kwh_per_poll: number;
-  readonly charging_min_s: number;
-  readonly charging_max_s: number;
-  readonly online_s: number;
-  readonly asleep_s: number;
-  readonly suspended_s: number;
-  readonly idle_before_suspend_s: number;
-  readonly suspend_s: number;
-  readonly confirm_online_s: number;
-  readonly backoff_s: number;
-  readonly max_backoff_s: number;
-  /** Wake a car that has been asleep `wake_after_s` (costs a wake call each time). */
-  readonly wake_up: boolean;
-  readonly wake_after_s: number;
-  /** Providers that read endpoint by endpoint: slow ones (diagnostics…) and static facts. */
-  readonly slow_endpoints_s: number;
-  readonly static_endpoints_s: number;
-  /**
-   * Read once more after the estimated end of charge to see "complete" (costs the car a few
-   * seconds of its sleep: any read after a charge ends restarts its sleep timer). Off: the
-   * last read lands just before the end.
-   */
-  readonly read_charge_complete: boolean;
-  /** …and their "in use" ones (doors, engine) while charging: it cannot drive off plugged in. */
-  readonly use_while_charging_s: number;
-}
-
-export const DEFAULT_SCHEDULER: SchedulerConfig = {
-  driving_s: 30,
-  charging_kwh_per_poll: 1,
-  charging_min_s: 30,
-  charging_max_s: 600,
-  online_s: 30,
-  asleep_s: 300,
-  suspended_s: 180,
-  idle_before_suspend_s: 0,
-  suspend_s: 21 * 60,
-  confirm_online_s: 240,
-  backoff_s: 30,
-  max_backoff_s: 1800,
-  wake_up: false,
-  wake_after_s: 12 * 3600,
-  read_charge_complete: false,
-  slow_endpoints_s: 3600,
-  static_endpoints_s: 86400,
-  use_while_charging_s: 600,
-};
+import { DEFAULT_SCHEDULER, type SchedulerConfig } from "./scheduler_config.ts";
+import type { EndpointSpec, Provider, PushSource } from "./source.ts";
 
 /** Seconds after the car's estimated end of charge at which to look again (when asked to). */
 export const CHARGE_END_MARGIN_S = 10;
@@ -107,37 +59,6 @@ export interface Plan {
   readonly pollState: PollState;
   /** Why, in a few words (logs and tests). */
   readonly reason: string;
-}
-
-/** What a full read says about the car, from catalog metrics only. */
-export interface Activity {
-  readonly driving: boolean;
-  readonly charging: boolean;
-  readonly chargerPowerW?: number;
-  readonly timeToFullS?: number;
-  /** Why it will not sleep now: user_present, climate_on, sentry_mode. */
-  readonly blockers: readonly string[];
-}
-
-export function activityOf(snapshot: Snapshot): Activity {
-  const state = (m: string) => snapshot.states.find((s) => s.metric === m)?.state;
-  const value = (m: string) => snapshot.samples.find((s) => s.metric === m)?.value;
-  const shift = state("ev.drive.shift_state");
-  const charging = state("ev.charging.state");
-  const blockers = [
-    ["user_present", "ev.user_present"],
-    ["climate_on", "ev.climate.on"],
-    ["sentry_mode", "ev.sentry_mode"],
-  ].filter(([, m]) => value(m) === 1).map(([name]) => name);
-  return {
-    // A vendor without a gear selector (Volvo) tells by its drive system running.
-    driving: shift === "drive" || shift === "reverse" || shift === "neutral" ||
-      value("ev.engine.running") === 1,
-    charging: charging === "charging" || charging === "starting",
-    chargerPowerW: value("ev.charging.power"),
-    timeToFullS: value("ev.charging.time_to_full"),
-    blockers,
-  };
 }
 
 type Mode = "start" | "asleep" | "waking" | "online" | "driving" | "charging" | "suspended";
@@ -314,42 +235,6 @@ export function backoffWait(
   return Math.max(backoff, Math.min(retryAfterS, MAX_RETRY_AFTER_S) * (1 + 0.1 * random()));
 }
 
-/** Fixed intervals in the older form (the fault suite and range checks use it). */
-export interface Intervals {
-  readonly driving: number;
-  readonly charging: number;
-  readonly online: number;
-  readonly asleep: number;
-  readonly backoff: number;
-  readonly maxBackoff: number;
-}
-
-/** The scheduler config that polls at exactly these intervals. */
-export function fromIntervals(i: Intervals): Partial<SchedulerConfig> {
-  return {
-    driving_s: i.driving,
-    charging_min_s: i.charging,
-    charging_max_s: i.charging,
-    online_s: i.online,
-    asleep_s: i.asleep,
-    backoff_s: i.backoff,
-    max_backoff_s: i.maxBackoff,
-  };
-}
-
-/** The wait after a failed poll (`streak` failures in a row), from older-style intervals. */
-export function nextDelay(
-  outcome: { kind: "error"; error: Error },
-  intervals: Intervals,
-  streak: number,
-): number {
-  const retry = outcome.error instanceof VendorError ? outcome.error.retryAfterS : undefined;
-  return backoffWait(streak, retry, {
-    backoff_s: intervals.backoff,
-    max_backoff_s: intervals.maxBackoff,
-  });
-}
-
 function plan(action: Action, inS: number, tier: Tier, pollState: PollState, reason: string) {
   return { action, inS, tier, pollState, reason };
 }
@@ -417,6 +302,10 @@ export interface PollTarget {
   readonly budget?: Budget;
   /** Account name for logs and exporter metrics. */
   readonly account?: string;
+  /** The vendor's and the account's scheduler settings over the run's common ones. */
+  readonly config?: Partial<SchedulerConfig>;
+  /** The account's stream: while it delivers this vehicle live, nothing is polled. */
+  readonly stream?: PushSource;
 }
 
 /** One poll: cheap state check, full read only when online. Never throws. */
@@ -446,9 +335,6 @@ async function hold(
   const wait = budget.reserve(count);
   if (wait > 0) await turn.sleep(wait * 1000, signal);
 }
-
-const paceOf = (provider: Provider, endpoint: string) =>
-  provider.endpoints?.find((e) => e.name === endpoint)?.pace;
 
 /** Runs one action against the provider and records what it learnt. Never throws. */
 async function execute(
@@ -485,7 +371,7 @@ async function execute(
     const kind = known ? err.kind : "unexpected";
     readings.count("ev.poll.errors", { provider: vehicle.provider, kind });
     // Logs name a vehicle by its VIN's last six characters only (the status page does too).
-    const fields = { provider: vehicle.provider, vehicle: vehicle.vin.slice(-6), action };
+    const fields = { provider: vehicle.provider, vehicle: vinTail(vehicle.vin), action };
     const message = error?.message ?? String(err);
     if (known) log.warn("poll failed", { ...fields, kind, error: message });
     else log.error("unexpected error while polling", { ...fields, error: message });
@@ -499,8 +385,6 @@ export interface RunOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly config?: Partial<SchedulerConfig>;
-  /** Older-style fixed intervals; applied over `config` (see fromIntervals). */
-  readonly intervals?: Intervals;
   readonly signal: AbortSignal;
   /** Jitter source (tests pass a seeded one). */
   readonly random?: () => number;
@@ -510,50 +394,87 @@ export interface RunOptions {
 
 /** Runs one independent loop per vehicle until `signal` aborts; one bad car never stalls others. */
 export async function runScheduler(options: RunOptions): Promise<void> {
-  const config = {
-    ...DEFAULT_SCHEDULER,
-    ...options.config,
-    ...(options.intervals ? fromIntervals(options.intervals) : {}),
-  };
-  await Promise.all(options.targets.map((target) => runVehicle(target, config, options)));
+  await Promise.all(options.targets.map((target) => {
+    const config = { ...DEFAULT_SCHEDULER, ...options.config, ...target.config };
+    return runVehicle(target, config, options);
+  }));
 }
 
 async function runVehicle(target: PollTarget, config: SchedulerConfig, o: RunOptions) {
   // Joined before the first await, so every vehicle of the call is counted from the start.
   const turn = participate(o.clock);
   try {
-    await pollVehicle(target, config, o, turn);
+    await new VehicleLoop(target, config, o, turn).run();
+  } catch (err) {
+    if (!o.signal.aborted) throw err;
   } finally {
     turn.leave();
   }
 }
 
-async function pollVehicle(
-  target: PollTarget,
-  config: SchedulerConfig,
-  o: RunOptions,
-  turn: Participant,
-) {
-  const { readings, clock, log, signal } = o;
-  const { vehicle, budget } = target;
-  const vlog = log.child({ provider: vehicle.provider, vehicle: vehicle.vin.slice(-6) });
-  // A provider without a wake call makes `wake_up` moot.
-  const canWake = typeof target.provider.wake === "function";
-  const planner = new VehiclePlanner({ ...config, wake_up: config.wake_up && canWake }, o.random);
+/** The poll loop of one vehicle: wait as planned, act, plan again. */
+class VehicleLoop {
+  readonly #planner: VehiclePlanner;
+  readonly #log: Logger;
   /** When each endpoint was last read (providers that read endpoints one by one). */
-  const lastRead = new Map<string, number>();
+  readonly #lastRead = new Map<string, number>();
   /** A read saw it driving since the trip endpoints were last read. */
-  let moved = false;
-  let next = planner.first();
-  while (!signal.aborted) {
+  #moved = false;
+
+  constructor(
+    readonly target: PollTarget,
+    readonly config: SchedulerConfig,
+    readonly o: RunOptions,
+    readonly turn: Participant,
+  ) {
+    // A provider without a wake call makes `wake_up` moot.
+    const canWake = typeof target.provider.wake === "function";
+    this.#planner = new VehiclePlanner({ ...config, wake_up: config.wake_up && canWake }, o.random);
+    this.#log = o.log.child({
+      provider: target.vehicle.provider,
+      vehicle: vinTail(target.vehicle.vin),
+    });
+  }
+
+  /** Throws only when the run's signal aborts a wait. */
+  async run(): Promise<void> {
+    const { readings, signal } = this.o;
+    const { vehicle, budget, stream } = this.target;
+    let next = this.#planner.first();
+    while (!signal.aborted) {
+      await this.#wait(next);
+      if (stream?.live(vehicle)) {
+        // The stream delivers this car's readings: look again later, without a request.
+        next = plan("check", this.config.asleep_s, "idle", "polling", "streaming");
+        continue;
+      }
+      const previous = this.#planner.mode;
+      const { outcome, plan: after } = await this.#poll(next.action);
+      next = after;
+      if (this.#planner.mode !== previous) {
+        this.#log.info("vehicle", { mode: this.#planner.mode, why: next.reason });
+      }
+      if (budget?.limited) {
+        const labels = { provider: vehicle.provider, account: this.target.account ?? "default" };
+        readings.setGauge("ev.api.budget.remaining", labels, budget.remaining());
+      }
+      this.o.onPoll?.(this.target, outcome, next);
+    }
+  }
+
+  /** Sleeps out the plan, stretched by the budget and held by a paused key. */
+  async #wait(next: Plan): Promise<void> {
+    const { budget, vehicle } = this.target;
     let waitS = next.inS;
     let pollState = next.pollState;
     if (budget) {
-      const factor = budget.stretch(next.tier, next.inS, config.asleep_s);
+      const factor = budget.stretch(next.tier, next.inS, this.config.asleep_s);
       if (factor === Infinity) {
         waitS = budget.meter.secondsToReset();
         pollState = "rate_limited";
-        vlog.warn("budget spent for today: waiting for 00:00 UTC", { wait_s: Math.round(waitS) });
+        this.#log.warn("budget spent for today: waiting for 00:00 UTC", {
+          wait_s: Math.round(waitS),
+        });
       } else waitS *= factor;
       // The key is paused (its quota used up, or too many requests): wait with it.
       const paused = budget.pausedFor();
@@ -562,97 +483,120 @@ async function pollVehicle(
         pollState = "rate_limited";
       }
     }
-    readings.setPollState(vehicle, pollState);
-    try {
-      await turn.sleep(waitS * 1000, signal);
-    } catch {
-      return; // aborted
-    }
-    // One poll: an action, and a full read right after a state check that calls for one (so
-    // progress output and tests see "a poll" as before: state check, then read if online),
-    // and the trip values right after a read that sees a drive end.
-    let action = next.action;
-    let outcome: PollOutcome;
+    this.o.readings.setPollState(vehicle, pollState);
+    await this.turn.sleep(waitS * 1000, this.o.signal);
+  }
+
+  /**
+   * One poll: the planned action, then at once a full read when a state check calls for one
+   * (so progress and tests see "a poll" as state check + read), and the trip values when a
+   * read sees a drive end.
+   */
+  async #poll(first: Action): Promise<{ outcome: PollOutcome; plan: Plan }> {
+    const { budget } = this.target;
+    const clock = this.o.clock;
+    let action = first;
     let only: string[] | undefined;
-    const previous = planner.mode;
     for (;;) {
-      const mode = planner.mode;
-      let endpoints = action === "fetch"
-        ? only ??
-          dueEndpoints(target.provider.endpoints, lastRead, clock.now() / 1000, mode, config, moved)
-        : undefined;
-      if (budget) {
-        // The key may be paused (its quota used up, or too many requests), and a read must fit
-        // in its per-minute window; vehicles sharing the key queue up here.
-        try {
-          await hold(
-            budget,
-            requestsOf(target.provider, action, endpoints),
-            turn,
-            signal,
-            () => readings.setPollState(vehicle, "rate_limited"),
-          );
-        } catch {
-          return; // aborted
-        }
-        if (action === "fetch" && !only) {
-          endpoints = dueEndpoints(
-            target.provider.endpoints,
-            lastRead,
-            clock.now() / 1000,
-            mode,
-            config,
-            moved,
-          );
-        }
-      }
+      const mode = this.#planner.mode;
+      const endpoints = await this.#reserve(action, only, mode);
       const before = clock.now() / 1000;
-      outcome = await execute(target, action, readings, log, endpoints);
+      const outcome = await execute(this.target, action, this.o.readings, this.o.log, endpoints);
       const now = clock.now() / 1000;
-      if (outcome.kind === "snapshot") {
-        const read = endpoints ?? target.provider.endpoints?.map((x) => x.name) ?? [];
-        for (const e of read) lastRead.set(e, before);
-        if (read.some((e) => paceOf(target.provider, e) === "trip")) moved = false;
+      this.#learn(outcome, endpoints, before);
+      const next = this.#planAfter(action, outcome, now);
+      if (this.o.signal.aborted || (budget && budget.remaining() <= 0)) {
+        return { outcome, plan: next };
       }
-      if (outcome.kind === "error" && budget && outcome.error instanceof VendorError) {
-        const { kind, retryAfterS } = outcome.error;
-        if (kind === "quota") budget.pause(retryAfterS ?? 3600);
-        if (kind === "rate_limited") budget.pause(retryAfterS ?? 60);
-      }
-      next = outcome.kind === "error"
-        ? planner.afterError(outcome.error, action, now)
-        : outcome.kind === "woke"
-        ? planner.afterWake(now)
-        : outcome.kind === "snapshot"
-        ? planner.afterFetch(activityOf(outcome.snapshot), now)
-        : action === "fetch"
-        ? planner.afterFetch("asleep", now)
-        : planner.afterCheck(outcome.state as VehicleState, now);
-      if (outcome.kind === "snapshot" && planner.mode === "driving") moved = true;
-      if (signal.aborted || (budget && budget.remaining() <= 0)) break;
-      const readNow = action === "check" && next.action === "fetch" && next.inS === 0;
-      // The drive just ended: odometer, location and trip meters have their final values now.
-      const tripNow = outcome.kind === "snapshot" && mode === "driving" &&
-        planner.mode !== "driving" && only === undefined;
-      const trip = tripNow
-        ? dueEndpoints(target.provider.endpoints, lastRead, now, planner.mode, config, moved)
-          ?.filter((e) => paceOf(target.provider, e) === "trip")
-        : undefined;
-      if (readNow) {
+      if (action === "check" && next.action === "fetch" && next.inS === 0) {
         action = "fetch";
         only = undefined;
-      } else if (trip?.length) {
-        action = "fetch";
-        only = trip;
-      } else break;
+        continue;
+      }
+      // The drive just ended: odometer, location and trip meters have their final values now.
+      const trip = outcome.kind === "snapshot" && mode === "driving" &&
+          this.#planner.mode !== "driving" && only === undefined
+        ? this.#due(now, this.#planner.mode)?.filter((e) => this.#pace(e) === "trip")
+        : undefined;
+      if (!trip?.length) return { outcome, plan: next };
+      action = "fetch";
+      only = trip;
     }
-    if (planner.mode !== previous) {
-      vlog.info("vehicle", { mode: planner.mode, why: next.reason });
+  }
+
+  /**
+   * The endpoints a read asks for; with a budget, first waits until the key's pause is over
+   * and the requests fit in its per-minute window (vehicles sharing the key queue up here).
+   */
+  async #reserve(
+    action: Action,
+    only: string[] | undefined,
+    mode: string,
+  ): Promise<readonly string[] | undefined> {
+    const { budget, provider, vehicle } = this.target;
+    const due = () =>
+      action !== "fetch" ? undefined : only ?? this.#due(this.o.clock.now() / 1000, mode);
+    if (!budget) return due();
+    await hold(
+      budget,
+      requestsOf(provider, action, due()),
+      this.turn,
+      this.o.signal,
+      () => this.o.readings.setPollState(vehicle, "rate_limited"),
+    );
+    // Time passed while waiting: what is due may have changed.
+    return due();
+  }
+
+  #due(now: number, mode: string): string[] | undefined {
+    return dueEndpoints(
+      this.target.provider.endpoints,
+      this.#lastRead,
+      now,
+      mode,
+      this.config,
+      this.#moved,
+    );
+  }
+
+  #pace(endpoint: string) {
+    return this.target.provider.endpoints?.find((e) => e.name === endpoint)?.pace;
+  }
+
+  /** Remembers which endpoints were read, and pauses a key the vendor says is spent. */
+  #learn(outcome: PollOutcome, endpoints: readonly string[] | undefined, at: number): void {
+    const { budget, provider } = this.target;
+    if (outcome.kind === "snapshot") {
+      const read = endpoints ?? provider.endpoints?.map((x) => x.name) ?? [];
+      for (const e of read) this.#lastRead.set(e, at);
+      if (read.some((e) => this.#pace(e) === "trip")) this.#moved = false;
     }
-    if (budget?.limited) {
-      const labels = { provider: vehicle.provider, account: target.account ?? "default" };
-      readings.setGauge("ev.api.budget.remaining", labels, budget.remaining());
+    if (outcome.kind === "error" && budget && outcome.error instanceof VendorError) {
+      const { kind, retryAfterS } = outcome.error;
+      if (kind === "quota") budget.pause(retryAfterS ?? 3600);
+      if (kind === "rate_limited") budget.pause(retryAfterS ?? 60);
     }
-    o.onPoll?.(target, outcome, next);
+  }
+
+  #planAfter(action: Action, outcome: PollOutcome, now: number): Plan {
+    const planner = this.#planner;
+    let next: Plan;
+    switch (outcome.kind) {
+      case "error":
+        next = planner.afterError(outcome.error, action, now);
+        break;
+      case "woke":
+        next = planner.afterWake(now);
+        break;
+      case "snapshot":
+        next = planner.afterFetch(activityOf(outcome.snapshot), now);
+        if (planner.mode === "driving") this.#moved = true;
+        break;
+      case "state":
+        next = action === "fetch"
+          ? planner.afterFetch("asleep", now)
+          : planner.afterCheck(outcome.state as VehicleState, now);
+    }
+    return next;
   }
 }

@@ -12,7 +12,7 @@ import type { Snapshot, VehicleRef } from "./snapshot.ts";
 import { runScheduler } from "./scheduler.ts";
 import { Budget, type BudgetConfig } from "./budget.ts";
 import { COUNT_EVERY_REQUEST, UsageMeter } from "./usage.ts";
-import type { EndpointSpec, Provider } from "../providers/mod.ts";
+import type { EndpointSpec, Provider } from "./source.ts";
 
 const START = Date.UTC(2026, 2, 10, 12);
 

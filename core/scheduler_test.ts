@@ -5,18 +5,12 @@ import { VendorError } from "./errors.ts";
 import { createLogger } from "./log.ts";
 import { Readings } from "./readings.ts";
 import type { Sample, Snapshot, StateSample, VehicleRef, VehicleState } from "./snapshot.ts";
-import {
-  type Activity,
-  activityOf,
-  DEFAULT_SCHEDULER,
-  dueEndpoints,
-  type Plan,
-  runScheduler,
-  VehiclePlanner,
-} from "./scheduler.ts";
+import { type Activity, activityOf } from "./activity.ts";
+import { DEFAULT_SCHEDULER } from "./scheduler_config.ts";
+import { dueEndpoints, type Plan, runScheduler, VehiclePlanner } from "./scheduler.ts";
 import { Budget } from "./budget.ts";
 import { UsageMeter } from "./usage.ts";
-import type { Provider } from "../providers/mod.ts";
+import type { Provider } from "./source.ts";
 
 const parked: Activity = { driving: false, charging: false, blockers: [] };
 const driving: Activity = { ...parked, driving: true };

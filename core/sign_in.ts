@@ -2,7 +2,7 @@
  * The interactive part of `deno task auth`, the same for every provider: show the authorize
  * URL (and open a browser unless told not to), get the answer back through the one-shot
  * loopback server or a paste, let the provider exchange it (and add its extras), and save the
- * tokens. A provider supplies a `SignInPlan`; scripts/auth.ts keeps the table of providers.
+ * tokens. A provider supplies a `SignInPlan` through its plug-in.
  *
  * With a loopback redirect URI the server and the paste race: on a headless or remote machine
  * the browser cannot reach 127.0.0.1 here, but its address bar still holds the code, so the
@@ -50,8 +50,8 @@ export interface SignInRequest {
   readonly log: Logger;
   /** The config's `location` switch (a provider may ask for a location scope). */
   readonly location: boolean;
-  /** Vendor flags from the command line; a provider rejects the ones it cannot use. */
-  readonly options: { readonly api?: string; readonly loginHint?: string };
+  /** The vendor's own flags from the command line (its plug-in's `signInFlags`), by name. */
+  readonly options: Readonly<Record<string, string | boolean | undefined>>;
 }
 
 export interface ImportResult {

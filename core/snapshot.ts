@@ -13,6 +13,19 @@ export interface VehicleRef {
 
 export type VehicleState = "online" | "asleep" | "offline" | "unknown";
 
+/** The one key of a vehicle in every store and map: provider and VIN. */
+export function vehicleKey(vehicle: Pick<VehicleRef, "provider" | "vin">): string {
+  return `${vehicle.provider}/${vehicle.vin}`;
+}
+
+/**
+ * How logs and the status page name a vehicle: the VIN's last six characters (its serial
+ * number), enough to tell one owner's cars apart without publishing the VIN.
+ */
+export function vinTail(vin: string): string {
+  return vin.slice(-6);
+}
+
 /** A numeric sample of a catalog metric (gauge or 0/1 flag). */
 export interface Sample {
   readonly metric: string;
@@ -46,6 +59,16 @@ export interface Snapshot {
    * values from other sources are kept. `state: "unknown"` then means "not read this time".
    */
   readonly partial?: { readonly sources: readonly string[] };
+}
+
+/** The value of a catalog metric in a snapshot (the first series when it has labels). */
+export function sampleValue(snapshot: Snapshot, metric: string): number | undefined {
+  return snapshot.samples.find((s) => s.metric === metric)?.value;
+}
+
+/** The current state of a catalog state set in a snapshot. */
+export function stateValue(snapshot: Snapshot, metric: string): string | undefined {
+  return snapshot.states.find((s) => s.metric === metric)?.state;
 }
 
 /**

@@ -14,7 +14,7 @@ import type { Config } from "../core/config.ts";
 import { Http } from "../core/http.ts";
 import type { Logger } from "../core/log.ts";
 import type { Readings } from "../core/readings.ts";
-import type { Sample, Snapshot } from "../core/snapshot.ts";
+import { type Sample, type Snapshot, vehicleKey } from "../core/snapshot.ts";
 import {
   openMeteo,
   openWeatherMap,
@@ -82,7 +82,7 @@ export class WeatherEnricher {
     if (this.#recording) return; // our own merge coming back through the store
     const position = positionOf(snapshot);
     if (!position) return;
-    const key = `${snapshot.vehicle.provider}/${snapshot.vehicle.vin}`;
+    const key = vehicleKey(snapshot.vehicle);
     const now = this.#o.clock.now();
     const state = this.#vehicles.get(key) ?? { attemptAt: -Infinity, inFlight: false };
     this.#vehicles.set(key, state);
@@ -121,7 +121,7 @@ export class WeatherEnricher {
     const samples = toSamples(reading);
     state.last = { at: this.#o.clock.now(), position, samples };
     const stored = this.#o.readings.vehicles.get(
-      `${snapshot.vehicle.provider}/${snapshot.vehicle.vin}`,
+      vehicleKey(snapshot.vehicle),
     )?.snapshot;
     // The vehicle went asleep meanwhile: its values are gone, the weather waits for the next.
     if (stored) this.#record(stored, samples);

@@ -4,7 +4,8 @@
  * state-of-charge history kept in memory. The page (status_page.ts) only renders this.
  */
 import type { Readings } from "../core/readings.ts";
-import type { Snapshot, VehicleRef } from "../core/snapshot.ts";
+import { activityWord } from "../core/activity.ts";
+import { type Snapshot, vehicleKey, type VehicleRef, vinTail } from "../core/snapshot.ts";
 
 /** One budget window (today or this month) as the live poller counts it. */
 export interface UsageWindow {
@@ -107,18 +108,12 @@ export class StatusHistory {
     const range = ["rated", "estimated", "ideal"].map((e) =>
       value("ev.battery.range", { estimate: e })
     ).find((v) => v !== undefined);
-    const shift = snapshot.states.find((x) => x.metric === "ev.drive.shift_state")?.state;
-    const charging = snapshot.states.find((x) => x.metric === "ev.charging.state")?.state;
     const soc = value("ev.battery.level");
     this.#last.set(key, {
       soc,
       rangeM: range,
       chargeLimit: value("ev.charging.limit"),
-      activity: shift && shift !== "park" && shift !== "unknown"
-        ? "driving"
-        : charging === "charging" || charging === "starting"
-        ? "charging"
-        : "parked",
+      activity: activityWord(snapshot),
     });
     if (soc === undefined) return;
     const t = snapshot.sampledAt;
@@ -160,8 +155,6 @@ export class StatusHistory {
   }
 }
 
-const vehicleKey = (v: VehicleRef) => `${v.provider}/${v.vin}`;
-
 /** Builds the model the page and /status.json show. */
 export function statusModel(
   readings: Readings,
@@ -181,7 +174,7 @@ export function statusModel(
     vehicles.push({
       provider: v.provider,
       name,
-      vinTail: v.vin.slice(-6),
+      vinTail: vinTail(v.vin),
       state: entry.state === "online" && entry.snapshot && last?.activity
         ? last.activity
         : entry.state,

@@ -79,3 +79,26 @@ Deno.test("renderVehicles runs from its own source text, as the browser runs it"
   const fromSource = new Function(`return (${renderVehicles.toString()})`)();
   assertEquals(fromSource(model), renderVehicles(model));
 });
+
+Deno.test("the model: a Volvo whose drive system runs shows as driving (it has no gear)", () => {
+  const readings = new Readings();
+  const history = new StatusHistory(readings);
+  const vehicle = { provider: "volvo", id: "YV1XZEFV1R2000001", vin: "YV1XZEFV1R2000001" };
+  const snapshot = (running: number): Snapshot => ({
+    vehicle,
+    sampledAt: 1_700_000_000,
+    state: "online",
+    samples: [
+      { metric: "ev.battery.level", value: 0.5 },
+      { metric: "ev.engine.running", value: running },
+    ],
+    states: [{ metric: "ev.charging.state", state: "disconnected" }],
+    info: {},
+  });
+  const now = () => 1_700_000_060_000;
+  readings.record(snapshot(1));
+  assertEquals(statusModel(readings, history, { now }).vehicles[0].state, "driving");
+  readings.record(snapshot(0));
+  assertEquals(statusModel(readings, history, { now }).vehicles[0].state, "parked");
+  history.close();
+});

@@ -3,7 +3,6 @@
  * bundled day on the fake server, replay from the recording to the same /metrics (with the
  * recording's placeholders in place of the VIN and name).
  */
-import "../providers/all.ts";
 import { assert, assertEquals, assertNotEquals } from "../core/testing.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { createLogger } from "../core/log.ts";
@@ -12,7 +11,7 @@ import { PrometheusExport } from "../export/prometheus.ts";
 import { withoutDurations } from "../export/test_helpers.ts";
 import { type Cassette, loadCassette } from "./cassette.ts";
 import { Recorder } from "./recorder.ts";
-import { playUntil, startReplay } from "./session.ts";
+import { playUntil, startReplay } from "../app/replay_session.ts";
 
 const DAY = new URL("../fixtures/tesla/day/cassette.json", import.meta.url).pathname;
 /** Driving, charging, and the end of the day. */

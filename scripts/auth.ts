@@ -1,7 +1,7 @@
 /**
  * `deno task auth <provider>` (or `ev-observer auth <provider>`): signs in to a vendor account
- * and stores its tokens in the token store, or imports them from another tool. Each provider
- * adds one line to PROVIDERS.
+ * and stores its tokens in the token store, or imports them from another tool. What each
+ * vendor signs in with, and its own flags, come from its plug-in.
  */
 import { type AccountConfig, type Config, ConfigError, loadConfig } from "../core/config.ts";
 import { realClock } from "../core/clock.ts";
@@ -9,42 +9,66 @@ import { VendorError } from "../core/errors.ts";
 import { Http, HttpError } from "../core/http.ts";
 import { createLogger, maskSecrets } from "../core/log.ts";
 import { AuthorizationError } from "../core/oauth.ts";
+import type { VendorFlag, VendorPlugin } from "../core/plugin.ts";
 import {
   lineReader,
   openBrowser,
   runSignIn,
   type SignInIO,
-  type SignInProvider,
   type SignInRequest,
 } from "../core/sign_in.ts";
-import { teslaSignInPlan } from "../providers/tesla/identity.ts";
-import { volvoSignInPlan } from "../providers/volvo/identity.ts";
-import { importTeslaPy } from "../providers/tesla/teslapy.ts";
-import { flags } from "./flags.ts";
+import { PLUGINS } from "../providers/mod.ts";
+import { flags } from "../app/flags.ts";
 
-/** The providers `deno task auth` knows: one line each. */
-const PROVIDERS: Record<string, SignInProvider> = {
-  tesla: { plan: teslaSignInPlan, imports: { teslapy: importTeslaPy } },
-  volvo: { plan: volvoSignInPlan },
-};
+/** The vendors that can sign in here. */
+const SIGN_IN = PLUGINS.filter((p) => p.signIn);
+
+/** Every vendor's own flags (`--api`) and token imports (`--import-teslapy FILE`), by flag. */
+function vendorFlags(): Map<string, { flag: VendorFlag; owners: VendorPlugin[] }> {
+  const all = new Map<string, { flag: VendorFlag; owners: VendorPlugin[] }>();
+  const add = (name: string, flag: VendorFlag, plugin: VendorPlugin) => {
+    const known = all.get(name);
+    if (known) known.owners.push(plugin);
+    else all.set(name, { flag, owners: [plugin] });
+  };
+  for (const plugin of SIGN_IN) {
+    for (const [name, flag] of Object.entries(plugin.signInFlags ?? {})) add(name, flag, plugin);
+    for (const tool of Object.keys(plugin.signIn?.imports ?? {})) {
+      add(`import-${tool}`, {
+        type: "string",
+        value: "FILE",
+        help: `import a ${tool} token cache instead of signing in`,
+      }, plugin);
+    }
+  }
+  return all;
+}
+
+const VENDOR_FLAGS = vendorFlags();
+
+/** The --help lines of the vendor flags, each marked with its vendor(s). */
+function vendorHelp(): string {
+  return [...VENDOR_FLAGS].map(([name, { flag, owners }]) => {
+    const left = `  --${name}${flag.value ? ` ${flag.value}` : ""}`;
+    const who = owners.map((o) => o.id[0].toUpperCase() + o.id.slice(1)).join(", ");
+    return `${left.padEnd(27)}${who}: ${flag.help}`;
+  }).join("\n");
+}
 
 const HELP = `
 deno task auth <provider> [options]
 
 Signs in to a vendor account in the browser and stores its tokens in <state_dir>/tokens/
 (mode 0600). Run it once per account, and again whenever ev-observer reports "sign-in needed".
-Providers: ${Object.keys(PROVIDERS).join(", ")}.
+Providers: ${SIGN_IN.map((p) => p.id).join(", ")}.
 
 Options:
   --account NAME           the config's accounts entry to sign in (default: the only one for
                            this provider, else "default")
   --config PATH            config file (accounts, state_dir)
-  --api owner|fleet        Tesla: Owner API (default) or Fleet API with your own app
-  --login-hint EMAIL       Tesla: pre-fill the e-mail on the sign-in page (it is part of the
-                           printed address); with --import-teslapy: which sign-in to import
   --no-browser             only print the address (headless machines, SSH)
-  --import-teslapy FILE    Tesla: import a TeslaPy cache.json instead of signing in
   -h, --help               this text
+${vendorHelp()}
 
 The address is always printed. For a redirect URI on 127.0.0.1/localhost a one-shot server
 receives the answer; otherwise (Tesla's tesla://auth/callback, or a browser on another
@@ -152,21 +176,35 @@ function explain(err: unknown): { message: string; code: number } {
 }
 
 async function signIn(args: string[], invokedAs: string): Promise<void> {
+  const own = Object.fromEntries(
+    [...VENDOR_FLAGS].map(([name, { flag }]) => [name, { type: flag.type }]),
+  ) as Record<string, { type: "string" | "boolean" }>;
   const { values, positionals } = flags(args, {
     account: { type: "string" },
     config: { type: "string" },
-    api: { type: "string" },
-    "login-hint": { type: "string" },
     "no-browser": { type: "boolean" },
-    "import-teslapy": { type: "string" },
+    ...own,
   }, HELP);
   const [providerId, ...extra] = positionals;
-  const entry = providerId === undefined ? undefined : PROVIDERS[providerId];
-  if (!entry || extra.length) {
+  const entry = SIGN_IN.find((p) => p.id === providerId);
+  if (!entry?.signIn || extra.length) {
     throw new ConfigError(
       `${providerId === undefined ? "name a provider" : `unknown provider "${positionals}"`}: ` +
-        `deno task auth <${Object.keys(PROVIDERS).join("|")}> (see --help)`,
+        `deno task auth <${SIGN_IN.map((p) => p.id).join("|")}> (see --help)`,
     );
+  }
+  const given = values as Record<string, string | boolean | undefined>;
+  const options: Record<string, string | boolean> = {};
+  for (const [name, { owners }] of VENDOR_FLAGS) {
+    if (given[name] === undefined) continue;
+    if (!owners.includes(entry)) {
+      throw new ConfigError(
+        `--${name} is a ${
+          owners.map((o) => o.id).join("/")
+        } option; ${providerId} has no such option`,
+      );
+    }
+    options[name] = given[name]!;
   }
   const env = Deno.env.toObject();
   const config = await loadConfig(values.config, env);
@@ -182,24 +220,21 @@ async function signIn(args: string[], invokedAs: string): Promise<void> {
     clock: realClock,
     log,
     location: config.location,
-    options: {
-      ...(values.api !== undefined ? { api: values.api } : {}),
-      ...(values["login-hint"] !== undefined ? { loginHint: values["login-hint"] } : {}),
-    },
+    options,
   };
-  const next = () => nextSteps(picked, providerId!, values.api, values.config, invokedAs);
+  const api = typeof options.api === "string" ? options.api : undefined;
+  const next = () => nextSteps(picked, providerId!, api, values.config, invokedAs);
 
-  const teslapy = values["import-teslapy"];
-  if (teslapy !== undefined) {
-    const importer = entry.imports?.teslapy;
-    if (!importer) throw new ConfigError(`--import-teslapy is not available for ${providerId}`);
-    const result = await importer(teslapy, request);
+  for (const [tool, importer] of Object.entries(entry.signIn.imports ?? {})) {
+    const file = options[`import-${tool}`];
+    if (typeof file !== "string") continue;
+    const result = await importer(file, request);
     console.log(`imported ${result.accounts} account${result.accounts === 1 ? "" : "s"}`);
     for (const line of [...result.notes, "", ...next()]) console.log(line);
     return;
   }
 
-  const plan = entry.plan(request);
+  const plan = entry.signIn.plan(request);
   const record = await runSignIn(plan, stdio(values["no-browser"] === true));
   console.log("");
   console.log(

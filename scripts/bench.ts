@@ -1,13 +1,13 @@
 /**
  * `deno task bench <name>`: benchmarks on the simulated vendor APIs, on virtual clocks:
  * `tesla-day` (bench/tesla_day.ts), `volvo-day` (bench/volvo_day.ts), `faults`
- * (replay/fault_suite.ts) and `load` (bench/load.ts).
+ * (app/fault_suite.ts) and `load` (bench/load.ts).
  */
 import { runBench, STRATEGIES, table, TRADEOFF, TRADEOFF_ROWS } from "../bench/tesla_day.ts";
 import * as volvo from "../bench/volvo_day.ts";
 import { loadTable, runLoad } from "../bench/load.ts";
-import { FAULT_CASES, faultRows, faultTable } from "../replay/fault_suite.ts";
-import { fail, flags } from "./common.ts";
+import { FAULT_CASES, faultRows, faultTable } from "../app/fault_suite.ts";
+import { fail, flags } from "../app/cli.ts";
 
 const HELP = `
 deno task bench tesla-day|volvo-day [--json] [--in-process]

@@ -1,6 +1,6 @@
 /** `deno task catalog`: prints the metric catalog as a Markdown table (the README carries it). */
 import { catalogMarkdown } from "../core/catalog_doc.ts";
-import { flags } from "./flags.ts";
+import { flags } from "../app/flags.ts";
 
 /** Prints the catalog (the `ev-observer catalog` entry too). */
 export function main(args: string[] = Deno.args): void {

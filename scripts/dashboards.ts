@@ -1,6 +1,6 @@
 /** `deno task dashboards`: writes the Grafana dashboards of deploy/grafana/dashboards.ts. */
 import { renderDashboards } from "../deploy/grafana/dashboards.ts";
-import { flags } from "./flags.ts";
+import { flags } from "../app/flags.ts";
 
 const HELP = `
 deno task dashboards

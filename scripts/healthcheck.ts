@@ -3,7 +3,7 @@
  * otherwise. The container's HEALTHCHECK runs it (the image has no curl).
  */
 import { splitListen } from "../core/config.ts";
-import { flags } from "./flags.ts";
+import { flags } from "../app/flags.ts";
 
 const HELP = `
 ev-observer healthcheck [--url URL]

@@ -1,15 +1,13 @@
 /**
  * `ev-observer <command>`: the one entry point of the compiled binary and of the container.
- * Each command is a script with `export function main(args)`; commands whose script has not
- * landed yet say so instead of failing obscurely.
+ * Each command is a script with `export function main(args)`.
  */
 
 type Main = (args: string[]) => void | Promise<void>;
 
 interface Command {
   readonly about: string;
-  /** Loads the script; absent while the command is not available yet. */
-  readonly load?: () => Promise<{ main: Main }>;
+  readonly load: () => Promise<{ main: Main }>;
 }
 
 /** One line per command. Literal import paths so `deno compile` embeds every script. */
@@ -36,9 +34,7 @@ export const COMMANDS: Record<string, Command> = {
 
 function usage(): string {
   const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
-  const lines = Object.entries(COMMANDS).map(([name, c]) =>
-    `  ${name.padEnd(width)}  ${c.about}${c.load ? "" : " (not available yet)"}`
-  );
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.about}`);
   return `ev-observer <command> [options]
 
 Commands:
@@ -58,13 +54,6 @@ export async function main(args: string[] = Deno.args): Promise<void> {
   if (!command) {
     console.error(`unknown command "${name}"\n\n${usage()}`);
     Deno.exit(2);
-  }
-  if (!command.load) {
-    console.error(
-      `ev-observer ${name} is not available yet in this build: it lands with a later release. ` +
-        `\`ev-observer replay\` runs the demo meanwhile.`,
-    );
-    Deno.exit(3);
   }
   const script = await command.load();
   await script.main(rest);

@@ -2,8 +2,6 @@
  * `deno task poll`: the exporter. Every configured account → its provider → the scheduler →
  * /metrics and OTLP; SIGINT/SIGTERM flush OTLP and stop cleanly.
  */
-import "../providers/all.ts";
-import type { Budget } from "../core/budget.ts";
 import { realClock } from "../core/clock.ts";
 import { ConfigError, loadConfig } from "../core/config.ts";
 import { createLogger } from "../core/log.ts";
@@ -11,10 +9,10 @@ import { pollAccounts } from "../core/poller.ts";
 import { startWeather } from "../enrich/weather.ts";
 import { Readings } from "../core/readings.ts";
 import type { AccountStatus } from "../export/status.ts";
-import { fail, flags, onShutdownSignal, startExports } from "./common.ts";
-import { openAccount, type Opened } from "./accounts.ts";
-import { configPath } from "./accounts.ts";
-export { tokenVariable } from "./accounts.ts";
+import { configPath, openConfiguredAccounts, type Opened } from "../app/accounts.ts";
+import { fail, flags, onShutdownSignal } from "../app/cli.ts";
+import { startExports } from "../app/exports.ts";
+import { vehicleKey } from "../core/snapshot.ts";
 
 const HELP = `
 deno task poll [options]
@@ -57,13 +55,13 @@ export async function main(
     fail(new ConfigError(`${path ?? "the config"} lists no accounts: add one under accounts:`));
   }
   const readings = new Readings();
-  const opened: Opened[] = [];
-  /** Budgets of vendor keys several accounts share (Volvo: the API key). */
-  const budgets = new Map<string, Budget>();
-  for (const [i, account] of config.accounts.entries()) {
-    const context = { config, path, env, readings, budgets };
-    opened.push(await openAccount(account, i, context, log, invokedAs));
-  }
+  const opened = await openConfiguredAccounts(config, {
+    configPath: path,
+    env,
+    readings,
+    log,
+    invokedAs,
+  }).catch((e) => fail(e, log));
   const byName = new Map(opened.map((o) => [o.run.name, o]));
 
   /** Token expiry for ev_token_expiry_timestamp_seconds, refreshed after every poll. */
@@ -79,10 +77,10 @@ export async function main(
   /** Which account each vehicle belongs to, learnt as it is polled. */
   const accountOf = new Map<string, Opened>();
   const account = (vehicle: { provider: string; vin: string }): AccountStatus | undefined => {
-    const o = accountOf.get(`${vehicle.provider}/${vehicle.vin}`);
+    const o = accountOf.get(vehicleKey(vehicle));
     if (!o) return undefined;
     const today = o.meter?.today();
-    const entry = readings.vehicles.get(`${vehicle.provider}/${vehicle.vin}`);
+    const entry = readings.vehicles.get(vehicleKey(vehicle));
     return {
       token: o.tokens?.(),
       today: today && {
@@ -112,7 +110,7 @@ export async function main(
     onPoll: (target) => {
       const o = byName.get(target.account ?? "");
       if (!o) return;
-      accountOf.set(`${target.vehicle.provider}/${target.vehicle.vin}`, o);
+      accountOf.set(vehicleKey(target.vehicle), o);
       if (o.tokens) tokenGauges();
     },
   });

@@ -3,7 +3,6 @@
  * directory that plays the project directory: the simulated Tesla on loopback, the token
  * store `deno task auth` leaves behind, /metrics, and a clean stop on SIGTERM.
  */
-import "../providers/all.ts";
 import { assert, assertEquals, assertStringIncludes } from "../core/testing.ts";
 import { realClock } from "../core/clock.ts";
 import { createLogger } from "../core/log.ts";

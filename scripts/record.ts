@@ -2,17 +2,15 @@
  * `deno task record <provider>`: runs the real poll pipeline (same scheduler, same provider
  * code) with the recorder on the HTTP seam, and writes a redacted cassette.
  */
-import "../providers/all.ts";
-import type { Budget } from "../core/budget.ts";
 import { realClock } from "../core/clock.ts";
 import { ConfigError, loadConfig } from "../core/config.ts";
 import { createLogger } from "../core/log.ts";
 import { pollAccounts } from "../core/poller.ts";
 import { Readings } from "../core/readings.ts";
 import { Recorder } from "../replay/recorder.ts";
-import { openAccount, type Opened } from "./accounts.ts";
-import { configPath } from "./accounts.ts";
-import { fail, flags, onShutdownSignal } from "./common.ts";
+import { configPath, openConfiguredAccounts } from "../app/accounts.ts";
+import { fail, flags, onShutdownSignal } from "../app/cli.ts";
+import { vehicleKey } from "../core/snapshot.ts";
 
 const HELP = `
 deno task record <provider> [options]
@@ -107,30 +105,18 @@ export async function main(args: string[] = Deno.args, invokedAs = "ev-observer"
     description: `Recorded with \`deno task record ${provider}\`.`,
   });
   const readings = new Readings();
-  const opened: Opened[] = [];
-  /** Budgets of vendor keys several accounts share (Volvo: the API key). */
-  const budgets = new Map<string, Budget>();
-  for (const [i, account] of config.accounts.entries()) {
-    if (account.provider !== provider) continue;
-    const acc = values["base-url"] ? { ...account, base_url: values["base-url"] } : account;
-    if (values.vehicle?.length) acc.vehicles = values.vehicle;
-    opened.push(
-      await openAccount(
-        acc,
-        i,
-        {
-          config,
-          path,
-          env,
-          readings,
-          onHttp: (http) => recorder.attach(http),
-          budgets,
-        },
-        log,
-        invokedAs,
-      ),
-    );
-  }
+  const opened = await openConfiguredAccounts(
+    config,
+    { configPath: path, env, readings, log, invokedAs, onHttp: (http) => recorder.attach(http) },
+    (account) => {
+      if (account.provider !== provider) return undefined;
+      return {
+        ...account,
+        ...(values["base-url"] ? { base_url: values["base-url"] } : {}),
+        ...(values.vehicle?.length ? { vehicles: values.vehicle } : {}),
+      };
+    },
+  ).catch((e) => fail(e, log));
 
   const controller = new AbortController();
   onShutdownSignal(controller, log);
@@ -154,7 +140,7 @@ export async function main(args: string[] = Deno.args, invokedAs = "ev-observer"
     signal: controller.signal,
     onPoll: (target, outcome) => {
       if (outcome.kind === "snapshot") recorder.markSample();
-      const key = `${target.vehicle.provider}/${target.vehicle.vin}`;
+      const key = vehicleKey(target.vehicle);
       const n = (polls.get(key) ?? 0) + 1;
       polls.set(key, n);
       if ([...polls.values()].every((c) => c >= cycles)) controller.abort();

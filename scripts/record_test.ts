@@ -2,7 +2,6 @@
  * `deno task record` end to end: a child process with the task's own permissions polls the
  * simulated Tesla with a planted token, writes a redacted cassette, and the cassette replays.
  */
-import "../providers/all.ts";
 import { assert, assertEquals, assertStringIncludes } from "../core/testing.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { FakeTesla } from "../providers/tesla/fake_api.ts";

@@ -2,19 +2,21 @@
  * `deno task replay`: plays recorded cassettes through the full pipeline (fake vendor API →
  * provider → both exports) on a virtual clock. With no arguments it is the demo.
  */
-import "../providers/all.ts";
 import { loadConfig } from "../core/config.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { type Logger, loggerFromEnv } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import { pollOnce, type PollOutcome, type PollTarget, runScheduler } from "../core/scheduler.ts";
 import { type Cassette, loadCassette, parseCassette } from "../replay/cassette.ts";
-import { startReplay } from "../replay/session.ts";
+import { startReplay } from "../app/replay_session.ts";
+import { activityWord } from "../core/activity.ts";
+import { sampleValue, vehicleKey } from "../core/snapshot.ts";
 import { OtlpExport, otlpSettings } from "../export/otlp.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startFakeServer } from "../replay/fake_server.ts";
-import { providerEntry } from "../providers/mod.ts";
-import { fail, flags, onShutdownSignal, startExports } from "./common.ts";
+import { simOf } from "../providers/sims.ts";
+import { fail, flags, onShutdownSignal } from "../app/cli.ts";
+import { startExports } from "../app/exports.ts";
 
 export const DEFAULT_FIXTURES = [
   "fixtures/tesla/day/cassette.json",
@@ -26,10 +28,14 @@ export const DEFAULT_FIXTURES = [
  * from any directory, in the container and from the compiled binary, without read permission.
  */
 async function demoCassettes(): Promise<Cassette[]> {
-  const { default: raw } = await import("../fixtures/tesla/day/cassette.json", {
-    with: { type: "json" },
-  });
-  return [parseCassette(raw, DEFAULT_FIXTURES[0])];
+  const [tesla, volvo] = await Promise.all([
+    import("../fixtures/tesla/day/cassette.json", { with: { type: "json" } }),
+    import("../fixtures/volvo/xc40-bev-day/cassette.json", { with: { type: "json" } }),
+  ]);
+  return [
+    parseCassette(tesla.default, DEFAULT_FIXTURES[0]),
+    parseCassette(volvo.default, DEFAULT_FIXTURES[1]),
+  ];
 }
 
 const HELP = `
@@ -196,7 +202,7 @@ async function serveOnly(
     fail(new Error(`--port: expected a port number, got "${port}"`));
   }
   const fakes = cassettes.map((cassette, i) => {
-    const hook = providerEntry(cassette.vendor).fakeHook;
+    const hook = simOf(cassette.vendor)?.fakeHook;
     const fake = startFakeServer({ cassette, clock, hook, log, port: first ? first + i : 0 });
     console.log(`${cassette.vendor}/${cassette.scenario} ${fake.url}`);
     return fake;
@@ -238,17 +244,9 @@ function progressReporter(log: Logger, clock: VirtualClock, origin: number) {
     let key: string;
     if (outcome.kind === "snapshot") {
       const s = outcome.snapshot;
-      const soc = s.samples.find((x) => x.metric === "ev.battery.level")?.value;
-      const charging = s.states.find((x) => x.metric === "ev.charging.state")?.state;
-      const shift = s.states.find((x) => x.metric === "ev.drive.shift_state")?.state;
-      const speed = s.samples.find((x) => x.metric === "ev.drive.speed")?.value;
-      // Tesla reports a gear; Volvo only whether the drive system runs.
-      const running = s.samples.find((x) => x.metric === "ev.engine.running")?.value === 1;
-      const activity = (shift && shift !== "park") || running
-        ? "driving"
-        : charging === "charging"
-        ? "charging"
-        : "parked";
+      const soc = sampleValue(s, "ev.battery.level");
+      const speed = sampleValue(s, "ev.drive.speed");
+      const activity = activityWord(s);
       fields.state = `online/${activity}`;
       if (soc !== undefined) fields.soc = `${Math.round(soc * 100)}%`;
       if (activity === "driving" && speed !== undefined) {
@@ -266,7 +264,7 @@ function progressReporter(log: Logger, clock: VirtualClock, origin: number) {
       fields.error = outcome.error.message;
       key = "error";
     }
-    const id = `${v.provider}/${v.id}`;
+    const id = vehicleKey(v);
     const prev = last.get(id);
     if (prev && prev.key === key && now - prev.at < 3600) return;
     last.set(id, { key, at: now });

@@ -1,5 +1,4 @@
 /** End to end: cassette → fake server → provider → exports, as a user runs it. */
-import "../providers/all.ts";
 import { assert, assertEquals, assertStringIncludes } from "../core/testing.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { createLogger } from "../core/log.ts";
@@ -8,7 +7,7 @@ import { pollOnce } from "../core/scheduler.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { withoutDurations } from "../export/test_helpers.ts";
 import { loadCassette } from "../replay/cassette.ts";
-import { playUntil, startReplay } from "../replay/session.ts";
+import { playUntil, startReplay } from "../app/replay_session.ts";
 import { taskArgs } from "./testing_task.ts";
 
 const root = new URL("../", import.meta.url);
@@ -90,7 +89,10 @@ async function run(args: string[], env: Record<string, string> = {}) {
 Deno.test("`deno task replay --once --print` prints an exposition promtool accepts", async () => {
   const { code, stdout, stderr } = await run(["--once", "--print"]);
   assertEquals(code, 0, stderr);
-  assertStringIncludes(stdout, "ev_battery_level_ratio{");
+  // The demo keeps its promise: a Tesla day and a Volvo day, both on /metrics.
+  for (const provider of ["tesla", "volvo"]) {
+    assertStringIncludes(stdout, `ev_battery_level_ratio{provider="${provider}"`);
+  }
   const lint = new Deno.Command("promtool", {
     args: ["check", "metrics"],
     stdin: "piped",

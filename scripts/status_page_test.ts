@@ -4,7 +4,6 @@
  * charge, draws the 24-hour chart, refreshes itself and logs no console errors. Screenshots
  * land in test-output/ for a person to look at.
  */
-import "../providers/all.ts";
 import { chromium } from "playwright-core";
 import { VirtualClock } from "../core/clock.ts";
 import { parseConfig } from "../core/config.ts";
@@ -13,8 +12,8 @@ import { Readings } from "../core/readings.ts";
 import { assert, assertEquals } from "../core/testing.ts";
 import { teslaDay } from "../providers/tesla/scenario.ts";
 import { loadCassette } from "../replay/cassette.ts";
-import { playUntil, startReplay } from "../replay/session.ts";
-import { startExports } from "./common.ts";
+import { playUntil, startReplay } from "../app/replay_session.ts";
+import { startExports } from "../app/exports.ts";
 import { freePort, projectRoot } from "./testing_task.ts";
 
 const CHROMIUM_ARGS = [

@@ -2,7 +2,7 @@
 import { retryAfterSeconds, VendorError } from "../../core/errors.ts";
 import type { HttpResponse } from "../../core/http.ts";
 import { parseJsonBody, reportField } from "../../core/parse.ts";
-import type { ProviderContext } from "../mod.ts";
+import type { ProviderContext } from "../../core/source.ts";
 import { Envelope } from "./types.ts";
 
 export const PROVIDER = "tesla";
@@ -11,7 +11,7 @@ export const PROVIDER = "tesla";
 export interface TeslaBaseUrl {
   current(): Promise<string>;
   /** `rejected` answered 421 (the account lives in another region): the host to use now. */
-  misdirected(rejected: string, accessToken: string): Promise<string>;
+  misdirected(rejected: string): Promise<string>;
 }
 
 export class TeslaApi {
@@ -52,45 +52,26 @@ export class TeslaApi {
     endpoint: string,
     category: string,
   ): Promise<unknown> {
-    const send = (base: string, token: string) =>
-      this.#send(method, base, pathAndQuery, endpoint, category, token);
-    let token = await this.ctx.accessToken();
+    const send = (base: string) =>
+      this.ctx.http.send({
+        method,
+        url: new URL(pathAndQuery, base),
+        endpoint,
+        // The Fleet API bills data, wakes and commands at different prices.
+        category,
+        bearer: true,
+        // `login_required` is a 401 too, but no refreshed token fixes it.
+        tokenRejected: (res) =>
+          classify(res, endpoint, this.ctx.clock.now()).kind === "unauthorized",
+        headers: { "content-type": "application/json", accept: "application/json" },
+      });
     let base = this.base ? await this.base.current() : this.ctx.baseUrl;
-    let res = await send(base, token);
-    // An access token can die before its stated expiry: one refresh, one retry.
-    if (res.status === 401 && this.ctx.onUnauthorized) {
-      if (classify(res, endpoint, this.ctx.clock.now()).kind === "unauthorized") {
-        token = await this.ctx.onUnauthorized(token);
-        res = await send(base, token);
-      }
-    }
+    let res = await send(base);
     if (res.status === 421 && this.base) {
-      base = await this.base.misdirected(base, token);
-      res = await send(base, token);
+      base = await this.base.misdirected(base);
+      res = await send(base);
     }
     return this.unwrap(res, endpoint);
-  }
-
-  #send(
-    method: "GET" | "POST",
-    base: string,
-    pathAndQuery: string,
-    endpoint: string,
-    category: string,
-    token: string,
-  ) {
-    return this.ctx.http.send({
-      method,
-      url: new URL(pathAndQuery, base),
-      endpoint,
-      // The Fleet billing category, for the usage meter (reference tesla-api.md §5).
-      category,
-      headers: {
-        authorization: `Bearer ${token}`,
-        "content-type": "application/json",
-        accept: "application/json",
-      },
-    });
   }
 
   /** Returns the envelope's `response`, or throws a VendorError the scheduler understands. */

@@ -331,12 +331,13 @@ function providerAnswering(text: string, readings: Readings) {
     );
   };
   return createTeslaProvider({
-    http: new Http({ provider: "tesla", readings, fetch: fake }),
+    http: new Http({ provider: "tesla", readings, fetch: fake }).withAuth({
+      token: () => Promise.resolve("fuzz-token"),
+    }),
     readings,
     clock: new VirtualClock(1_773_000_000_000, 0),
     log: silent,
     baseUrl: "http://tesla.test",
-    accessToken: () => Promise.resolve("fuzz-token"),
     location: false,
   });
 }

@@ -40,6 +40,7 @@ import {
 } from "../../core/tokens.ts";
 import { PROVIDER } from "./api.ts";
 import { discoverRegion } from "./region.ts";
+import { TeslaTokenExtra } from "./types.ts";
 
 /** Default hosts (reference §2). The `auth` task's --allow-net lists the same ones. */
 export const TESLA_HOSTS = {
@@ -82,21 +83,13 @@ export const TeslaAccount = z.object({
   fleet_auth_host: HostUrl.optional(),
   /** Owner REST base, or the Fleet host asked for the account's region. */
   api_base_url: HostUrl.optional(),
-  /** Never wake a sleeping car unless the user opts in. */
-  wake_up: z.boolean().default(false),
+  /** Waking is a scheduler setting, the same for every vendor: `polling.wake_up`. */
+  wake_up: z.never({
+    error: "is a polling setting: write polling: {wake_up: true} in this account, " +
+      "or wake_up under the top-level polling block",
+  }).optional(),
 }).loose();
 export type TeslaAccount = z.infer<typeof TeslaAccount>;
-
-/** Provider extras in the token file. */
-export const TeslaTokenExtra = z.object({
-  api: z.enum(["owner", "fleet"]),
-  /** Fleet: the account's region and regional host, from `/api/1/users/region`. */
-  region: z.string().optional(),
-  fleet_api_base_url: z.string().optional(),
-  /** Owner: the SSO that issued the tokens, when Tesla sent the user to another region's. */
-  auth_host: z.string().optional(),
-});
-export type TeslaTokenExtra = z.infer<typeof TeslaTokenExtra>;
 
 /** Everything needed to sign in and refresh for one account, resolved and checked. */
 export interface TeslaIdentity {
@@ -303,11 +296,12 @@ export function teslaSignInPlan(request: SignInRequest): SignInPlan<TeslaTokenEx
     label: request.label,
     env: request.env,
     location: request.location,
-    ...(request.options.api !== undefined ? { api: request.options.api } : {}),
+    ...(typeof request.options.api === "string" ? { api: request.options.api } : {}),
   });
   const { http, clock } = request;
   const oauth = teslaOAuthClient(identity, http, clock);
-  const loginHint = request.options.loginHint;
+  const hint = request.options["login-hint"];
+  const loginHint = typeof hint === "string" ? hint : undefined;
   return {
     store: teslaTokenStore(request.stateDir, identity.account, request.log),
     redirectUri: identity.redirectUri,

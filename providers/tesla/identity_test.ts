@@ -134,7 +134,7 @@ Deno.test("tesla identity: each mistake names the key and the fix", () => {
 
 Deno.test("tesla identity: budget and other keys of the account pass through to their owners", () => {
   const config = parseConfig(
-    `accounts:\n  - provider: tesla\n    name: home\n    requests_per_day: 200\n    wake_up: false\n`,
+    `accounts:\n  - provider: tesla\n    name: home\n    requests_per_day: 200\n    polling: {wake_up: false}\n`,
   );
   const id = teslaIdentity(config.accounts[0], { label: LABEL, env: {}, location: false });
   assertEquals((id.settings as Record<string, unknown>).requests_per_day, 200);

@@ -16,12 +16,12 @@ async function drive(options: { dailyLimit?: number; accessLifetimeS?: number },
   const readings = new Readings();
   const token = fake.auth.mint().access_token;
   const provider = createTeslaProvider({
-    http: new Http({ provider: "tesla", readings, fetch: fake.fetch, now: () => clock.now() }),
+    http: new Http({ provider: "tesla", readings, fetch: fake.fetch, now: () => clock.now() })
+      .withAuth({ token: () => Promise.resolve(token) }),
     readings,
     clock,
     log: createLogger({ write: () => {} }),
     baseUrl: fake.url,
-    accessToken: () => Promise.resolve(token),
     location: false,
   });
   const [vehicle] = await provider.listVehicles();

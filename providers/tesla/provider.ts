@@ -10,7 +10,7 @@ import type {
   VehicleState,
 } from "../../core/snapshot.ts";
 import * as u from "../../core/units.ts";
-import type { Provider, ProviderContext, StateCheck } from "../mod.ts";
+import type { Provider, ProviderContext, StateCheck } from "../../core/source.ts";
 import { PROVIDER, TeslaApi, type TeslaBaseUrl } from "./api.ts";
 import {
   ChargeStateFields,

@@ -169,12 +169,13 @@ Deno.test("provider over HTTP: products, summary, vehicle_data with endpoints", 
     const readings = new Readings();
     const clock = new VirtualClock(0, 0);
     const provider = createTeslaProvider({
-      http: new Http({ provider: "tesla", readings }),
+      http: new Http({ provider: "tesla", readings }).withAuth({
+        token: () => Promise.resolve("tok-123456"),
+      }),
       readings,
       clock,
       log: createLogger({ write: () => {} }),
       baseUrl: `http://127.0.0.1:${(server.addr as Deno.NetAddr).port}`,
-      accessToken: () => Promise.resolve("tok-123456"),
       location: false,
     });
     const vehicles = await provider.listVehicles();

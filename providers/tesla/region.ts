@@ -10,7 +10,7 @@ import { isLoopbackUrl } from "../../core/oauth.ts";
 import type { Logger } from "../../core/log.ts";
 import type { TokenManager, TokenStore } from "../../core/tokens.ts";
 import { classify, type TeslaBaseUrl } from "./api.ts";
-import type { TeslaTokenExtra } from "./identity.ts";
+import type { TeslaTokenExtra } from "./types.ts";
 import { UsersRegion } from "./types.ts";
 
 export const REGION_ENDPOINT = "/api/1/users/region";
@@ -112,16 +112,15 @@ export class FleetBaseUrl implements TeslaBaseUrl {
   }
 
   /** Concurrent 421s share one discovery. */
-  misdirected(rejected: string, accessToken: string): Promise<string> {
+  misdirected(rejected: string): Promise<string> {
     if (this.#base && this.#base !== rejected) return Promise.resolve(this.#base);
-    this.#moving ??= this.#rediscover(rejected, accessToken).finally(() =>
-      this.#moving = undefined
-    );
+    this.#moving ??= this.#rediscover(rejected).finally(() => this.#moving = undefined);
     return this.#moving;
   }
 
-  async #rediscover(rejected: string, accessToken: string): Promise<string> {
+  async #rediscover(rejected: string): Promise<string> {
     const o = this.options;
+    const accessToken = await o.tokens.accessToken();
     const found = await discoverRegion(o.http, o.discoveryBase, accessToken, o.clock);
     if (found.fleet_api_base_url === rejected) {
       throw new VendorError(

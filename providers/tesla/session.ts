@@ -5,15 +5,10 @@
  */
 import { VendorError } from "../../core/errors.ts";
 import { TokenManager } from "../../core/tokens.ts";
-import type { AccountDeps, AccountSession } from "../mod.ts";
-import {
-  teslaIdentity,
-  teslaRefresh,
-  teslaSignInCommand,
-  type TeslaTokenExtra,
-  teslaTokenStore,
-} from "./identity.ts";
+import type { AccountDeps, AccountSession } from "../../core/plugin.ts";
+import { teslaIdentity, teslaRefresh, teslaSignInCommand, teslaTokenStore } from "./identity.ts";
 import { createTeslaProvider } from "./provider.ts";
+import type { TeslaTokenExtra } from "./types.ts";
 import { FleetBaseUrl } from "./region.ts";
 
 export interface TeslaAccountSession extends AccountSession {
@@ -54,13 +49,14 @@ export async function openTeslaAccount(deps: AccountDeps): Promise<TeslaAccountS
     ? new FleetBaseUrl({ discoveryBase: identity.apiBaseUrl, tokens, store, http, clock, log })
     : undefined;
   const provider = createTeslaProvider({
-    http,
+    http: http.withAuth({
+      token: accessToken,
+      refresh: (rejected) => tokens.onUnauthorized(rejected),
+    }),
     readings: deps.readings,
     clock,
     log: log.child({ provider: "tesla", account: identity.account }),
     baseUrl: identity.apiBaseUrl,
-    accessToken,
-    onUnauthorized: (rejected) => tokens.onUnauthorized(rejected),
     location: deps.location,
   }, base);
   return { provider, tokens, signInCommand, tokenStatus: () => tokens.status() };

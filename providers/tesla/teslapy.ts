@@ -10,7 +10,8 @@ import { ConfigError } from "../../core/config.ts";
 import { registerSecret } from "../../core/log.ts";
 import type { ImportResult, SignInRequest } from "../../core/sign_in.ts";
 import type { TokenRecord } from "../../core/tokens.ts";
-import { otherSso, teslaIdentity, type TeslaTokenExtra, teslaTokenStore } from "./identity.ts";
+import { otherSso, teslaIdentity, teslaTokenStore } from "./identity.ts";
+import type { TeslaTokenExtra } from "./types.ts";
 
 const Sso = z.object({
   access_token: z.string().min(1),
@@ -76,7 +77,7 @@ export async function importTeslaPy(path: string, request: SignInRequest): Promi
     label: request.label,
     env: request.env,
     location: request.location,
-    ...(request.options.api !== undefined ? { api: request.options.api } : {}),
+    ...(typeof request.options.api === "string" ? { api: request.options.api } : {}),
   });
   if (identity.api !== "owner") {
     throw new ConfigError(
@@ -90,7 +91,11 @@ export async function importTeslaPy(path: string, request: SignInRequest): Promi
   } catch (err) {
     throw new ConfigError(`cannot read ${path}: ${(err as Error).name}`);
   }
-  const entry = pickTeslaPyEntry(text, path, request.options.loginHint);
+  const entry = pickTeslaPyEntry(
+    text,
+    path,
+    typeof request.options["login-hint"] === "string" ? request.options["login-hint"] : undefined,
+  );
   const sso = entry.sso;
   const nowS = Math.floor(request.clock.now() / 1000);
   // Without an expiry the access token is treated as expired: refreshed on first use.

@@ -132,3 +132,14 @@ export const DATA_ENDPOINTS = [
 export const UsersRegion = z.object({
   response: z.object({ region: z.string(), fleet_api_base_url: z.string() }),
 });
+
+/** Provider extras in the token file. */
+export const TeslaTokenExtra = z.object({
+  api: z.enum(["owner", "fleet"]),
+  /** Fleet: the account's region and regional host, from `/api/1/users/region`. */
+  region: z.string().optional(),
+  fleet_api_base_url: z.string().optional(),
+  /** Owner: the SSO that issued the tokens, when Tesla sent the user to another region's. */
+  auth_host: z.string().optional(),
+});
+export type TeslaTokenExtra = z.infer<typeof TeslaTokenExtra>;

@@ -5,7 +5,7 @@
 import { retryAfterSeconds, VendorError, type VendorErrorKind } from "../../core/errors.ts";
 import type { HttpResponse } from "../../core/http.ts";
 import { parseJsonBody, reportField } from "../../core/parse.ts";
-import type { EndpointPace, ProviderContext } from "../mod.ts";
+import type { EndpointPace, ProviderContext } from "../../core/source.ts";
 import { DataEnvelope } from "./types.ts";
 
 export const PROVIDER = "volvo";
@@ -113,17 +113,9 @@ export class VolvoApi {
   }
 
   async get(path: string, endpoint: string, wrapped: boolean): Promise<unknown> {
-    const token = await this.ctx.accessToken();
-    let response = await this.#send(path, endpoint, token);
+    const response = await this.#send(path, endpoint);
     if (response.status < 200 || response.status >= 300) {
-      let error = classify(response, endpoint, this.ctx.clock.now());
-      // A token can die before its stated expiry: one refresh, one retry. An invalid API
-      // key is a 401 too, but no new token fixes it (classify tells them apart).
-      if (error.reason === "token" && this.ctx.onUnauthorized) {
-        response = await this.#send(path, endpoint, await this.ctx.onUnauthorized(token));
-        error = classify(response, endpoint, this.ctx.clock.now());
-      }
-      if (response.status < 200 || response.status >= 300) throw error;
+      throw classify(response, endpoint, this.ctx.clock.now());
     }
     const report = { provider: PROVIDER, readings: this.ctx.readings, log: this.ctx.log };
     const body = parseJsonBody(report, endpoint, response.text);
@@ -142,16 +134,15 @@ export class VolvoApi {
     return env.data.data;
   }
 
-  #send(path: string, endpoint: string, token: string) {
+  #send(path: string, endpoint: string) {
     return this.ctx.http.send({
       method: "GET",
       url: new URL(path, this.ctx.baseUrl),
       endpoint,
-      headers: {
-        authorization: `Bearer ${token}`,
-        "vcc-api-key": this.apiKey,
-        accept: "application/json",
-      },
+      bearer: true,
+      // An invalid API key is a 401 too, but no new token fixes it.
+      tokenRejected: (res) => classify(res, endpoint, this.ctx.clock.now()).reason === "token",
+      headers: { "vcc-api-key": this.apiKey, accept: "application/json" },
     });
   }
 }

@@ -12,7 +12,8 @@ import { PrometheusExport } from "../../export/prometheus.ts";
 import { promtool } from "../../export/test_helpers.ts";
 import { type Cassette, loadCassette } from "../../replay/cassette.ts";
 import { startFakeServer } from "../../replay/fake_server.ts";
-import { providerEntry, replayAccount } from "../mod.ts";
+import { volvoPlugin } from "./mod.ts";
+import { volvoSim } from "./sim/mod.ts";
 import "./mod.ts";
 
 const fixture = (scenario: string) =>
@@ -31,16 +32,16 @@ async function replay(
   const fake = startFakeServer({ cassette, clock });
   const readings = new Readings();
   try {
-    const entry = providerEntry("volvo");
-    const provider = entry.create({
-      http: new Http({ provider: "volvo", readings, now: () => clock.now() }),
+    const provider = volvoPlugin.create({
+      http: new Http({ provider: "volvo", readings, now: () => clock.now() }).withAuth({
+        token: () => Promise.resolve("replay-access-token"),
+      }),
       readings,
       clock,
       log: createLogger({ write: () => {} }),
       baseUrl: fake.url,
-      accessToken: () => Promise.resolve("replay-access-token"),
       location,
-      account: replayAccount(entry),
+      account: { provider: "volvo", name: "replay", vehicles: [], ...volvoSim.replayAccount },
     });
     const [vehicle, ...others] = await provider.listVehicles();
     assertEquals(others.length, 0);

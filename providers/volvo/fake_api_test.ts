@@ -292,12 +292,13 @@ Deno.test("the real provider reads a fleet through the fake over loopback, with 
     const readings = new Readings();
     const access = fake.auth.mint(defaultScopes(true)).access_token as string;
     const provider = createVolvoProvider({
-      http: new Http({ provider: "volvo", readings, now: () => clock.now() }),
+      http: new Http({ provider: "volvo", readings, now: () => clock.now() }).withAuth({
+        token: () => Promise.resolve(access),
+      }),
       readings,
       clock,
       log: createLogger({ write: () => {} }),
       baseUrl: fake.url,
-      accessToken: () => Promise.resolve(access),
       location: true,
       account: { provider: "volvo", name: "t", vehicles: [], vcc_api_key: FAKE_API_KEY },
     });

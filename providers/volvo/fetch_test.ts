@@ -86,12 +86,13 @@ async function withProvider(
   const logs: string[] = [];
   try {
     const provider = createVolvoProvider({
-      http: new Http({ provider: "volvo", readings, now: () => clock.now() }),
+      http: new Http({ provider: "volvo", readings, now: () => clock.now() }).withAuth({
+        token: () => Promise.resolve("test-access-token"),
+      }),
       readings,
       clock,
       log: createLogger({ level: "debug", write: (l) => logs.push(l) }),
       baseUrl: fake.url,
-      accessToken: () => Promise.resolve("test-access-token"),
       location: opts.location ?? false,
       account: {
         provider: "volvo",
@@ -257,12 +258,13 @@ Deno.test("a missing vcc_api_key fails at start with the key named", () => {
   const readings = new Readings();
   try {
     createVolvoProvider({
-      http: new Http({ provider: "volvo", readings }),
+      http: new Http({ provider: "volvo", readings }).withAuth({
+        token: () => Promise.resolve("t"),
+      }),
       readings,
       clock: new VirtualClock(0, 0),
       log: createLogger({ write: () => {} }),
       baseUrl: "http://127.0.0.1:9",
-      accessToken: () => Promise.resolve("t"),
       location: false,
       account: { provider: "volvo", name: "car", vehicles: [] },
     });

@@ -162,9 +162,6 @@ export const volvoSignInCommand = (account: string, configPath?: string, invoked
 
 /** The sign-in plan for `deno task auth volvo`. */
 export function volvoSignInPlan(request: SignInRequest): SignInPlan<VolvoTokenExtra> {
-  if (request.options.api !== undefined || request.options.loginHint !== undefined) {
-    throw new ConfigError("--api and --login-hint are Tesla options; Volvo has neither");
-  }
   const identity = volvoIdentity(request.account, request);
   const { http, clock } = request;
   const oauth = volvoOAuthClient(identity, http, clock);
@@ -201,12 +198,11 @@ async function firstRead(
     return '; add vcc_api_key (the app\'s "VCC API key – Primary") to poll';
   }
   const api = new VolvoApi({
-    http: request.http,
+    http: request.http.withAuth({ token: () => Promise.resolve(accessToken) }),
     readings: new Readings(),
     clock: request.clock,
     log: request.log,
     baseUrl: identity.apiBaseUrl,
-    accessToken: () => Promise.resolve(accessToken),
     location: request.location,
   }, apiKey);
   try {

@@ -1,19 +1,19 @@
-/** Registers the Volvo provider. */
-import { registerProvider } from "../mod.ts";
-import { createVolvoProvider } from "./provider.ts";
+/** The Volvo plug-in: Connected Vehicle, Energy and Location APIs. */
+import type { VendorPlugin } from "../../core/plugin.ts";
+import { volvoSignInPlan } from "./identity.ts";
 import { VOLVO_SCHEDULER } from "./polling.ts";
+import { createVolvoProvider } from "./provider.ts";
 import { openVolvoAccount } from "./session.ts";
 
-registerProvider({
+export const volvoPlugin: VendorPlugin = {
   id: "volvo",
   create: createVolvoProvider,
-  // The fake server does not check the key; a placeholder keeps the real header code path.
-  replayAccount: { vcc_api_key: "replay-vcc-api-key" },
-  defaultBaseUrl: "https://api.volvocars.com",
   openAccount: openVolvoAccount,
-  // Volvo caps each API key (reference volvo-api.md §4): 100 requests a minute and 10,000 a
-  // day, for every account and car that uses it. An account's `budget` replaces these.
+  signIn: { plan: volvoSignInPlan },
+  defaultBaseUrl: "https://api.volvocars.com",
+  // Volvo caps each API key at 100 requests a minute and 10,000 a day, for every account and
+  // car that uses it. An account's `budget` replaces these.
   defaultBudget: { requests_per_day: 10_000, requests_per_minute: 100, safety_margin: 0.1 },
   budgetKey: (account) => typeof account.vcc_api_key === "string" ? account.vcc_api_key : undefined,
   scheduler: VOLVO_SCHEDULER,
-});
+};

@@ -5,7 +5,7 @@
  * in five-minute steps while a car drives or charges, trip values (odometer, location) once
  * at the end of a trip (reference volvo-api.md §7, §10).
  */
-import type { SchedulerConfig } from "../../core/scheduler.ts";
+import type { SchedulerConfig } from "../../core/scheduler_config.ts";
 
 export const VOLVO_SCHEDULER: Partial<SchedulerConfig> = {
   // Engine running: every 2 min (Home Assistant reads engine status and energy every 2 min).

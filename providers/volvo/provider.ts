@@ -21,7 +21,7 @@ import type {
   VehicleState,
 } from "../../core/snapshot.ts";
 import * as u from "../../core/units.ts";
-import type { EndpointSpec, FetchOptions, Provider, ProviderContext } from "../mod.ts";
+import type { EndpointSpec, FetchOptions, Provider, ProviderContext } from "../../core/source.ts";
 import { type EndpointName, ENDPOINTS, PROVIDER, VolvoApi, VolvoError } from "./api.ts";
 import {
   BrakesFields,

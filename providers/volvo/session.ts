@@ -5,7 +5,7 @@
  * provider.
  */
 import { TokenManager } from "../../core/tokens.ts";
-import type { AccountDeps, AccountSession } from "../mod.ts";
+import type { AccountDeps, AccountSession } from "../../core/plugin.ts";
 import {
   REFRESH_MARGIN_S,
   volvoIdentity,
@@ -43,13 +43,14 @@ export async function openVolvoAccount(deps: AccountDeps): Promise<VolvoAccountS
     }
   }
   const provider = createVolvoProvider({
-    http,
+    http: http.withAuth({
+      token: () => tokens.accessToken(),
+      refresh: (rejected) => tokens.onUnauthorized(rejected),
+    }),
     readings: deps.readings,
     clock,
     log: plog,
     baseUrl: identity.apiBaseUrl,
-    accessToken: () => tokens.accessToken(),
-    onUnauthorized: (rejected) => tokens.onUnauthorized(rejected),
     location: deps.location,
     account: deps.account,
   });

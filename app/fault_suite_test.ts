@@ -1,12 +1,11 @@
 /**
- * The fault suite (cases and runner: replay/fault_suite.ts, shared with `deno task bench
+ * The fault suite (cases and runner: app/fault_suite.ts, shared with `deno task bench
  * faults`): two Tesla vehicles replayed from the day cassette on an exact step clock, one of
  * them behind a fault plan. For every fault: no unhandled rejection, the faulty car backs off
  * within bounds and recovers with the values a fault-free read gives, the other car keeps
  * exactly its fault-free schedule and values, /metrics answers throughout and counts the fault,
  * a log line names it, and the token and cassette files on disk are byte-identical afterwards.
  */
-import "../providers/all.ts";
 import {
   assert,
   assertEquals,
@@ -19,27 +18,26 @@ import { StepClock, VirtualClock } from "../core/clock.ts";
 import { Http, HttpError } from "../core/http.ts";
 import { createLogger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
-import { VendorError } from "../core/errors.ts";
-import { MAX_RETRY_AFTER_S, nextDelay } from "../core/scheduler.ts";
-import { loadCassette } from "./cassette.ts";
+import { backoffWait, MAX_RETRY_AFTER_S } from "../core/scheduler.ts";
+import { loadCassette } from "../replay/cassette.ts";
 import {
   baseline,
   DAY,
   type Expect,
   FAULT_CASES,
+  FAULT_POLLING,
   type FaultCase,
   faultRows,
   faultTable,
   ID_A,
-  INTERVALS,
   type Run,
   runFaultCase,
   START_S,
   VIN_A,
 } from "./fault_suite.ts";
-import { FaultPlan, faults, faultyFetch } from "./faults.ts";
-import { startFakeServer } from "./fake_server.ts";
-import { playUntil, startReplay } from "./session.ts";
+import { FaultPlan, faults, faultyFetch } from "../replay/faults.ts";
+import { startFakeServer } from "../replay/fake_server.ts";
+import { playUntil, startReplay } from "./replay_session.ts";
 
 /** What every run must show: nothing escaped, nothing unanswered, no file touched. */
 function intact(r: Run) {
@@ -78,7 +76,10 @@ async function survives(c: FaultCase, expect: Expect): Promise<Run> {
     streak++;
     const delay = r.a[i + 1].at - r.a[i].at;
     longest = Math.max(longest, delay);
-    const backoff = Math.min(INTERVALS.maxBackoff, INTERVALS.backoff * 2 ** (streak - 1));
+    const backoff = Math.min(
+      FAULT_POLLING.max_backoff_s!,
+      FAULT_POLLING.backoff_s! * 2 ** (streak - 1),
+    );
     const retry = expect.retryAfterS ?? 0;
     const low = Math.max(retry, 0.8 * backoff);
     const high = Math.max(retry * 1.1, 1.2 * backoff);
@@ -88,7 +89,10 @@ async function survives(c: FaultCase, expect: Expect): Promise<Run> {
     );
   }
   if (expect.storm) {
-    assert(longest >= 0.8 * INTERVALS.maxBackoff, `backoff grew to the cap (longest ${longest}s)`);
+    assert(
+      longest >= 0.8 * FAULT_POLLING.max_backoff_s!,
+      `backoff grew to the cap (longest ${longest}s)`,
+    );
   }
   const last = r.a.at(-1)!;
   assert(last.outcome === "snapshot", `the faulty car recovered (last poll: ${last.outcome})`);
@@ -237,22 +241,25 @@ Deno.test(
 );
 
 Deno.test("backoff: grows per error up to the cap, with jitter both ways, bounded Retry-After", () => {
-  const error = (retryAfterS?: number) => ({
-    kind: "error" as const,
-    error: new VendorError("server", "x", { retryAfterS }),
-  });
+  const POLLING_BACKOFF = { backoff_s: 30, max_backoff_s: 240 };
   for (let streak = 1; streak <= 12; streak++) {
-    const base = Math.min(INTERVALS.maxBackoff, INTERVALS.backoff * 2 ** (streak - 1));
-    const delays = Array.from({ length: 400 }, () => nextDelay(error(), INTERVALS, streak));
+    const base = Math.min(
+      POLLING_BACKOFF.max_backoff_s,
+      POLLING_BACKOFF.backoff_s * 2 ** (streak - 1),
+    );
+    const delays = Array.from(
+      { length: 400 },
+      () => backoffWait(streak, undefined, POLLING_BACKOFF),
+    );
     const lo = Math.min(...delays);
     const hi = Math.max(...delays);
     assert(lo >= 0.8 * base && hi <= 1.2 * base, `streak ${streak}: ${lo}–${hi} around ${base}`);
     assert(lo < 0.95 * base && hi > 1.05 * base, `streak ${streak}: jitter spreads both ways`);
   }
-  const waits = Array.from({ length: 400 }, () => nextDelay(error(60), INTERVALS, 1));
+  const waits = Array.from({ length: 400 }, () => backoffWait(1, 60, POLLING_BACKOFF));
   assert(Math.min(...waits) >= 60 && Math.max(...waits) <= 66, "Retry-After plus up to 10 %");
   assert(new Set(waits).size > 300, "cars told the same Retry-After spread out");
-  const bogus = nextDelay(error(10 * 365 * 86_400), INTERVALS, 1);
+  const bogus = backoffWait(1, 10 * 365 * 86_400, POLLING_BACKOFF);
   assert(bogus <= MAX_RETRY_AFTER_S * 1.1, `a ten-year Retry-After waits ${bogus}s`);
 });
 
@@ -287,7 +294,14 @@ Deno.test("catalog ranges hold every value of every bundled cassette", async () 
         origin: cassette.startedAt,
         at: cassette.duration,
         // Every 5 minutes: each state of the day is seen, in a fraction of the polls.
-        intervals: { ...INTERVALS, driving: 300, charging: 300, online: 300, asleep: 600 },
+        config: {
+          ...FAULT_POLLING,
+          driving_s: 300,
+          charging_min_s: 300,
+          charging_max_s: 300,
+          online_s: 300,
+          asleep_s: 600,
+        },
       });
     } finally {
       await session.shutdown();

@@ -1,17 +1,21 @@
 /**
- * A replay session: one fake vendor server per cassette and the real provider pointed at it,
- * on a shared virtual clock. Used by `deno task replay` and by the end-to-end tests.
+ * A replay session: one fake vendor server per cassette, and each vendor's account opened
+ * through the same path as live polling (its plug-in, pace, meter and budget), pointed at
+ * the fake, on a shared virtual clock. Used by `deno task replay`, the fault suite and the
+ * end-to-end tests.
  */
 import type { Clock } from "../core/clock.ts";
-import { Http } from "../core/http.ts";
+import type { HttpOptions } from "../core/http.ts";
 import type { Logger } from "../core/log.ts";
 import type { Readings } from "../core/readings.ts";
-import { UsageMeter } from "../core/usage.ts";
-import { type Intervals, type PollTarget, runScheduler } from "../core/scheduler.ts";
-import { providerEntry, replayAccount } from "../providers/mod.ts";
-import type { Cassette } from "./cassette.ts";
-import { type FakeServer, startFakeServer } from "./fake_server.ts";
-import { type FaultPlan, faultyFetch } from "./faults.ts";
+import { type PollTarget, runScheduler } from "../core/scheduler.ts";
+import type { SchedulerConfig } from "../core/scheduler_config.ts";
+import type { Cassette } from "../replay/cassette.ts";
+import { type FakeServer, startFakeServer } from "../replay/fake_server.ts";
+import { type FaultPlan, faultyFetch } from "../replay/faults.ts";
+import { simOf } from "../providers/sims.ts";
+import { openAccount } from "./accounts.ts";
+import type { Budget } from "../core/budget.ts";
 
 export interface ReplaySession {
   readonly targets: PollTarget[];
@@ -28,55 +32,54 @@ export interface ReplayOptions {
   readonly log: Logger;
   readonly location: boolean;
   /** Called with each provider's Http seam before its first request (a recorder attaches here). */
-  readonly onHttp?: (http: Http) => void;
+  readonly onHttp?: Parameters<typeof openAccount>[2]["onHttp"];
   /** Fault plans by cassette index (replay/faults.ts): the fault suite and bench use these. */
   readonly faults?: readonly (FaultPlan | undefined)[];
   /** Http limits (timeout, body cap) by cassette index, instead of the defaults. */
-  readonly http?: readonly ({ readonly timeoutMs?: number; readonly maxBodyBytes?: number })[];
+  readonly http?: readonly Pick<HttpOptions, "timeoutMs" | "maxBodyBytes">[];
   /** Token source; a fixed placeholder token when absent. */
   readonly accessToken?: () => Promise<string>;
 }
+
+const REPLAY_TOKEN = () => Promise.resolve("replay-access-token");
 
 /** Starts the fakes and lists each cassette's vehicles through the real provider code. */
 export async function startReplay(options: ReplayOptions): Promise<ReplaySession> {
   const { clock, readings, log } = options;
   const fakes: FakeServer[] = [];
   const targets: PollTarget[] = [];
+  const budgets = new Map<string, Budget>();
   const shutdown = () => Promise.all(fakes.map((f) => f.shutdown())).then(() => {});
   try {
     for (const [i, cassette] of options.cassettes.entries()) {
-      const entry = providerEntry(cassette.vendor);
+      const sim = simOf(cassette.vendor);
       const faults = options.faults?.[i];
-      const fake = startFakeServer({ cassette, clock, hook: entry.fakeHook, log, faults });
+      const fake = startFakeServer({ cassette, clock, hook: sim?.fakeHook, log, faults });
       fakes.push(fake);
-      const http = new Http({
-        provider: entry.id,
-        readings,
-        now: () => clock.now(),
-        ...options.http?.[i],
-        fetch: faults ? faultyFetch(faults) : undefined,
-      });
-      options.onHttp?.(http);
-      if (entry.pricing) {
-        const pricing = entry.pricing;
-        http.observe(
-          new UsageMeter({ provider: entry.id, account: "replay", pricing, clock, readings })
-            .observe,
-        );
-      }
-      const provider = entry.create({
-        http,
+      const account = {
+        provider: cassette.vendor,
+        name: "replay",
+        vehicles: [],
+        ...sim?.replayAccount,
+        base_url: fake.url,
+      };
+      const { run } = await openAccount(account, i, {
+        location: options.location,
+        stateDir: "",
+        configPath: `${cassette.vendor}/${cassette.scenario}`,
+        env: {},
         readings,
         clock,
-        log: log.child({ provider: entry.id }),
-        baseUrl: fake.url,
-        accessToken: options.accessToken ?? (() => Promise.resolve("replay-access-token")),
-        location: options.location,
-        account: replayAccount(entry),
+        log,
+        invokedAs: "deno task",
+        budgets,
+        onHttp: options.onHttp,
+        http: { ...options.http?.[i], fetch: faults ? faultyFetch(faults) : undefined },
+        token: options.accessToken ?? REPLAY_TOKEN,
       });
       let vehicles;
       try {
-        vehicles = await provider.listVehicles();
+        vehicles = await run.provider.listVehicles();
       } catch (err) {
         throw new Error(
           `${cassette.vendor}/${cassette.scenario}: cannot list vehicles: ${
@@ -84,7 +87,15 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
           }`,
         );
       }
-      for (const vehicle of vehicles) targets.push({ provider, vehicle });
+      for (const vehicle of vehicles) {
+        targets.push({
+          provider: run.provider,
+          vehicle,
+          budget: run.budget,
+          account: run.name,
+          config: run.config,
+        });
+      }
     }
   } catch (err) {
     await shutdown();
@@ -110,17 +121,20 @@ export async function playUntil(
     log: Logger;
     origin: number;
     at: number;
-    intervals?: Intervals;
+    /** Scheduler settings over every vehicle's own (tests that sample the day coarsely). */
+    config?: Partial<SchedulerConfig>;
   },
 ): Promise<void> {
   const { clock, readings, log, origin, at } = options;
   const controller = new AbortController();
+  const targets = options.config
+    ? session.targets.map((t) => ({ ...t, config: { ...t.config, ...options.config } }))
+    : session.targets;
   await runScheduler({
-    targets: session.targets,
+    targets,
     readings,
     clock,
     log,
-    intervals: options.intervals,
     signal: controller.signal,
     onPoll: () => {
       if (clock.now() / 1000 - origin >= at) controller.abort();

@@ -5,20 +5,20 @@
  * and records what both cars saw; `faultRow` turns that into the report row: requests tried,
  * process alive, other vehicles unaffected, recovery time and data lost.
  */
-import "../providers/all.ts";
 import { StepClock, VirtualClock } from "../core/clock.ts";
 import { HttpError } from "../core/http.ts";
 import { createLogger } from "../core/log.ts";
 import { checkRanges } from "../core/parse.ts";
 import { Readings } from "../core/readings.ts";
-import { type Intervals, runScheduler } from "../core/scheduler.ts";
+import { runScheduler } from "../core/scheduler.ts";
+import type { SchedulerConfig } from "../core/scheduler_config.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { TokenManager, TokenStore } from "../core/tokens.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startServer } from "../export/server.ts";
-import { type Cassette, loadCassette } from "./cassette.ts";
-import { type Fault, FaultPlan, type FaultRule, faults } from "./faults.ts";
-import { startReplay } from "./session.ts";
+import { type Cassette, loadCassette } from "../replay/cassette.ts";
+import { type Fault, FaultPlan, type FaultRule, faults } from "../replay/faults.ts";
+import { startReplay } from "./replay_session.ts";
 
 export const DAY = new URL("../fixtures/tesla/day/cassette.json", import.meta.url);
 const QUOTA_BODY = await Deno.readTextFile(
@@ -33,13 +33,15 @@ export const START_S = 27_600;
 export const RUN_S = 1_100;
 /** Faults last this long (storms); afterwards the car must recover. */
 export const STORM_S = 500;
-export const INTERVALS: Intervals = {
-  driving: 60,
-  charging: 60,
-  online: 120,
-  asleep: 300,
-  backoff: 30,
-  maxBackoff: 240,
+/** The pace of the suite: a read a minute while driving, so faults meet many requests. */
+export const FAULT_POLLING: Partial<SchedulerConfig> = {
+  driving_s: 60,
+  charging_min_s: 60,
+  charging_max_s: 60,
+  online_s: 120,
+  asleep_s: 300,
+  backoff_s: 30,
+  max_backoff_s: 240,
 };
 /** The faulty car's request timeout; the healthy one gets a generous one (a busy machine). */
 export const TIMEOUT_MS = 150;
@@ -376,7 +378,7 @@ export async function runFaults(
         readings,
         clock,
         log,
-        intervals: INTERVALS,
+        config: FAULT_POLLING,
         signal: controller.signal,
         random: seeded(7),
         onPoll: (target, outcome) => {

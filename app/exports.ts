@@ -1,6 +1,5 @@
-/** Wiring shared by the scripts: flags, exports, shutdown. No business logic here. */
-import type { Config } from "../core/config.ts";
-import { ConfigError, splitListen } from "../core/config.ts";
+/** Starts both exports and the status page over one readings store, and stops them in order. */
+import { type Config, splitListen } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
 import type { Readings } from "../core/readings.ts";
 import { OtlpExport, otlpSettings } from "../export/otlp.ts";
@@ -8,15 +7,6 @@ import { PrometheusExport } from "../export/prometheus.ts";
 import { startServer } from "../export/server.ts";
 import { loadWebConfig } from "../export/web_config.ts";
 import { StatusHistory, statusModel, type StatusSources } from "../export/status.ts";
-export { flags } from "./flags.ts";
-
-/** Reports a fatal start-up error (config, cassette) without a stack trace and exits. */
-export function fail(err: unknown, log?: Logger): never {
-  const message = err instanceof Error ? err.message : String(err);
-  if (log && !(err instanceof ConfigError)) log.error(message);
-  else console.error(message);
-  Deno.exit(err instanceof ConfigError ? 2 : 1);
-}
 
 export interface Exports {
   readonly prometheus: PrometheusExport;
@@ -70,15 +60,4 @@ export async function startExports(
       history.close();
     },
   };
-}
-
-/** Aborts `controller` on SIGINT/SIGTERM so the script can flush and exit cleanly. */
-export function onShutdownSignal(controller: AbortController, log: Logger): void {
-  const handler = () => {
-    if (controller.signal.aborted) Deno.exit(130);
-    log.info("shutting down (flushing exports)");
-    controller.abort();
-  };
-  Deno.addSignalListener("SIGINT", handler);
-  if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", handler);
 }

@@ -1,0 +1,80 @@
+/**
+ * What a vendor plugs in: one object per vendor, registered once (providers/mod.ts), carrying
+ * everything the entry points need — how to create its source, open a live account, sign in
+ * (with its own command-line options), what it bills, which budget it shares, its default
+ * host and pace. Entry points never name a vendor.
+ */
+import type { BudgetConfig } from "./budget.ts";
+import type { Clock } from "./clock.ts";
+import type { AccountConfig } from "./config.ts";
+import type { Http } from "./http.ts";
+import type { Logger } from "./log.ts";
+import type { Readings } from "./readings.ts";
+import type { SchedulerConfig } from "./scheduler_config.ts";
+import type { SignInProvider } from "./sign_in.ts";
+import type { Provider, ProviderFactory, PushSource } from "./source.ts";
+import type { TokenStatus } from "./tokens.ts";
+import type { PriceList } from "./usage.ts";
+
+/** A vendor's own `deno task auth` flag (e.g. Tesla's `--api owner|fleet`). */
+export interface VendorFlag {
+  readonly type: "string" | "boolean";
+  /** The value's placeholder in --help (`owner|fleet`, `EMAIL`); none for booleans. */
+  readonly value?: string;
+  /** One line for --help. */
+  readonly help: string;
+}
+
+export interface VendorPlugin {
+  /** The `provider:` value in the config, the token file's folder, the metrics label. */
+  readonly id: string;
+  readonly create: ProviderFactory;
+  /** Opens a configured account for live polling (tokens from the token store). */
+  readonly openAccount?: (deps: AccountDeps) => Promise<AccountSession>;
+  /** `deno task auth <id>`: the sign-in plan, and token imports from other tools. */
+  readonly signIn?: SignInProvider;
+  /** Flags only this vendor's sign-in takes, by name (without `--`). */
+  readonly signInFlags?: Readonly<Record<string, VendorFlag>>;
+  /** How the vendor bills requests, when it does (drives the usage meter and budget). */
+  readonly pricing?: PriceList;
+  /** API base URL when the account config names none. */
+  readonly defaultBaseUrl?: string;
+  /** The vendor's own limits, when the account sets no `budget` (Volvo: per API key). */
+  readonly defaultBudget?: BudgetConfig;
+  /**
+   * Accounts with the same key share one budget (Volvo: the `vcc_api_key`, whose limits
+   * hold for every account and car using it). Absent: one budget per account.
+   */
+  readonly budgetKey?: (account: AccountConfig) => string | undefined;
+  /** Scheduler settings for this vendor over the common `polling` ones. */
+  readonly scheduler?: Partial<SchedulerConfig>;
+}
+
+/** What the account wiring hands a plug-in to open one `accounts` entry. */
+export interface AccountDeps {
+  readonly account: AccountConfig;
+  /** Where the entry sits, for messages (e.g. `config.yaml accounts[0]`). */
+  readonly label: string;
+  /** The config's `state_dir` (token files live in its `tokens/` folder). */
+  readonly stateDir: string;
+  /** The config file the user named, so fix commands name it too. */
+  readonly configPath?: string;
+  /** How the user runs commands: `deno task` (default) or `ev-observer`; fixes start so. */
+  readonly invokedAs?: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly http: Http;
+  readonly readings: Readings;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly location: boolean;
+}
+
+/** One live account: its source(s), and its token state for the health metrics. */
+export interface AccountSession {
+  readonly provider: Provider;
+  /** The account's stream, for vendors that push (the scheduler skips what it delivers). */
+  readonly stream?: PushSource;
+  /** `sign_in_needed` / `missing` mean: run `signInCommand`. */
+  tokenStatus(): TokenStatus;
+  readonly signInCommand: string;
+}
