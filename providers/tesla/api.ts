@@ -83,7 +83,7 @@ export class TeslaApi {
       method,
       url: new URL(pathAndQuery, base),
       endpoint,
-      // The Fleet billing category, for the usage meter (reference tesla-api.md §5).
+      // Fleet bills by category (data, wakes, commands); the usage meter prices it.
       category,
       headers: {
         authorization: `Bearer ${token}`,
@@ -118,7 +118,7 @@ export class TeslaApi {
   }
 }
 
-/** Maps a Tesla error answer to a vendor-neutral error (reference: tesla-api.md §7). */
+/** Maps a Tesla error answer (HTTP status and the body's `error` key) to a vendor-neutral error. */
 export function classify(res: HttpResponse, endpoint: string, nowMs: number): VendorError {
   let key = "";
   try {

@@ -11,6 +11,6 @@ registerProvider({
   fakeHook: teslaFakeHook,
   openAccount: openTeslaAccount,
   pricing: teslaPricing,
-  // The Owner API; Fleet API accounts set their regional base_url (reference tesla-api.md §2).
+  // The Owner API; Fleet API accounts set their regional base_url.
   defaultBaseUrl: "https://owner-api.teslamotors.com",
 });

@@ -11,8 +11,8 @@ registerProvider({
   replayAccount: { vcc_api_key: "replay-vcc-api-key" },
   defaultBaseUrl: "https://api.volvocars.com",
   openAccount: openVolvoAccount,
-  // Volvo caps each API key (reference volvo-api.md §4): 100 requests a minute and 10,000 a
-  // day, for every account and car that uses it. An account's `budget` replaces these.
+  // Volvo caps each API key: 100 requests a minute and 10,000 a day, for every account and
+  // car that uses it. An account's `budget` replaces these.
   defaultBudget: { requests_per_day: 10_000, requests_per_minute: 100, safety_margin: 0.1 },
   budgetKey: (account) => typeof account.vcc_api_key === "string" ? account.vcc_api_key : undefined,
   scheduler: VOLVO_SCHEDULER,
