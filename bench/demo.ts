@@ -1,5 +1,5 @@
 /**
- * Strategy (a), the original GreptimeTeam demo (reference seeds-and-peers.md §1.4): every
+ * Strategy (a), the original GreptimeTeam demo (demo-scene `ev-open-telemetry/`): every
  * 300 s a new TeslaPy session lists the products and reads `vehicle_data` of the first car,
  * with no state check and no wake; a 408 just leaves a gap. Its loop starts with two reads
  * back to back (the constructor's, then `last_run = 0`).

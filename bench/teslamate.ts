@@ -1,5 +1,5 @@
 /**
- * Strategy (b): TeslaMate's polling as documented in reference tesla-api.md §11, without the
+ * Strategy (b): TeslaMate's polling as its code and FAQ describe it, without the
  * streaming API (a Fleet-only setup has none, and the fake has no stream). A model of
  * teslamate-org/teslamate `lib/teslamate/vehicles/vehicle.ex`, not a port:
  * - fetch: where the car should be reachable (online, driving, charging) `vehicle_data`
@@ -11,7 +11,7 @@
  * - online and idle (`try_to_suspend`): user present 15 s, sentry mode or preconditioning
  *   30 s, otherwise 15 s, until the car has been idle `suspend_after_idle_min` (15 min) since
  *   it was last in use; then "suspended" for `suspend_min` (21 min), one fetch, again.
- *   (POLLING_ONLINE_INTERVAL's use is not described in the reference, so it is not modelled.)
+ *   (POLLING_ONLINE_INTERVAL is not modelled: where TeslaMate uses it is not documented.)
  * - errors: 10 s driving, 15 s charging, 20 s online, else 30 s; 429 waits Retry-After.
  */
 import { VendorError } from "../core/errors.ts";
@@ -23,7 +23,7 @@ const DEFAULT_S = 15;
 const ASLEEP_CAP_S = 30;
 const SUSPEND_AFTER_IDLE_S = 15 * 60;
 const SUSPEND_S = 21 * 60;
-/** TeslaMate's `endpoints=` (reference §5.1). */
+/** TeslaMate's `endpoints=` (`lib/tesla_api/vehicle.ex`). */
 const ENDPOINTS = [
   "charge_state",
   "climate_state",

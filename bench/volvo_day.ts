@@ -3,7 +3,7 @@
  * Volvo (providers/volvo/fake_api.ts), once per strategy, each on its own fake and virtual
  * clock, with the real Volvo provider and HTTP seam:
  *
- * - original_exporter: xaxeu/volvo-vehicle-exporter (reference seeds-and-peers.md §2.4):
+ * - original_exporter: xaxeu/volvo-vehicle-exporter (`exporter.py` at 68cabb9):
  *   every 300 s the details, odometer, statistics, energy, engine status, warnings, tyres,
  *   diagnostics and location, 9 requests, whatever the car does;
  * - ev_observer: the scheduler with Volvo's pacing (providers/volvo/polling.ts) and the key's
@@ -39,7 +39,7 @@ import {
 } from "../providers/volvo/scenario.ts";
 import { agesEachSecond, dayHttp, p95, runEach } from "./common.ts";
 
-/** Volvo's limits per API key (reference volvo-api.md §4). */
+/** Volvo's limits per API key. */
 export const REQUESTS_PER_DAY = 10_000;
 export const REQUESTS_PER_MINUTE = 100;
 export const BEV = CARS[0];

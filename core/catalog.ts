@@ -4,6 +4,10 @@
  * Both exports (OTLP and /metrics) are driven by these definitions. The Prometheus name is
  * derived with the OTLP→Prometheus translation GreptimeDB applies, so one PromQL query works
  * unchanged against Prometheus and against GreptimeDB's PromQL API.
+ *
+ * Metrics are named for what they measure, not for a vendor, so every vendor with the same
+ * data fills the same series. CATALOG is grouped by theme; the exports list metrics in their
+ * own fixed order (export/series.ts EXPORT_ORDER).
  */
 
 export type MetricKind = "gauge" | "counter" | "stateset" | "info" | "histogram";
@@ -123,6 +127,31 @@ export const POLL_STATES = [
 ] as const;
 
 export const CATALOG: readonly MetricDef[] = [
+  // The vehicle: connectivity, static facts, freshness of its data, odometer
+  stateset("ev.vehicle.state", "Connectivity state reported by the vendor.", [...VEHICLE_STATES]),
+  {
+    name: "ev.vehicle.info",
+    unit: "{info}",
+    kind: "info",
+    help: "Static vehicle facts as labels; the value is always 1.",
+    // The facts after software_version come from Volvo's vehicle details; Tesla leaves them empty.
+    labels: [
+      "name",
+      "model",
+      "trim",
+      "software_version",
+      "model_year",
+      "fuel_type",
+      "gearbox",
+      "exterior_color",
+      "upholstery",
+    ],
+  },
+  g("ev.last_sample.timestamp", "s", "Vendor timestamp of the newest sample, Unix time.", [], {
+    range: UNIX_TIME,
+  }),
+  g("ev.odometer", "m", "Odometer reading.", [], { range: [0, 1e10] }),
+
   // Battery and range
   g("ev.battery.level", "1", "State of charge, 0–1."),
   g(
@@ -130,14 +159,30 @@ export const CATALOG: readonly MetricDef[] = [
     "1",
     "Usable state of charge (excludes energy held back in cold), 0–1.",
   ),
+  // A gauge, not an info label: it can be multiplied with the state of charge.
+  g("ev.battery.capacity", "J", "Battery capacity as the vendor states it."),
   g("ev.battery.range", "m", "Remaining range by the vendor's estimate kind.", ["estimate"]),
-  g("ev.battery.module.temperature", "Cel", "Battery module temperature.", ["bound"]),
   g("ev.battery.energy_remaining", "J", "Energy left in the pack (newer firmware only)."),
-  g("ev.odometer", "m", "Odometer reading.", [], { range: [0, 1e10] }),
-  // Charging
+  g("ev.battery.module.temperature", "Cel", "Battery module temperature.", ["bound"]),
+
+  // Charging: cable and supply, power, session, limits, schedule
   stateset("ev.charging.state", "Charging state.", [...CHARGING_STATES]),
+  stateset("ev.charging.plug_state", "Charge cable connection.", [
+    "connected",
+    "disconnected",
+    "fault",
+    "unknown",
+  ]),
   bool("ev.charging.plugged_in", "A charge cable is connected"),
   bool("ev.charging.port_open", "The charge port door is open"),
+  stateset("ev.charging.supply_state", "Whether the charging station provides power.", [
+    "providing_power",
+    "not_activated",
+    "no_power",
+    "fault",
+    "unknown",
+  ]),
+  stateset("ev.charging.type", "Kind of charging current.", ["ac", "dc", "none", "unknown"]),
   g("ev.charging.power", "W", "Power delivered by the charger."),
   g("ev.charging.voltage", "V", "Charger voltage."),
   g("ev.charging.current", "A", "Actual charging current."),
@@ -164,100 +209,33 @@ export const CATALOG: readonly MetricDef[] = [
   g("ev.charging.scheduled_departure.timestamp", "s", "Scheduled departure, Unix time.", [], {
     range: UNIX_TIME,
   }),
-  // Driving
-  g("ev.drive.speed", "m/s", "Vehicle speed; 0 when parked."),
-  g("ev.drive.power", "W", "Drive power; negative while regenerating or charging."),
-  stateset("ev.drive.shift_state", "Gear selector position.", [...SHIFT_STATES]),
-  g("ev.location.heading", "deg", "Compass heading.", [], { location: true }),
-  g("ev.location.latitude", "deg", "Latitude, WGS84.", [], { location: true, range: [-90, 90] }),
-  g("ev.location.longitude", "deg", "Longitude, WGS84.", [], {
-    location: true,
-    range: [-180, 180],
-  }),
-  // Climate
-  g("ev.climate.inside.temperature", "Cel", "Cabin temperature."),
-  g("ev.climate.outside.temperature", "Cel", "Outside temperature measured by the car."),
-  bool("ev.climate.on", "Climate control is on"),
-  // Tires
-  g("ev.tire.pressure", "Pa", "Tire pressure.", ["wheel"]),
-  bool("ev.tire.warning", "A tire pressure warning is active", ["wheel", "severity"]),
-  // Body
-  bool("ev.door.open", "A door is open", ["door"]),
-  bool("ev.window.open", "A window is open or vented", ["window"]),
-  bool("ev.trunk.open", "A trunk is open", ["trunk"]),
-  bool("ev.locked", "The vehicle is locked"),
-  bool("ev.sentry_mode", "Sentry mode is on"),
-  bool("ev.user_present", "A user is present in the vehicle"),
-  // Vehicle
-  stateset("ev.vehicle.state", "Connectivity state reported by the vendor.", [...VEHICLE_STATES]),
-  g("ev.last_sample.timestamp", "s", "Vendor timestamp of the newest sample, Unix time.", [], {
-    range: UNIX_TIME,
-  }),
-  {
-    name: "ev.vehicle.info",
-    unit: "{info}",
-    kind: "info",
-    help: "Static vehicle facts as labels; the value is always 1.",
-    // The facts after software_version come from Volvo's vehicle details; Tesla leaves them empty.
-    labels: [
-      "name",
-      "model",
-      "trim",
-      "software_version",
-      "model_year",
-      "fuel_type",
-      "gearbox",
-      "exterior_color",
-      "upholstery",
-    ],
-  },
-  // Exporter health
-  counter("ev.parse.errors", "{error}", "Vendor fields that failed validation.", [
-    "provider",
-    "field",
-  ]),
-  counter("ev.api.requests", "{request}", "Vendor API requests by endpoint template and status.", [
-    "provider",
-    "endpoint",
-    "status",
-  ]),
-  counter(
-    "ev.export.requests",
-    "{request}",
-    "Pushes to an export backend, by result (ok, error).",
-    [
-      "backend",
-      "result",
-    ],
-  ),
-  // Volvo (Connected Vehicle v2, Energy v2, Location v1). Named for what they measure, not for
-  // Volvo, so the next vendor with the same data fills the same series.
-  // A gauge, not an info label: it can be multiplied with the state of charge.
-  g("ev.battery.capacity", "J", "Battery capacity as the vendor states it."),
-  stateset("ev.charging.plug_state", "Charge cable connection.", [
-    "connected",
-    "disconnected",
-    "fault",
-    "unknown",
-  ]),
-  stateset("ev.charging.supply_state", "Whether the charging station provides power.", [
-    "providing_power",
-    "not_activated",
-    "no_power",
-    "fault",
-    "unknown",
-  ]),
-  stateset("ev.charging.type", "Kind of charging current.", ["ac", "dc", "none", "unknown"]),
+
+  // Fuel (plug-in hybrids and combustion cars)
   // Liters: Prometheus has no volume base unit, and liters match the consumption unit below.
   g("ev.fuel.amount", "l", "Fuel in the tank, liters.", [], { range: [0, 2000] }),
   g("ev.fuel.range", "m", "Remaining range on fuel by the vendor's estimate.", [], {
     range: [0, 1e7],
   }),
+
+  // Driving
+  g("ev.drive.speed", "m/s", "Vehicle speed; 0 when parked."),
+  g("ev.drive.power", "W", "Drive power; negative while regenerating or charging."),
+  stateset("ev.drive.shift_state", "Gear selector position.", [...SHIFT_STATES]),
   bool("ev.engine.running", "The engine (on an electric car: the drive system) is running"),
+
+  // Location (exported only with `location: true`)
+  g("ev.location.latitude", "deg", "Latitude, WGS84.", [], { location: true, range: [-90, 90] }),
+  g("ev.location.longitude", "deg", "Longitude, WGS84.", [], {
+    location: true,
+    range: [-180, 180],
+  }),
   g("ev.location.altitude", "m", "Altitude above sea level.", [], {
     location: true,
     range: [-1000, 10_000],
   }),
+  g("ev.location.heading", "deg", "Compass heading.", [], { location: true }),
+
+  // Trips
   g("ev.trip.distance", "m", "Trip meter, by trip kind (manual reset or automatic).", ["trip"], {
     range: [0, 1e9],
   }),
@@ -280,21 +258,51 @@ export const CATALOG: readonly MetricDef[] = [
     ["trip"],
     { range: [0, 100] },
   ),
+
+  // Climate
+  g("ev.climate.inside.temperature", "Cel", "Cabin temperature."),
+  g("ev.climate.outside.temperature", "Cel", "Outside temperature measured by the car."),
+  bool("ev.climate.on", "Climate control is on"),
+
+  // Weather at the car (enrich/weather.ts; needs `location: true` and a `weather` source)
+  // Not ev.climate.outside.temperature with a `source` label: that one is the car's own
+  // sensor, and a label added to it would split every existing query of it in two; a
+  // weather model's value at the grid point is a different quantity, so it gets its own name.
+  g(
+    "ev.weather.temperature",
+    "Cel",
+    "Air temperature at the vehicle's last position (weather service).",
+  ),
+  g(
+    "ev.weather.humidity",
+    "1",
+    "Relative humidity at the vehicle's last position (weather service), 0–1.",
+  ),
+  g(
+    "ev.weather.wind.speed",
+    "m/s",
+    "Wind speed at 10 m at the vehicle's last position (weather service).",
+  ),
+
+  // Tires
+  g("ev.tire.pressure", "Pa", "Tire pressure.", ["wheel"]),
+  bool("ev.tire.warning", "A tire pressure warning is active", ["wheel", "severity"]),
   stateset(
     "ev.tire.pressure_state",
     "Tire pressure warning by wheel (a status; this vendor reports no pressure).",
     ["ok", "low", "very_low", "high", "unknown"],
     ["wheel"],
   ),
-  stateset("ev.light.warning", "Lamp failure warning by lamp.", ["ok", "failure", "unknown"], [
-    "light",
-  ]),
-  stateset(
-    "ev.fluid.warning",
-    "Fluid level warning by fluid (brake, coolant, oil, washer).",
-    ["ok", "too_low", "too_high", "service_required", "unknown"],
-    ["fluid"],
-  ),
+
+  // Body: doors, windows, trunks, locks, who is inside
+  bool("ev.door.open", "A door is open", ["door"]),
+  bool("ev.window.open", "A window is open or vented", ["window"]),
+  bool("ev.trunk.open", "A trunk is open", ["trunk"]),
+  bool("ev.locked", "The vehicle is locked"),
+  bool("ev.sentry_mode", "Sentry mode is on"),
+  bool("ev.user_present", "A user is present in the vehicle"),
+
+  // Service and maintenance warnings
   stateset("ev.service.warning", "Service reminder and what triggered it.", [
     "ok",
     "distance_almost_due",
@@ -325,25 +333,34 @@ export const CATALOG: readonly MetricDef[] = [
       range: [-1e9, 1e9],
     },
   ),
-  // Not ev.parse.errors: that one means our schema rejected a field (alert-worthy); this one
-  // counts values the vendor itself reported as unavailable (NOT_SUPPORTED is normal for some cars).
-  counter(
-    "ev.vendor.value_errors",
-    "{error}",
-    "Values the vendor answered with an error instead of a value, by field and error code.",
-    ["provider", "field", "code"],
+  stateset(
+    "ev.fluid.warning",
+    "Fluid level warning by fluid (brake, coolant, oil, washer).",
+    ["ok", "too_low", "too_high", "service_required", "unknown"],
+    ["fluid"],
   ),
-  // Fault suite (issue 7): every failed poll by kind, so faults that leave no HTTP status
-  // (timeouts, resets, malformed bodies) are counted under one name with the log's `kind`.
-  counter(
-    "ev.poll.errors",
-    "{error}",
-    "Failed polls by kind (timeout, network, server, rate_limited, quota, malformed, …).",
-    ["provider", "kind"],
-  ),
-  // Exporter health: polling, budget and tokens (issue 3). Dashboards query these exact
-  // Prometheus names: ev_api_billable_requests_total, ev_api_cost_usd_total,
-  // ev_token_expiry_timestamp_seconds, ev_poll_state, ev_api_budget_remaining.
+  stateset("ev.light.warning", "Lamp failure warning by lamp.", ["ok", "failure", "unknown"], [
+    "light",
+  ]),
+
+  // The exporter's own health: vendor requests, cost and budget, tokens, polling, parsing, exports
+  counter("ev.api.requests", "{request}", "Vendor API requests by endpoint template and status.", [
+    "provider",
+    "endpoint",
+    "status",
+  ]),
+  // HTTP self-metrics (the original Volvo exporter declared this histogram and never observed
+  // it). Observed by core/http.ts for every vendor request, by the same labels as
+  // ev.api.requests. Buckets from a fast cloud answer to the seam's 30 s timeout.
+  {
+    name: "ev.api.request.duration",
+    unit: "s",
+    kind: "histogram",
+    help: "Duration of vendor API requests by endpoint template and status.",
+    labels: ["provider", "endpoint", "status"],
+    exporter: true,
+    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  },
   counter(
     "ev.api.billable_requests",
     "{request}",
@@ -371,37 +388,35 @@ export const CATALOG: readonly MetricDef[] = [
     { exporter: true, range: UNIX_TIME },
   ),
   stateset("ev.poll.state", "What the scheduler is doing with the vehicle.", [...POLL_STATES]),
-  // Weather at the car (enrich/weather.ts; optional, needs `location: true` and a `weather`
-  // source). Not ev.climate.outside.temperature with a `source` label: that one is the car's
-  // own sensor, and a label added to it would split every existing query of it in two; a
-  // weather model's value at the grid point is a different quantity, so it gets its own name.
-  g(
-    "ev.weather.temperature",
-    "Cel",
-    "Air temperature at the vehicle's last position (weather service).",
+  // Every failed poll by kind, so faults that leave no HTTP status (timeouts, resets,
+  // malformed bodies) are counted under one name with the log's `kind`.
+  counter(
+    "ev.poll.errors",
+    "{error}",
+    "Failed polls by kind (timeout, network, server, rate_limited, quota, malformed, …).",
+    ["provider", "kind"],
   ),
-  g(
-    "ev.weather.humidity",
-    "1",
-    "Relative humidity at the vehicle's last position (weather service), 0–1.",
+  counter("ev.parse.errors", "{error}", "Vendor fields that failed validation.", [
+    "provider",
+    "field",
+  ]),
+  // Not ev.parse.errors: that one means our schema rejected a field (alert-worthy); this one
+  // counts values the vendor itself reported as unavailable (NOT_SUPPORTED is normal for some cars).
+  counter(
+    "ev.vendor.value_errors",
+    "{error}",
+    "Values the vendor answered with an error instead of a value, by field and error code.",
+    ["provider", "field", "code"],
   ),
-  g(
-    "ev.weather.wind.speed",
-    "m/s",
-    "Wind speed at 10 m at the vehicle's last position (weather service).",
+  counter(
+    "ev.export.requests",
+    "{request}",
+    "Pushes to an export backend, by result (ok, error).",
+    [
+      "backend",
+      "result",
+    ],
   ),
-  // HTTP self-metrics (the original Volvo exporter declared this histogram and never observed
-  // it). Observed by core/http.ts for every vendor request, by the same labels as
-  // ev.api.requests. Buckets from a fast cloud answer to the seam's 30 s timeout.
-  {
-    name: "ev.api.request.duration",
-    unit: "s",
-    kind: "histogram",
-    help: "Duration of vendor API requests by endpoint template and status.",
-    labels: ["provider", "endpoint", "status"],
-    exporter: true,
-    buckets: [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
-  },
 ];
 
 const byName = new Map(CATALOG.map((m) => [m.name, m]));

@@ -3,7 +3,7 @@ import { CATALOG, inRange, metric, prometheusName } from "./catalog.ts";
 import { catalogMarkdown, README_BEGIN, README_END } from "./catalog_doc.ts";
 import { SEED_GAUGES } from "../providers/tesla/seed_gauges.ts";
 
-Deno.test("prometheus names follow GreptimeDB's translation (reference worked examples)", () => {
+Deno.test("prometheus names follow GreptimeDB's translation (its documented examples)", () => {
   const cases: [string, string, "gauge" | "counter", string][] = [
     ["tesla.battery.level", "%", "gauge", "tesla_battery_level_percent"],
     ["ev.battery.soc", "1", "gauge", "ev_battery_soc_ratio"],

@@ -1,4 +1,4 @@
-/** Unit conversions to the catalog's base units. Providers call these, once, in provider.ts. */
+/** Unit conversions to the catalog's base units. Providers call these, once, where they map. */
 
 export const METERS_PER_MILE = 1609.344;
 export const METERS_PER_KM = 1000;

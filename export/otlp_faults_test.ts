@@ -26,7 +26,7 @@ type Obj = any;
 const ExportRequest = (root as Obj).opentelemetry.proto.collector.metrics.v1
   .ExportMetricsServiceRequest;
 
-/** GreptimeDB's exact answer to a JSON body (reference: payloads/greptimedb), compact. */
+/** GreptimeDB's exact answer to a JSON body, compact. */
 const GREPTIME_400 = JSON.stringify(
   JSON.parse(
     await Deno.readTextFile(new URL("./testdata/greptimedb.400-otlp-json.json", import.meta.url)),

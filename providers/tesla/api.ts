@@ -99,7 +99,7 @@ export class TeslaApi {
   }
 }
 
-/** Maps a Tesla error answer to a vendor-neutral error (reference: tesla-api.md §7). */
+/** Maps a Tesla error answer (HTTP status and the body's `error` key) to a vendor-neutral error. */
 export function classify(res: HttpResponse, endpoint: string, nowMs: number): VendorError {
   let key = "";
   try {

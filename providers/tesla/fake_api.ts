@@ -3,7 +3,8 @@
  * injected clock. Unlike the cassette fake (replay/fake_server.ts) it reacts to the client:
  * the car sleeps or stays awake depending on how it is polled (fake_car.ts), tokens expire
  * and rotate (fake_auth.ts), a daily limit answers 429, and every answer is billed the way
- * Tesla bills (reference tesla-api.md §8.2: every status below 500). Its counters are the
+ * Tesla bills (every status below 500,
+ * https://developer.tesla.com/docs/fleet-api/billing-and-limits). Its counters are the
  * benchmark's ground truth.
  */
 import type { Clock } from "../../core/clock.ts";
@@ -192,7 +193,7 @@ export class FakeTesla {
     return id === this.scenario.idS || id === this.scenario.vin;
   }
 
-  /** Every answer below 500 is billed (reference §8.2), 401, 408 and 429 included. */
+  /** Tesla bills every answer below 500, 401, 408 and 429 included. */
   #bill(route: Route, status: number): void {
     const key = `${route.method} ${route.template} ${status}`;
     this.answers.set(key, (this.answers.get(key) ?? 0) + 1);
@@ -212,7 +213,7 @@ export class FakeTesla {
     if (limit === undefined || count <= limit) return undefined;
     const reset = Math.ceil(((day + 1) * 86_400_000 - now) / 1000);
     return {
-      // No 429 body has been published (payloads/README.md): this one is the fake's own.
+      // Tesla has published no 429 body: this one is the fake's own.
       body: { response: null, error: "rate limited", error_description: "daily limit reached" },
       headers: {
         "retry-after": String(reset),

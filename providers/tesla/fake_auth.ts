@@ -1,5 +1,5 @@
 /**
- * Tesla's SSO as the fake server plays it (reference tesla-api.md §3–4, §7): an authorize step
+ * Tesla's SSO as the fake server plays it: an authorize step
  * that checks its query and signs a fake user in at once, a token endpoint with PKCE S256,
  * single-use authorization codes, access tokens that expire, and refresh tokens that rotate
  * and are single use (a reused one answers 401 `login_required`, as Tesla does).
@@ -89,7 +89,7 @@ export class FakeTeslaAuth {
     if (!client) return this.#reject(400, "invalid_client", "unknown client_id");
     const redirectUri = get("redirect_uri");
     if (!client.redirectUris.includes(redirectUri)) {
-      // Tesla's own wording on its error page (reference §3.3).
+      // Tesla's own wording on its error page.
       return this.#reject(
         400,
         "invalid_redirect_url",
@@ -168,7 +168,7 @@ export class FakeTeslaAuth {
       return this.#reject(400, "invalid_grant", "unknown refresh token");
     }
     if (!entry.usable) {
-      // Single use: a second use means it leaked or two processes raced (reference §4.3).
+      // Single use: a second use means it leaked or two processes raced.
       return this.#reject(401, "login_required", "refresh token already used");
     }
     entry.usable = false;

@@ -2,7 +2,7 @@
  * The reference day as a car that reacts to its API client: when it sleeps depends on the
  * scenario *and* on how the client polls. This is the benchmark's ground truth.
  *
- * The model (reference tesla-api.md §5, §6, §11):
+ * The model:
  * - The scenario's online segments force the car awake: drives, charging, the user waking it
  *   from the app, the MCU's "fake online" blips. Its asleep/offline segments only *allow* sleep.
  * - The car has an inactivity timer of `idleS` (default 15 min). Its own activity restarts it

@@ -1,6 +1,5 @@
 /**
- * Tesla sign-in for both APIs, from one `accounts` entry of the config (reference: tesla-api.md
- * §2–§4):
+ * Tesla sign-in for both APIs, from one `accounts` entry of the config:
  *
  * - Owner API (`api: owner`, the default): Tesla's app client `ownerapi`, no secret, PKCE S256,
  *   scopes `openid email offline_access`, redirect `tesla://auth/callback` (the only one Tesla
@@ -42,7 +41,10 @@ import { PROVIDER } from "./api.ts";
 import { discoverRegion } from "./region.ts";
 import { TeslaTokenExtra } from "./types.ts";
 
-/** Default hosts (reference §2). The `auth` task's --allow-net lists the same ones. */
+/**
+ * Default hosts (Fleet: https://developer.tesla.com/docs/fleet-api/getting-started/base-urls).
+ * The `auth` task's --allow-net lists the same ones.
+ */
 export const TESLA_HOSTS = {
   sso: { global: "https://auth.tesla.com", cn: "https://auth.tesla.cn" },
   owner: { global: "https://owner-api.teslamotors.com", cn: "https://owner-api.vn.cloud.tesla.cn" },
@@ -59,7 +61,7 @@ export const OWNER_SCOPES = ["openid", "email", "offline_access"] as const;
 export const OWNER_REDIRECT_URI = "tesla://auth/callback";
 /** Without these a Fleet sign-in cannot poll: id, refresh token, vehicle data. */
 export const FLEET_REQUIRED_SCOPES = ["openid", "offline_access", "vehicle_device_data"] as const;
-/** `user_data` is assumed to be needed for `/users/region` (reference §4.5). */
+/** `user_data` is assumed to be needed for `/users/region`; Tesla's docs do not say. */
 export const FLEET_DEFAULT_SCOPES = [...FLEET_REQUIRED_SCOPES, "user_data"] as const;
 const AUTHORIZE_PATH = "/oauth2/v3/authorize";
 const TOKEN_PATH = "/oauth2/v3/token";
@@ -278,7 +280,7 @@ export function teslaSignInCommand(
   return signInCommand(PROVIDER, account, configPath, invokedAs);
 }
 
-/** What to do with the `tesla://` address, which no browser can open (reference §3.3). */
+/** What to do with the `tesla://` address, which no browser can open. */
 export const OWNER_PASTE_HELP = `
 After you sign in, Tesla sends the browser to tesla://auth/callback?code=…&state=…, which no
 browser can open, so the page seems to hang or shows an error. Copy that address:

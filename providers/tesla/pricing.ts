@@ -1,7 +1,7 @@
 /**
- * Fleet API billing (reference tesla-api.md §8): list prices in USD per request by category,
- * and the rule that every answer below HTTP 500 is billed. Owner API calls cost nothing, but
- * the same meter shows what they would cost on Fleet.
+ * Fleet API billing (https://developer.tesla.com/docs/fleet-api/billing-and-limits): list
+ * prices in USD per request by category, and the rule that every answer below HTTP 500 is
+ * billed. Owner API calls cost nothing, but the same meter shows what they would cost on Fleet.
  */
 import type { PriceList } from "../../core/usage.ts";
 

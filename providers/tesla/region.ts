@@ -1,7 +1,7 @@
 /**
- * Fleet API regions (reference §4.6): `GET /api/1/users/region` names the regional host that
- * holds an account; a call to another region answers 421. The host is stored in the token
- * file's `extra` at sign-in, and found again (and stored) when Tesla answers 421.
+ * Fleet API regions: `GET /api/1/users/region` names the regional host that holds an account;
+ * a call to another region answers 421. The host is stored in the token file's `extra` at
+ * sign-in, and found again (and stored) when Tesla answers 421.
  */
 import type { Clock } from "../../core/clock.ts";
 import { VendorError } from "../../core/errors.ts";

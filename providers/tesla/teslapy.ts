@@ -1,7 +1,7 @@
 /**
  * `deno task auth tesla --import-teslapy cache.json`: moves a TeslaPy sign-in into the token
  * store, so users of the original demo (which used TeslaPy) keep their sign-in. TeslaPy's
- * cache is keyed by e-mail, each entry holding the SSO tokens (reference §3.9):
+ * cache is keyed by e-mail, each entry holding the SSO tokens:
  * `{"<email>": {"url": "https://auth.tesla.com/", "sso": {access_token, refresh_token, …}}}`.
  * The e-mail is personal data: no message here names it, and it is not stored.
  */

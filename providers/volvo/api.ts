@@ -18,7 +18,7 @@ export interface VolvoEndpoint {
   readonly pace: EndpointPace;
   /** Connected Vehicle and Location wrap the body in `data`; Energy v2 does not. */
   readonly wrapped: boolean;
-  /** OAuth scopes the endpoint needs besides `openid` (reference volvo-api.md §2.4). */
+  /** OAuth scopes the endpoint needs besides `openid`, as Volvo's page for it lists them. */
   readonly scopes: readonly string[];
 }
 
@@ -61,9 +61,8 @@ export const VEHICLES_TEMPLATE = CV;
 export const VEHICLES_SCOPES: readonly string[] = ["conve:vehicle_relation"];
 
 /**
- * The scopes a read-only sign-in asks for: `openid` and what every endpoint needs (the
- * reference's default set without the two command scopes); `location:read` (a restricted
- * scope) only when location is enabled.
+ * The scopes a read-only sign-in asks for: `openid` and what every endpoint needs (no command
+ * scope); `location:read` (a restricted scope) only when location is enabled.
  */
 export function defaultScopes(location: boolean): string[] {
   const all = new Set(["openid", ...VEHICLES_SCOPES]);
@@ -183,7 +182,7 @@ function errorText(text: string): string {
   }
 }
 
-/** Maps a Volvo error answer to a vendor-neutral error (reference: volvo-api.md §4, §8, §9). */
+/** Maps a Volvo error answer (status and message text) to a vendor-neutral error. */
 export function classify(res: HttpResponse, endpoint: string, nowMs: number): VolvoError {
   const detail = errorText(res.text);
   const status = res.status;

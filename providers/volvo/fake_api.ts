@@ -60,7 +60,7 @@ export interface KeyUsage {
   readonly byStatus: Readonly<Record<number, number>>;
 }
 
-// Volvo's answers, from the reference payloads (volvo-api.md §4, §8).
+// Volvo's answers, word for word as published (providers/volvo/testdata/error.*.json).
 const INVALID_KEY = {
   status: 401,
   error: {

@@ -1,5 +1,5 @@
 /**
- * Volvo ID as the fake Volvo server plays it (reference volvo-api.md §2): an authorize step
+ * Volvo ID as the fake Volvo server plays it: an authorize step
  * that checks its query and signs a fake user in at once, a token endpoint with PKCE S256 and
  * client authentication (HTTP Basic as evcc and volvo-cars-api send it; the form style is
  * accepted too and recorded), single-use codes, access tokens of about five minutes, refresh
@@ -40,7 +40,7 @@ export interface AuthReply {
 /** How a token request authenticated the client. */
 export type ClientAuthUsed = "client_secret_basic" | "client_secret_post" | "none";
 
-/** Volvo's answer to a stale, reused or unknown refresh token (payloads oauth.error.invalid-grant). */
+/** Volvo's answer to a stale, reused or unknown refresh token (HTTP 400). */
 export const INVALID_GRANT = {
   error_description: "unknown, invalid, or expired refresh token",
   error: "invalid_grant",
@@ -209,7 +209,7 @@ export class FakeVolvoAuth {
       expiresAt: now + (this.options.refreshLifetimeS ?? 7 * 86_400) * 1000,
       usable: true,
     });
-    // The shape of payloads oauth.token.json (no `scope` field).
+    // The shape of providers/volvo/testdata/oauth.token.json (no `scope` field).
     return {
       access_token: access,
       refresh_token: refresh,

@@ -1,5 +1,6 @@
 /**
- * Volvo ID sign-in from one `accounts` entry of the config (reference volvo-api.md §1–§2):
+ * Volvo ID sign-in (https://developer.volvocars.com/apis/docs/authorisation) from one
+ * `accounts` entry of the config:
  * the user's own application at developer.volvocars.com (client id and secret, a registered
  * redirect URI), authorization code with PKCE S256, the client authenticated with HTTP Basic
  * (client_secret_basic) at the token endpoint, and read-only scopes (defaultScopes: Connected
@@ -39,7 +40,7 @@ import {
 } from "../../core/tokens.ts";
 import { defaultScopes, PROVIDER, VolvoApi } from "./api.ts";
 
-/** Default hosts (reference §2.1). The `auth` task's --allow-net lists the same ones. */
+/** Default hosts. The `auth` task's --allow-net lists the same ones. */
 export const VOLVO_HOSTS = {
   id: "https://volvoid.eu.volvocars.com",
   api: "https://api.volvocars.com",

@@ -11,7 +11,7 @@ export const volvoPlugin: VendorPlugin = {
   openAccount: openVolvoAccount,
   signIn: { plan: volvoSignInPlan },
   defaultBaseUrl: "https://api.volvocars.com",
-  // Volvo caps each API key at 100 requests a minute and 10,000 a day, for every account and
+  // Volvo caps each API key: 100 requests a minute and 10,000 a day, for every account and
   // car that uses it. An account's `budget` replaces these.
   defaultBudget: { requests_per_day: 10_000, requests_per_minute: 100, safety_margin: 0.1 },
   budgetKey: (account) => typeof account.vcc_api_key === "string" ? account.vcc_api_key : undefined,

@@ -3,7 +3,7 @@
  * answers whether the car sleeps or not and reading never wakes it, so there is no sleep to
  * protect: the limits are the key's quota and how fast the values change. Energy values move
  * in five-minute steps while a car drives or charges, trip values (odometer, location) once
- * at the end of a trip (reference volvo-api.md §7, §10).
+ * at the end of a trip.
  */
 import type { SchedulerConfig } from "../../core/scheduler_config.ts";
 

@@ -4,7 +4,7 @@ import { Readings } from "../../core/readings.ts";
 import type { Snapshot, VehicleRef } from "../../core/snapshot.ts";
 import { SECONDS_PER_MONTH } from "../../core/units.ts";
 import type { EndpointName } from "./api.ts";
-import { mapBodies, newFacts, type VehicleFacts } from "./provider.ts";
+import { mapBodies, newFacts, type VehicleFacts } from "./map.ts";
 
 const dir = new URL("./testdata/", import.meta.url);
 const load = (name: string) => JSON.parse(Deno.readTextFileSync(new URL(name, dir)));

@@ -1,6 +1,6 @@
 /**
  * Volvo vendor JSON, validated field by field (see core/parse.ts). Units and enum spellings are
- * Volvo's; provider.ts converts them. Numbers may arrive as strings ("47.3"), so numeric values
+ * Volvo's; map.ts converts them. Numbers may arrive as strings ("47.3"), so numeric values
  * use `numLike`.
  */
 import { z } from "zod";
