@@ -2,7 +2,13 @@
  * The one place that turns the readings store into series. Both exports (Prometheus /metrics
  * and OTLP push) call collectSeries(), so they always carry the same metrics, labels and values.
  */
-import { CATALOG, metric, type MetricDef, VEHICLE_LABELS } from "../core/catalog.ts";
+import {
+  CATALOG,
+  metric,
+  type MetricDef,
+  prometheusName,
+  VEHICLE_LABELS,
+} from "../core/catalog.ts";
 import type { Readings, VehicleEntry } from "../core/readings.ts";
 import type { Labels } from "../core/snapshot.ts";
 
@@ -33,95 +39,14 @@ export function labelNames(def: MetricDef): string[] {
 }
 
 /**
- * The order both exports list metrics in: the order they joined the catalog. It is kept here,
- * apart from the catalog's own order, so regrouping the catalog never reorders /metrics (the
- * replay goldens compare it byte for byte). A new metric goes at the end.
+ * The catalog metrics an export publishes with these options, sorted by Prometheus name (as
+ * node_exporter lists them): /metrics reads alphabetically, whatever order the catalog
+ * groups its definitions in.
  */
-export const EXPORT_ORDER: readonly string[] = [
-  "ev.battery.level",
-  "ev.battery.usable_level",
-  "ev.battery.range",
-  "ev.battery.module.temperature",
-  "ev.battery.energy_remaining",
-  "ev.odometer",
-  "ev.charging.state",
-  "ev.charging.plugged_in",
-  "ev.charging.port_open",
-  "ev.charging.power",
-  "ev.charging.voltage",
-  "ev.charging.current",
-  "ev.charging.pilot_current",
-  "ev.charging.requested_current",
-  "ev.charging.phases",
-  "ev.charging.energy_added",
-  "ev.charging.range_added",
-  "ev.charging.limit",
-  "ev.charging.limit_bound",
-  "ev.charging.time_to_full",
-  "ev.charging.max_range_charges",
-  "ev.charging.scheduled_start.timestamp",
-  "ev.charging.scheduled_departure.timestamp",
-  "ev.drive.speed",
-  "ev.drive.power",
-  "ev.drive.shift_state",
-  "ev.location.heading",
-  "ev.location.latitude",
-  "ev.location.longitude",
-  "ev.climate.inside.temperature",
-  "ev.climate.outside.temperature",
-  "ev.climate.on",
-  "ev.tire.pressure",
-  "ev.tire.warning",
-  "ev.door.open",
-  "ev.window.open",
-  "ev.trunk.open",
-  "ev.locked",
-  "ev.sentry_mode",
-  "ev.user_present",
-  "ev.vehicle.state",
-  "ev.last_sample.timestamp",
-  "ev.vehicle.info",
-  "ev.parse.errors",
-  "ev.api.requests",
-  "ev.export.requests",
-  "ev.battery.capacity",
-  "ev.charging.plug_state",
-  "ev.charging.supply_state",
-  "ev.charging.type",
-  "ev.fuel.amount",
-  "ev.fuel.range",
-  "ev.engine.running",
-  "ev.location.altitude",
-  "ev.trip.distance",
-  "ev.trip.average_speed",
-  "ev.trip.average_energy_consumption",
-  "ev.trip.average_fuel_consumption",
-  "ev.tire.pressure_state",
-  "ev.light.warning",
-  "ev.fluid.warning",
-  "ev.service.warning",
-  "ev.service.distance_remaining",
-  "ev.service.time_remaining",
-  "ev.service.engine_time_remaining",
-  "ev.vendor.value_errors",
-  "ev.poll.errors",
-  "ev.api.billable_requests",
-  "ev.api.cost.usd",
-  "ev.api.budget.remaining",
-  "ev.token.expiry.timestamp",
-  "ev.poll.state",
-  "ev.weather.temperature",
-  "ev.weather.humidity",
-  "ev.weather.wind.speed",
-  "ev.api.request.duration",
-];
-const EXPORT_RANK = new Map(EXPORT_ORDER.map((name, i) => [name, i]));
-const exportRank = (def: MetricDef) => EXPORT_RANK.get(def.name) ?? EXPORT_ORDER.length;
-
-/** The catalog metrics an export publishes with these options, in EXPORT_ORDER. */
 export function exportedMetrics(opts: SeriesOptions = { location: false }): MetricDef[] {
-  return CATALOG.filter((def) => opts.location || !def.location)
-    .sort((a, b) => exportRank(a) - exportRank(b));
+  const named = CATALOG.filter((def) => opts.location || !def.location)
+    .map((def) => [prometheusName(def), def] as const);
+  return named.sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([, def]) => def);
 }
 
 /**
