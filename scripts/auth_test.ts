@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../core/testing.ts";
 import { FakeOAuthServer, followAuthorize } from "../core/testdata/fake_oauth.ts";
-import { FakeTeslaApi } from "../providers/tesla/testdata/fake_tesla_api.ts";
+import { FakeTeslaApi } from "../providers/tesla/sim/fake_tesla_api.ts";
 import { realClock } from "../core/clock.ts";
 import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/fake_api.ts";
 

@@ -1,6 +1,6 @@
 /** Registers the Tesla provider. */
 import { registerProvider } from "../mod.ts";
-import { teslaFakeHook } from "./fake.ts";
+import { teslaFakeHook } from "./sim/fake.ts";
 import { teslaPricing } from "./pricing.ts";
 import { createTeslaProvider } from "./provider.ts";
 import { openTeslaAccount } from "./session.ts";

@@ -15,7 +15,7 @@ import type { TokenRecord } from "../../core/tokens.ts";
 import { type TeslaTokenExtra, teslaTokenStore } from "./identity.ts";
 import { openTeslaAccount } from "./session.ts";
 import { importTeslaPy } from "./teslapy.ts";
-import { FakeTeslaApi } from "./testdata/fake_tesla_api.ts";
+import { FakeTeslaApi } from "./sim/fake_tesla_api.ts";
 
 const START = 1_800_000_000_000;
 const FIX = "deno task auth tesla --account home --config config.yaml";

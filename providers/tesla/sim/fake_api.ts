@@ -6,11 +6,11 @@
  * Tesla bills (reference tesla-api.md §8.2: every status below 500). Its counters are the
  * benchmark's ground truth.
  */
-import type { Clock } from "../../core/clock.ts";
+import type { Clock } from "../../../core/clock.ts";
 import { FakeCar } from "./fake_car.ts";
 import { type FakeClient, FakeTeslaAuth } from "./fake_auth.ts";
 import { filterVehicleData } from "./fake.ts";
-import { type BillingCategory, teslaPricing } from "./pricing.ts";
+import { type BillingCategory, teslaPricing } from "../pricing.ts";
 import { teslaDay, type TeslaScenario } from "./scenario.ts";
 
 export interface FakeTeslaOptions {

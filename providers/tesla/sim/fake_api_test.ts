@@ -1,6 +1,6 @@
 /** The simulated Tesla's behaviour, pinned on the virtual clock: it is the benchmark's truth. */
-import { assert, assertEquals, assertStringIncludes } from "../../core/testing.ts";
-import { VirtualClock } from "../../core/clock.ts";
+import { assert, assertEquals, assertStringIncludes } from "../../../core/testing.ts";
+import { VirtualClock } from "../../../core/clock.ts";
 import { FakeTesla, type FakeTeslaOptions } from "./fake_api.ts";
 import { s256 } from "./fake_auth.ts";
 import { DAY_START, DEMO_ID_S, DEMO_VIN } from "./scenario.ts";
