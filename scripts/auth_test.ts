@@ -7,7 +7,7 @@ import { assert, assertEquals, assertMatch, assertStringIncludes } from "../core
 import { FakeOAuthServer, followAuthorize } from "../core/testdata/fake_oauth.ts";
 import { FakeTeslaApi } from "../providers/tesla/sim/fake_tesla_api.ts";
 import { realClock } from "../core/clock.ts";
-import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/fake_api.ts";
+import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/sim/fake_api.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const SCRIPT = new URL("scripts/auth.ts", ROOT).pathname;

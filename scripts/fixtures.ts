@@ -1,7 +1,7 @@
 /**
  * Writes the scripted Tesla cassettes (the reference day and the edge cases) from
- * providers/tesla/sim/scenario.ts, and the Volvo days from providers/volvo/scenario.ts. Run from
- * the project root:
+ * providers/tesla/sim/scenario.ts, and the Volvo days from providers/volvo/sim/scenario.ts. Run
+ * from the project root:
  *
  *   deno run --allow-read=fixtures --allow-write=fixtures scripts/fixtures.ts
  *
@@ -13,7 +13,7 @@
 import { parseArgs } from "node:util";
 import { Cassette, saveCassette, writeAtomically } from "../replay/cassette.ts";
 import { bundledCassettes } from "../providers/tesla/sim/scenario.ts";
-import { volvoCassettes } from "../providers/volvo/scenario.ts";
+import { volvoCassettes } from "../providers/volvo/sim/scenario.ts";
 
 const HELP = `
 deno run --allow-read=fixtures --allow-write=fixtures scripts/fixtures.ts [options]

@@ -21,10 +21,10 @@ import {
   assertThrows,
 } from "../../core/testing.ts";
 import { defaultScopes, VolvoError } from "./api.ts";
-import { FAKE_API_KEY, FakeVolvo } from "./fake_api.ts";
+import { FAKE_API_KEY, FakeVolvo } from "./sim/fake_api.ts";
 import { VOLVO_HOSTS, volvoIdentity, volvoSignInPlan, volvoTokenStore } from "./identity.ts";
 import { openVolvoAccount } from "./session.ts";
-import { DAY_START } from "./scenario.ts";
+import { DAY_START } from "./sim/scenario.ts";
 
 const SECRET = "volvo-client-secret-7f3e9a";
 const FIX = "deno task auth volvo --account family --config config.yaml";

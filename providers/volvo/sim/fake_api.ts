@@ -13,10 +13,10 @@
  * has already used its share of the day (the day is counted first), as a hammering client
  * would find out.
  */
-import type { Clock } from "../../core/clock.ts";
-import { readForm } from "../../replay/fake_server.ts";
-import { withSerial } from "../../replay/vin.ts";
-import { type EndpointName, ENDPOINTS, VEHICLES_SCOPES, VEHICLES_TEMPLATE } from "./api.ts";
+import type { Clock } from "../../../core/clock.ts";
+import { readForm } from "../../../replay/fake_server.ts";
+import { withSerial } from "../../../replay/vin.ts";
+import { type EndpointName, ENDPOINTS, VEHICLES_SCOPES, VEHICLES_TEMPLATE } from "../api.ts";
 import { type AuthReply, FakeVolvoAuth, type FakeVolvoClient } from "./fake_auth.ts";
 import { CARS, dayCassette, type VolvoCar } from "./scenario.ts";
 
