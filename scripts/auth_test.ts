@@ -409,9 +409,10 @@ accounts:
       { TEST_VOLVO_CLIENT_SECRET: secret },
     );
     assertEquals(run.code, 0, run.stderr);
-    assertEquals(fake.auth.tokenRequests, [
-      { grantType: "authorization_code", clientAuth: "client_secret_basic" },
-    ]);
+    assertEquals(
+      fake.auth.tokenRequests.map(({ grantType, clientAuth }) => ({ grantType, clientAuth })),
+      [{ grantType: "authorization_code", clientAuth: "client_secret_basic" }],
+    );
     assertStringIncludes(run.stdout, 'Signed in: volvo account "family"');
     assertStringIncludes(run.stdout, "the API key works: 1 vehicle on this account");
     const path = `${dir}/state/tokens/volvo-family.json`;

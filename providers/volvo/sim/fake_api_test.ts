@@ -11,8 +11,8 @@ import { Http, type HttpResponse } from "../../../core/http.ts";
 import { createLogger } from "../../../core/log.ts";
 import { Readings } from "../../../core/readings.ts";
 import { classify, defaultScopes, type EndpointName, ENDPOINTS } from "../api.ts";
-import { FAKE_CLIENT } from "./fake_auth.ts";
-import { AUTHORIZE_PATH, carFleet, FAKE_API_KEY, FakeVolvo, TOKEN_PATH } from "./fake_api.ts";
+import { AUTHORIZE_PATH, FAKE_CLIENT, TOKEN_PATH } from "./fake_auth.ts";
+import { carFleet, FAKE_API_KEY, FakeVolvo } from "./fake_api.ts";
 import { createVolvoProvider } from "../provider.ts";
 import { CARS, DAY_START } from "./scenario.ts";
 
@@ -98,10 +98,10 @@ Deno.test("Volvo ID: code + PKCE S256 + Basic client auth gives ~5-minute tokens
     Object.keys(testdata("oauth.token.json")).filter((k) => k !== "expires_at").sort(),
   );
   assertEquals([body.token_type, body.expires_in], ["Bearer", 299]);
-  assertEquals(fake.auth.tokenRequests, [{
-    grantType: "authorization_code",
-    clientAuth: "client_secret_basic",
-  }]);
+  assertEquals(
+    fake.auth.tokenRequests.map(({ grantType, clientAuth }) => ({ grantType, clientAuth })),
+    [{ grantType: "authorization_code", clientAuth: "client_secret_basic" }],
+  );
   assertEquals((await get(fake, "/connected-vehicle/v2/vehicles", body.access_token)).status, 200);
 });
 
