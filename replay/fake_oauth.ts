@@ -54,11 +54,11 @@ export type Refusal =
   | "refresh_expired"
   | "grant_type";
 
-/** An error answer: HTTP status, OAuth `error`, and `error_description` when there is one. */
+/** An error answer: HTTP status, OAuth `error` and `error_description`. */
 export interface OAuthError {
   readonly status: number;
   readonly error: string;
-  readonly description?: string;
+  readonly description: string;
 }
 
 /** What the server makes: authorization codes, access, refresh and id tokens. */
@@ -96,10 +96,10 @@ export type OAuthQuirks =
   & Partial<Omit<OAuthBehaviour, "errors">>
   & { readonly errors?: Partial<Record<Refusal, OAuthError>> };
 
-const refusal = (status: number, error: string, description?: string): OAuthError => ({
+export const refusal = (status: number, error: string, description: string): OAuthError => ({
   status,
   error,
-  ...(description === undefined ? {} : { description }),
+  description,
 });
 
 /** A plain server: RFC 6749 and 7636 answers, five-minute access tokens, no id_token. */
@@ -385,10 +385,7 @@ export class FakeOAuth {
   #refuse(why: Refusal): Reply {
     this.counts.rejected++;
     const { status, error, description } = this.quirks.errors[why];
-    return {
-      status,
-      body: description === undefined ? { error } : { error, error_description: description },
-    };
+    return { status, body: { error, error_description: description } };
   }
 
   /** Unguessable and URL-safe, like a PKCE verifier: 32 random bytes, base64url. */

@@ -5,7 +5,12 @@
  * `state`, access tokens last 8 h, refresh tokens never expire but are single use (a reused
  * one answers 401 `login_required`), and a spent code is `invalid_auth_code`.
  */
-import { type FakeClient, FakeOAuth, type OAuthQuirks } from "../../../replay/fake_oauth.ts";
+import {
+  type FakeClient,
+  FakeOAuth,
+  type OAuthQuirks,
+  refusal,
+} from "../../../replay/fake_oauth.ts";
 
 export const OWNER_API_CLIENT: FakeClient = {
   clientId: "ownerapi",
@@ -22,43 +27,20 @@ export const TESLA_OAUTH: OAuthQuirks = {
   echoState: true,
   verifierShape: /^[A-Za-z0-9_-]{43,128}$/,
   errors: {
-    redirect_uri: {
-      status: 400,
-      error: "invalid_redirect_url", // Tesla's own wording on its error page
-      description: "The 'redirect_uri' supplied is not registered for this 'client_id'.",
-    },
-    response_type: {
-      status: 400,
-      error: "invalid_request",
-      description: "response_type must be code",
-    },
-    pkce_required: {
-      status: 400,
-      error: "invalid_request",
-      description: "PKCE S256 code_challenge required",
-    },
-    code_invalid: {
-      status: 400,
-      error: "invalid_auth_code",
-      description: "authorization code expired or used",
-    },
-    code_mismatch: {
-      status: 400,
-      error: "invalid_grant",
-      description: "client_id or redirect_uri does not match",
-    },
-    pkce_mismatch: {
-      status: 400,
-      error: "invalid_grant",
-      description: "code_verifier does not match code_challenge",
-    },
-    refresh_unknown: { status: 400, error: "invalid_grant", description: "unknown refresh token" },
+    // Tesla's own wording on its error page.
+    redirect_uri: refusal(
+      400,
+      "invalid_redirect_url",
+      "The 'redirect_uri' supplied is not registered for this 'client_id'.",
+    ),
+    response_type: refusal(400, "invalid_request", "response_type must be code"),
+    pkce_required: refusal(400, "invalid_request", "PKCE S256 code_challenge required"),
+    code_invalid: refusal(400, "invalid_auth_code", "authorization code expired or used"),
+    code_mismatch: refusal(400, "invalid_grant", "client_id or redirect_uri does not match"),
+    pkce_mismatch: refusal(400, "invalid_grant", "code_verifier does not match code_challenge"),
+    refresh_unknown: refusal(400, "invalid_grant", "unknown refresh token"),
     // Single use: a second use means it leaked or two processes raced.
-    refresh_spent: {
-      status: 401,
-      error: "login_required",
-      description: "refresh token already used",
-    },
+    refresh_spent: refusal(401, "login_required", "refresh token already used"),
   },
 };
 

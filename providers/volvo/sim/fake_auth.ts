@@ -6,7 +6,12 @@
  * seven days unused, and any dead refresh token answered with Volvo's exact `invalid_grant`
  * (the neutral answer, payloads oauth.error.invalid-grant).
  */
-import { type FakeClient, FakeOAuth, type OAuthQuirks } from "../../../replay/fake_oauth.ts";
+import {
+  type FakeClient,
+  FakeOAuth,
+  type OAuthQuirks,
+  refusal,
+} from "../../../replay/fake_oauth.ts";
 
 export const AUTHORIZE_PATH = "/as/authorization.oauth2";
 export const TOKEN_PATH = "/as/token.oauth2";
@@ -31,16 +36,8 @@ export const VOLVO_OAUTH: OAuthQuirks = {
   idToken: "random",
   requiredScope: "openid",
   errors: {
-    scope_required: {
-      status: 400,
-      error: "invalid_scope",
-      description: "every Volvo API call needs the openid scope",
-    },
-    client_unknown: {
-      status: 401,
-      error: "invalid_client",
-      description: "client authentication failed",
-    },
+    scope_required: refusal(400, "invalid_scope", "every Volvo API call needs the openid scope"),
+    client_unknown: refusal(401, "invalid_client", "client authentication failed"),
   },
 };
 
