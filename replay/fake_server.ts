@@ -14,6 +14,18 @@ export interface FakeHook {
   transformJson?(request: FakeRequest, exchange: CassetteExchange, json: unknown): unknown;
 }
 
+/** A vendor's simulator as replay and the fixture generator see it. */
+export interface VendorSim {
+  /** The provider id ("tesla", "volvo"). */
+  readonly id: string;
+  /** Vendor behaviour for the fake server in replay. */
+  readonly fakeHook?: FakeHook;
+  /** Account settings replay hands the provider (placeholder secrets). */
+  readonly replayAccount?: Readonly<Record<string, string>>;
+  /** The scripted cassettes this vendor's simulator generates, by path under fixtures/. */
+  readonly cassettes?: () => Readonly<Record<string, Cassette>>;
+}
+
 export interface FakeRequest {
   readonly method: string;
   readonly url: URL;
