@@ -1,5 +1,5 @@
 /**
- * One benchmark run: a fresh simulated Tesla (providers/tesla/fake_api.ts) on its own virtual
+ * One benchmark run: a fresh simulated Tesla (providers/tesla/sim/fake_api.ts) on its own virtual
  * clock at the start of the reference day, and the pieces a client needs to talk to it through
  * the real HTTP seam. Calls after the day's end are refused before they reach the fake, so
  * every strategy is billed for exactly one day.
@@ -8,9 +8,9 @@ import { VirtualClock } from "../core/clock.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import type { ProviderContext } from "../core/source.ts";
-import { FakeTesla } from "../providers/tesla/fake_api.ts";
+import { FakeTesla } from "../providers/tesla/sim/fake_api.ts";
 import { teslaPricing } from "../providers/tesla/pricing.ts";
-import { teslaDay } from "../providers/tesla/scenario.ts";
+import { teslaDay } from "../providers/tesla/sim/scenario.ts";
 import { dayHttp } from "./common.ts";
 
 export interface Harness {

@@ -17,8 +17,8 @@ import { PrometheusExport } from "../export/prometheus.ts";
 import { startServer } from "../export/server.ts";
 import { StatusHistory, statusModel } from "../export/status.ts";
 import { vendorPlugin } from "../providers/mod.ts";
-import { fakeFleet } from "../providers/tesla/fake_fleet.ts";
-import { DAY_START } from "../providers/tesla/scenario.ts";
+import { fakeFleet } from "../providers/tesla/sim/fake_fleet.ts";
+import { DAY_START } from "../providers/tesla/sim/scenario.ts";
 import { flags } from "../app/flags.ts";
 
 const HELP = `

@@ -6,7 +6,7 @@
  */
 import type { SchedulerConfig } from "../core/scheduler_config.ts";
 import { FLEET_MONTHLY_CREDIT_USD, FLEET_PRICES } from "../providers/tesla/pricing.ts";
-import type { FakeTesla } from "../providers/tesla/fake_api.ts";
+import type { FakeTesla } from "../providers/tesla/sim/fake_api.ts";
 import { agesEachSecond, p95, round, runEach } from "./common.ts";
 import { runDemo } from "./demo.ts";
 import { runEvObserver } from "./ev_observer.ts";

@@ -1,6 +1,6 @@
 /**
- * `deno task bench volvo-day`: the XC40 BEV day (providers/volvo/scenario.ts) on the simulated
- * Volvo (providers/volvo/fake_api.ts), once per strategy, each on its own fake and virtual
+ * `deno task bench volvo-day`: the XC40 BEV day (providers/volvo/sim/scenario.ts) on the simulated
+ * Volvo (providers/volvo/sim/fake_api.ts), once per strategy, each on its own fake and virtual
  * clock, with the real Volvo provider and HTTP seam:
  *
  * - original_exporter: xaxeu/volvo-vehicle-exporter (`exporter.py` at 68cabb9):
@@ -27,7 +27,7 @@ import {
   FAKE_API_KEY,
   FakeVolvo,
   type FakeVolvoOptions,
-} from "../providers/volvo/fake_api.ts";
+} from "../providers/volvo/sim/fake_api.ts";
 import { VOLVO_SCHEDULER } from "../providers/volvo/polling.ts";
 import { createVolvoProvider } from "../providers/volvo/provider.ts";
 import {
@@ -36,7 +36,7 @@ import {
   DAY_LENGTH,
   DAY_START,
   type VolvoCar,
-} from "../providers/volvo/scenario.ts";
+} from "../providers/volvo/sim/scenario.ts";
 import { agesEachSecond, dayHttp, p95, runEach } from "./common.ts";
 
 /** Volvo's limits per API key. */

@@ -7,7 +7,7 @@
 import { assert, assertEquals } from "../core/testing.ts";
 import { assertReadmeTable } from "./test_helpers.ts";
 import { projectRoot, taskArgs } from "../scripts/testing_task.ts";
-import { DAY_LENGTH } from "../providers/volvo/scenario.ts";
+import { DAY_LENGTH } from "../providers/volvo/sim/scenario.ts";
 import {
   FLEET_ROWS,
   LABELS,

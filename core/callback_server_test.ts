@@ -8,7 +8,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "./testing.ts";
-import { FakeOAuthServer, followAuthorize } from "./testdata/fake_oauth.ts";
+import { FakeOAuthServer, followAuthorize } from "../replay/fake_oauth.ts";
 
 async function get(url: string | URL): Promise<{ status: number; text: string; headers: Headers }> {
   const res = await fetch(url);
@@ -26,7 +26,7 @@ async function refused(url: string): Promise<boolean> {
 }
 
 Deno.test("callback server: full sign-in on loopback, one request, then closed", async () => {
-  const fake = new FakeOAuthServer({ clientId: "app-id", clientAuth: "none" });
+  const fake = new FakeOAuthServer({ clients: [{ clientId: "app-id", auth: "none" }] });
   const server = startCallbackServer({ redirectUri: "http://localhost:0/callback" });
   try {
     assertEquals(server.hostname, "127.0.0.1", "loopback only, even for localhost");

@@ -1,7 +1,7 @@
 import { assert, assertEquals, normalizeMarkdownTable } from "./testing.ts";
 import { CATALOG, inRange, metric, prometheusName } from "./catalog.ts";
 import { catalogMarkdown, README_BEGIN, README_END } from "./catalog_doc.ts";
-import { SEED_GAUGES } from "../providers/tesla/seed_gauges.ts";
+import { SEED_GAUGES } from "../providers/tesla/sim/seed_gauges.ts";
 
 Deno.test("prometheus names follow GreptimeDB's translation (its documented examples)", () => {
   const cases: [string, string, "gauge" | "counter", string][] = [

@@ -12,22 +12,25 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "./testing.ts";
-import { FakeOAuthServer, followAuthorize } from "./testdata/fake_oauth.ts";
+import {
+  deadRefresh,
+  FakeOAuthServer,
+  followAuthorize,
+  type OAuthQuirks,
+} from "../replay/fake_oauth.ts";
 
 const SECRET = "s3cret-client-secret-value";
 
 function setup(
   clientAuth: ClientAuthStyle,
   extra: Partial<ConstructorParameters<typeof OAuthClient>[0]> = {},
-  fakeOpts = {},
+  quirks: OAuthQuirks = {},
 ) {
   const clock = new VirtualClock(1_800_000_000_000, 0);
   const fake = new FakeOAuthServer({
-    clientId: "app-id",
-    clientAuth,
-    clientSecret: SECRET,
+    clients: [{ clientId: "app-id", auth: clientAuth, clientSecret: SECRET }],
     now: () => clock.now(),
-    ...fakeOpts,
+    quirks,
   });
   const readings = new Readings();
   const http = new Http({ provider: "test", readings });
@@ -130,7 +133,7 @@ Deno.test("oauth: PKCE mismatch is rejected by the server as sign_in_needed", as
     assertEquals(err.kind, "sign_in_needed");
     assertEquals(err.status, 400);
     assertStringIncludes(err.message, "PKCE verification failed");
-    assertEquals(fake.counts.code, 0);
+    assertEquals(fake.counts.exchanges, 0);
   } finally {
     await fake.close();
   }
@@ -164,7 +167,7 @@ Deno.test("oauth: client_secret_basic (Volvo) and client_secret_post with audien
     const basicCreds = atob(req.headers.get("authorization")!.replace(/^Basic /, ""));
     assertEquals(basicCreds.split(":").map(decodeURIComponent), ["app-id", SECRET]);
     assertEquals(req.form.has("client_secret"), false);
-    assertEquals(basic.fake.counts.code, 1);
+    assertEquals(basic.fake.counts.exchanges, 1);
   } finally {
     await basic.fake.close();
   }
@@ -202,11 +205,11 @@ Deno.test("oauth: wrong client secret maps to kind client", async () => {
 });
 
 Deno.test("oauth: refresh rotates; reusing a spent refresh token is sign_in_needed", async () => {
-  for (const deadRefresh of [undefined, { status: 401, error: "login_required" }]) {
+  for (const dead of [undefined, { status: 401, error: "login_required" }]) {
     const { fake, client } = setup(
       "none",
       { refreshParams: { scope: "openid email offline_access" } },
-      { bogusIdToken: true, ...(deadRefresh ? { deadRefresh } : {}) },
+      { idToken: "id", ...(dead ? { errors: deadRefresh(dead.status, dead.error) } : {}) },
     );
     try {
       const first = fake.mint();
@@ -218,7 +221,7 @@ Deno.test("oauth: refresh rotates; reusing a spent refresh token is sign_in_need
       const err = await assertRejects(() => client.refresh(first.refresh_token));
       assert(err instanceof VendorError);
       assertEquals(err.kind, "sign_in_needed");
-      assertEquals(err.status, deadRefresh?.status ?? 400);
+      assertEquals(err.status, dead?.status ?? 400);
     } finally {
       await fake.close();
     }

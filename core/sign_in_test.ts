@@ -4,7 +4,7 @@ import { createLogger } from "./log.ts";
 import { AuthorizationError, OAuthClient } from "./oauth.ts";
 import { lineReader, runSignIn, type SignInIO, type SignInPlan } from "./sign_in.ts";
 import { assert, assertEquals, assertRejects } from "./testing.ts";
-import { FakeOAuthServer, followAuthorize } from "./testdata/fake_oauth.ts";
+import { FakeOAuthServer, followAuthorize } from "../replay/fake_oauth.ts";
 import { recordFromGrant, TokenStore } from "./tokens.ts";
 
 function stream(...chunks: string[]): ReadableStream<Uint8Array> {
@@ -29,7 +29,10 @@ Deno.test("lineReader: lines across chunks, CRLF, a last line without newline, t
 /** A plan on the fake server; `redirectUri` decides between paste and callback server. */
 async function setup(redirectUri: string) {
   const clock = new VirtualClock(1_800_000_000_000, 0);
-  const fake = new FakeOAuthServer({ clientId: "app", clientAuth: "none", now: () => clock.now() });
+  const fake = new FakeOAuthServer({
+    clients: [{ clientId: "app", auth: "none" }],
+    now: () => clock.now(),
+  });
   const log = createLogger({ level: "error", write: () => {} });
   const stateDir = await Deno.makeTempDir({ prefix: "sign-in-test-" });
   const store = new TokenStore<{ via: string }>({ stateDir, provider: "test", account: "a", log });
@@ -75,7 +78,7 @@ Deno.test("runSignIn: loopback redirect, but the browser is elsewhere: the paste
     const record = await runSignIn(w.plan, io);
     assertEquals(record.extra, { via: "test" });
     assertEquals((await w.store.read())?.access_token, record.access_token);
-    assertEquals(w.fake.counts.code, 1);
+    assertEquals(w.fake.counts.exchanges, 1);
   } finally {
     await w.close();
   }

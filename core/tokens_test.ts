@@ -13,7 +13,7 @@ import {
   assertStringIncludes,
   assertThrows,
 } from "./testing.ts";
-import { type FakeOAuthOptions, FakeOAuthServer } from "./testdata/fake_oauth.ts";
+import { type FakeOAuthOptions, FakeOAuthServer } from "../replay/fake_oauth.ts";
 import { loopRecord } from "./testdata/token_child.ts";
 import {
   type LockedStore,
@@ -36,8 +36,7 @@ function capture(): { log: Logger; lines: string[] } {
 async function world(fakeOptions: Partial<FakeOAuthOptions> = {}, account = "home") {
   const clock = new VirtualClock(START, 0);
   const fake = new FakeOAuthServer({
-    clientId: "app-id",
-    clientAuth: "none",
+    clients: [{ clientId: "app-id", auth: "none" }],
     now: () => clock.now(),
     ...fakeOptions,
   });
@@ -169,18 +168,18 @@ Deno.test("manager: refreshes ahead of expiry (10 % of lifetime, min 30 s, max 5
     assertEquals(await tokens.load(), { state: "ok", expiresAt: START / 1000 + 300 });
     w.clock.advance(269_000);
     assertEquals(await tokens.accessToken(), first.access_token);
-    assertEquals(w.fake.counts.refresh, 0);
+    assertEquals(w.fake.counts.refreshes, 0);
     w.clock.advance(2_000); // 29 s left
     const second = await tokens.accessToken();
     assertNotEquals(second, first.access_token);
-    assertEquals(w.fake.counts.refresh, 1);
+    assertEquals(w.fake.counts.refreshes, 1);
     assert(w.fake.isValid(second));
     assertEquals((await w.store.read())?.access_token, second, "persisted");
     assertEquals(tokens.status(), { state: "ok", expiresAt: START / 1000 + 271 + 300 });
   } finally {
     await w.cleanup();
   }
-  const long = await world({ accessLifetimeS: 8 * 3600 }); // Tesla Owner: margin capped at 5 min
+  const long = await world({ quirks: { accessLifetimeS: 8 * 3600 } }); // Tesla Owner: margin capped at 5 min
   try {
     const first = await long.signIn();
     const tokens = long.manager();
@@ -188,7 +187,7 @@ Deno.test("manager: refreshes ahead of expiry (10 % of lifetime, min 30 s, max 5
     assertEquals(await tokens.accessToken(), first.access_token);
     long.clock.advance(2_000);
     assertNotEquals(await tokens.accessToken(), first.access_token);
-    assertEquals(long.fake.counts.refresh, 1);
+    assertEquals(long.fake.counts.refreshes, 1);
   } finally {
     await long.cleanup();
   }
@@ -237,9 +236,9 @@ Deno.test("manager: the rotated refresh token is on disk before the new access t
     spy.failNext = true;
     const err = await assertRejects(() => tokens.accessToken());
     assertStringIncludes(err.message, "could not be saved");
-    assertEquals(w.fake.counts.refresh, 2);
+    assertEquals(w.fake.counts.refreshes, 2);
     const third = await tokens.accessToken();
-    assertEquals(w.fake.counts.refresh, 2, "no second spend");
+    assertEquals(w.fake.counts.refreshes, 2, "no second spend");
     assertEquals((await w.store.read())?.access_token, third);
     assert(w.fake.isValid(third));
     assertNotEquals(third, first.access_token);
@@ -256,14 +255,14 @@ Deno.test("manager: 401 gets exactly one refresh; a second 401 in a row is an er
     w.fake.revokeAccess(); // server-side: the unexpired token is no longer accepted
     const second = await tokens.run(w.callApi);
     assertNotEquals(second, first.access_token);
-    assertEquals(w.fake.counts.refresh, 1);
+    assertEquals(w.fake.counts.refreshes, 1);
     assertEquals(await tokens.onUnauthorized(first.access_token), second, "stale 401: no refresh");
-    assertEquals(w.fake.counts.refresh, 1);
+    assertEquals(w.fake.counts.refreshes, 1);
     w.fake.revokeAccess();
     const err = await assertRejects(() => tokens.run(w.callApi));
     assert(err instanceof VendorError);
     assertEquals(err.kind, "unauthorized");
-    assertEquals(w.fake.counts.refresh, 1, "no refresh loop");
+    assertEquals(w.fake.counts.refreshes, 1, "no refresh loop");
     assertEquals(tokens.status().state, "ok");
   } finally {
     await w.cleanup();
@@ -358,7 +357,7 @@ Deno.test("manager: two managers refreshing at once spend the refresh token once
     await Promise.all([a.load(), b.load()]);
     w.clock.advance(300_000);
     const got = await Promise.all([a.accessToken(), b.accessToken(), a.accessToken()]);
-    assertEquals(w.fake.counts.refresh, 1);
+    assertEquals(w.fake.counts.refreshes, 1);
     assertEquals(w.fake.counts.refreshRejected, 0);
     assertEquals(new Set(got).size, 1);
     assert(w.fake.isValid(got[0]));
@@ -387,7 +386,10 @@ function spawnChild(args: string[], dir: string, stdout: "piped" | "null" = "pip
 }
 
 Deno.test("manager: three OS processes refreshing at once spend the refresh token once", async () => {
-  const fake = new FakeOAuthServer({ clientId: "app-id", clientAuth: "none", tokenDelayMs: 100 });
+  const fake = new FakeOAuthServer({
+    clients: [{ clientId: "app-id", auth: "none" }],
+    tokenDelayMs: 100,
+  });
   const stateDir = await Deno.makeTempDir();
   try {
     const { log } = capture();
@@ -412,7 +414,7 @@ Deno.test("manager: three OS processes refreshing at once spend the refresh toke
       assertEquals(o.code, 0, err);
       return JSON.parse(new TextDecoder().decode(o.stdout)).token as string;
     });
-    assertEquals(fake.counts.refresh, 1);
+    assertEquals(fake.counts.refreshes, 1);
     assertEquals(fake.counts.refreshRejected, 0);
     assertEquals(new Set(tokens).size, 1);
     assert(fake.isValid(tokens[0]));
@@ -503,7 +505,13 @@ Deno.test("store: SIGKILL during writes (50 kills) leaves the old or new complet
 });
 
 Deno.test("no token, code or secret in any log line or error message", async () => {
-  const w = await world({ clientAuth: "client_secret_post", clientSecret: "client-secret-XYZ" });
+  const w = await world({
+    clients: [{
+      clientId: "app-id",
+      auth: "client_secret_post",
+      clientSecret: "client-secret-XYZ",
+    }],
+  });
   const errors: string[] = [];
   const keep = async (fn: () => Promise<unknown>) => {
     try {
@@ -524,7 +532,7 @@ Deno.test("no token, code or secret in any log line or error message", async () 
       scopes: ["openid"],
       clock: w.clock,
     });
-    const { followAuthorize } = await import("./testdata/fake_oauth.ts");
+    const { followAuthorize } = await import("../replay/fake_oauth.ts");
     const pending = await oauth.authorizationRequest();
     const grant = await oauth.exchangeCode(pending, await followAuthorize(pending.url));
     await w.store.save(recordFromGrant(grant, {}));
@@ -545,7 +553,7 @@ Deno.test("no token, code or secret in any log line or error message", async () 
     const text = await Deno.readTextFile(w.store.path);
     await Deno.writeTextFile(w.store.path, text.slice(0, 80)); // corrupt -> backup
     await keep(() => w.store.read());
-    w.fake.revokeAll();
+    w.fake.revokeRefresh();
     w.clock.advance(600_000);
     await keep(() => tokens.accessToken()); // invalid_grant -> sign-in needed
     await keep(() => oauth.exchangeCode(pending, new URLSearchParams({ code: "x", state: "bad" })));

@@ -22,6 +22,8 @@ export interface VendorSim {
   readonly fakeHook?: FakeHook;
   /** Account settings replay hands the provider (placeholder secrets). */
   readonly replayAccount?: Readonly<Record<string, string>>;
+  /** The scripted cassettes this vendor's simulator generates, by path under fixtures/. */
+  readonly cassettes?: () => Readonly<Record<string, Cassette>>;
 }
 
 export interface FakeRequest {

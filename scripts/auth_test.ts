@@ -1,13 +1,13 @@
 /**
  * `deno task auth` end to end: the real script in a child process, with the task's own
- * permission flags, against a fake Tesla SSO (core/testdata/fake_oauth.ts) and a fake Tesla
+ * permission flags, against a fake Tesla SSO (replay/fake_oauth.ts) and a fake Tesla
  * API, driven through its stdin and stdout like a user with a browser would.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../core/testing.ts";
-import { FakeOAuthServer, followAuthorize } from "../core/testdata/fake_oauth.ts";
-import { FakeTeslaApi } from "../providers/tesla/testdata/fake_tesla_api.ts";
+import { FakeOAuthServer, followAuthorize } from "../replay/fake_oauth.ts";
+import { FakeTeslaApi } from "../providers/tesla/sim/fake_tesla_api.ts";
 import { realClock } from "../core/clock.ts";
-import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/fake_api.ts";
+import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/sim/fake_api.ts";
 
 const ROOT = new URL("../", import.meta.url);
 const SCRIPT = new URL("scripts/auth.ts", ROOT).pathname;
@@ -106,12 +106,15 @@ async function project(config: string): Promise<string> {
   return dir;
 }
 
+const TESLA_SSO_PATHS = {
+  authorizePath: "/oauth2/v3/authorize",
+  tokenPath: "/oauth2/v3/token",
+} as const;
+
 function ownerSso() {
   return new FakeOAuthServer({
-    clientId: "ownerapi",
-    clientAuth: "none",
-    pathPrefix: "/oauth2/v3",
-    accessLifetimeS: 28_800,
+    clients: [{ clientId: "ownerapi", auth: "none" }],
+    quirks: { ...TESLA_SSO_PATHS, accessLifetimeS: 28_800 },
   });
 }
 
@@ -165,7 +168,7 @@ Deno.test("auth tesla (Owner API): paste the tesla:// address, tokens stored 060
     assertEquals(q.get("scope"), "openid email offline_access");
     assertEquals(q.get("redirect_uri"), "tesla://auth/callback");
     assertEquals(q.get("code_challenge_method"), "S256");
-    assertEquals(sso.counts.code, 1);
+    assertEquals(sso.counts.exchanges, 1);
     const form = sso.tokenRequests[0].form;
     assertEquals(form.get("redirect_uri"), "tesla://auth/callback");
     assert(!form.has("client_secret"));
@@ -189,11 +192,8 @@ Deno.test("auth tesla (Fleet API): loopback callback, client secret from env, re
   const eu = new FakeTeslaApi({ isValid });
   const na = new FakeTeslaApi({ isValid, region: { region: "eu", base: () => eu.url } });
   const sso: FakeOAuthServer = new FakeOAuthServer({
-    clientId: "my-fleet-app",
-    clientAuth: "client_secret_post",
-    clientSecret: FLEET_SECRET,
-    pathPrefix: "/oauth2/v3",
-    audience: na.url,
+    clients: [{ clientId: "my-fleet-app", auth: "client_secret_post", clientSecret: FLEET_SECRET }],
+    quirks: { ...TESLA_SSO_PATHS, audience: na.url },
   });
   const dir = await project(`
 location: true
@@ -268,7 +268,7 @@ Deno.test("auth tesla: a swapped PKCE challenge is refused by the SSO; no token 
     assertEquals(run.code, 1);
     assertStringIncludes(run.stderr, "PKCE verification failed");
     assertStringIncludes(run.stderr, "run the command again");
-    assertEquals(sso.counts.code, 0);
+    assertEquals(sso.counts.exchanges, 0);
     assert(!await exists(`${dir}/state/tokens/tesla-home.json`), "no token file");
     assertNoLeak(run, sso.secrets);
   } finally {
@@ -409,9 +409,10 @@ accounts:
       { TEST_VOLVO_CLIENT_SECRET: secret },
     );
     assertEquals(run.code, 0, run.stderr);
-    assertEquals(fake.auth.tokenRequests, [
-      { grantType: "authorization_code", clientAuth: "client_secret_basic" },
-    ]);
+    assertEquals(
+      fake.auth.tokenRequests.map(({ grantType, clientAuth }) => ({ grantType, clientAuth })),
+      [{ grantType: "authorization_code", clientAuth: "client_secret_basic" }],
+    );
     assertStringIncludes(run.stdout, 'Signed in: volvo account "family"');
     assertStringIncludes(run.stdout, "the API key works: 1 vehicle on this account");
     const path = `${dir}/state/tokens/volvo-family.json`;

@@ -1,7 +1,7 @@
 /**
- * Writes the scripted Tesla cassettes (the reference day and the edge cases) from
- * providers/tesla/scenario.ts, and the Volvo days from providers/volvo/scenario.ts. Run from
- * the project root:
+ * Writes the scripted cassettes of every vendor simulator in providers/sims.ts: for Tesla the
+ * reference day and the edge cases (providers/tesla/sim/scenario.ts), for Volvo the three days
+ * (providers/volvo/sim/scenario.ts). Run from the project root:
  *
  *   deno run --allow-read=fixtures --allow-write=fixtures scripts/fixtures.ts
  *
@@ -10,10 +10,9 @@
  * The cassettes are generated, never edited by hand: the scenario tests (tesla, volvo) fail
  * when a file on disk differs from what this script would write now.
  */
-import { parseArgs } from "node:util";
+import { SIMS } from "../providers/sims.ts";
 import { Cassette, saveCassette, writeAtomically } from "../replay/cassette.ts";
-import { bundledCassettes } from "../providers/tesla/scenario.ts";
-import { volvoCassettes } from "../providers/volvo/scenario.ts";
+import { flags } from "../app/flags.ts";
 
 const HELP = `
 deno run --allow-read=fixtures --allow-write=fixtures scripts/fixtures.ts [options]
@@ -46,23 +45,17 @@ async function saveCompact(path: string, cassette: Cassette): Promise<number> {
 }
 
 async function main(args: string[]): Promise<void> {
-  let out = "fixtures";
-  try {
-    const { values } = parseArgs({
-      args,
-      options: { out: { type: "string" }, help: { type: "boolean", short: "h" } },
-      strict: true,
-    });
-    if (values.help) {
-      console.log(HELP.trim());
-      return;
-    }
-    out = values.out ?? out;
-  } catch (err) {
-    console.error(`${(err as Error).message}\nRun with --help to see the options.`);
+  const { values, positionals } = flags(args, { out: { type: "string" } }, HELP);
+  if (positionals.length > 0) {
+    console.error(
+      `Unexpected argument '${positionals[0]}'. This command does not take positional arguments\n` +
+        "Run with --help to see the options.",
+    );
     Deno.exit(2);
   }
-  for (const [rel, cassette] of Object.entries({ ...bundledCassettes(), ...volvoCassettes() })) {
+  const out = values.out ?? "fixtures";
+  const cassettes = SIMS.flatMap((sim) => Object.entries(sim.cassettes?.() ?? {}));
+  for (const [rel, cassette] of cassettes) {
     const path = `${out}/${rel}`;
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     const indented = JSON.stringify(Cassette.parse(cassette), null, 1) + "\n";

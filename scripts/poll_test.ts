@@ -6,11 +6,11 @@
 import { assert, assertEquals, assertStringIncludes } from "../core/testing.ts";
 import { realClock } from "../core/clock.ts";
 import { createLogger } from "../core/log.ts";
-import { FakeTesla } from "../providers/tesla/fake_api.ts";
+import { FakeTesla } from "../providers/tesla/sim/fake_api.ts";
 import { teslaTokenStore } from "../providers/tesla/identity.ts";
 import { defaultScopes } from "../providers/volvo/api.ts";
-import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/fake_api.ts";
-import { FAKE_CLIENT } from "../providers/volvo/fake_auth.ts";
+import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/sim/fake_api.ts";
+import { FAKE_CLIENT } from "../providers/volvo/sim/fake_auth.ts";
 import { volvoTokenStore } from "../providers/volvo/identity.ts";
 import { FakeWeather } from "../enrich/testdata/fake_weather.ts";
 import { freePort, projectRoot } from "./testing_task.ts";

@@ -1,6 +1,6 @@
 /** A real Prometheus server scrapes the replay; PromQL returns the car's state of charge. */
 import { assert, assertAlmostEquals } from "../core/testing.ts";
-import { teslaDay } from "../providers/tesla/scenario.ts";
+import { teslaDay } from "../providers/tesla/sim/scenario.ts";
 import { freePort, startPrometheus, taskArgs, waitFor } from "./testing_task.ts";
 
 const root = new URL("../", import.meta.url).pathname;

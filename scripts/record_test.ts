@@ -4,8 +4,8 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../core/testing.ts";
 import { VirtualClock } from "../core/clock.ts";
-import { FakeTesla } from "../providers/tesla/fake_api.ts";
-import { teslaDay } from "../providers/tesla/scenario.ts";
+import { FakeTesla } from "../providers/tesla/sim/fake_api.ts";
+import { teslaDay } from "../providers/tesla/sim/scenario.ts";
 import { loadCassette } from "../replay/cassette.ts";
 import { isValidVin } from "../replay/vin.ts";
 import { parseDuration } from "./record.ts";

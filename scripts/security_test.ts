@@ -11,9 +11,9 @@
  */
 import { assert, assertEquals, assertStringIncludes } from "../core/testing.ts";
 import { VirtualClock } from "../core/clock.ts";
-import { FakeTesla } from "../providers/tesla/fake_api.ts";
-import { fleetId, fleetVin, renamed } from "../providers/tesla/fake_fleet.ts";
-import { DAY_START } from "../providers/tesla/scenario.ts";
+import { FakeTesla } from "../providers/tesla/sim/fake_api.ts";
+import { fleetId, fleetVin, renamed } from "../providers/tesla/sim/fake_fleet.ts";
+import { DAY_START } from "../providers/tesla/sim/scenario.ts";
 import { FaultPlan, faults, withFaults } from "../replay/faults.ts";
 import { freePort, projectRoot, waitFor } from "./testing_task.ts";
 

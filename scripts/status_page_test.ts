@@ -10,7 +10,7 @@ import { parseConfig } from "../core/config.ts";
 import { createLogger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import { assert, assertEquals } from "../core/testing.ts";
-import { teslaDay } from "../providers/tesla/scenario.ts";
+import { teslaDay } from "../providers/tesla/sim/scenario.ts";
 import { loadCassette } from "../replay/cassette.ts";
 import { playUntil, startReplay } from "../app/replay_session.ts";
 import { startExports } from "../app/exports.ts";

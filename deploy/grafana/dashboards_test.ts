@@ -6,7 +6,7 @@
 import { parser } from "@prometheus-io/lezer-promql";
 import { CATALOG, prometheusName } from "../../core/catalog.ts";
 import { assert, assertEquals } from "../../core/testing.ts";
-import { teslaDay } from "../../providers/tesla/scenario.ts";
+import { teslaDay } from "../../providers/tesla/sim/scenario.ts";
 import { freePort, startPrometheus, taskArgs, waitFor } from "../../scripts/testing_task.ts";
 import { renderDashboards } from "./dashboards.ts";
 import { NO_REPLAY_DATA } from "./pending_metrics.ts";

@@ -5,9 +5,9 @@ import { Http } from "../../core/http.ts";
 import { createLogger } from "../../core/log.ts";
 import { Readings } from "../../core/readings.ts";
 import { type Plan, runScheduler } from "../../core/scheduler.ts";
-import { FakeTesla } from "./fake_api.ts";
+import { FakeTesla } from "./sim/fake_api.ts";
 import { createTeslaProvider } from "./provider.ts";
-import { DAY_START } from "./scenario.ts";
+import { DAY_START } from "./sim/scenario.ts";
 
 async function drive(options: { dailyLimit?: number; accessLifetimeS?: number }, polls: number) {
   // 07:50: the morning drive, when the scheduler reads every 30 s.

@@ -20,7 +20,7 @@ import { assert, assertEquals, assertStringIncludes } from "../../core/testing.t
 import { realClock } from "../../core/clock.ts";
 import { VendorError } from "../../core/errors.ts";
 import { createLogger } from "../../core/log.ts";
-import { FakeTesla } from "./fake_api.ts";
+import { FakeTesla } from "./sim/fake_api.ts";
 import { teslaTokenStore } from "./identity.ts";
 import { openHome } from "./testdata/refresh_child.ts";
 

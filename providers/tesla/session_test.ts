@@ -10,13 +10,13 @@ import { createLogger } from "../../core/log.ts";
 import { Readings } from "../../core/readings.ts";
 import type { SignInRequest } from "../../core/sign_in.ts";
 import { assert, assertEquals, assertRejects, assertStringIncludes } from "../../core/testing.ts";
-import { type FakeOAuthOptions, FakeOAuthServer } from "../../core/testdata/fake_oauth.ts";
+import { deadRefresh, FakeOAuthServer, type OAuthQuirks } from "../../replay/fake_oauth.ts";
 import type { TokenRecord } from "../../core/tokens.ts";
 import { teslaTokenStore } from "./identity.ts";
 import type { TeslaTokenExtra } from "./types.ts";
 import { openTeslaAccount } from "./session.ts";
 import { importTeslaPy } from "./teslapy.ts";
-import { FakeTeslaApi } from "./testdata/fake_tesla_api.ts";
+import { FakeTeslaApi } from "./sim/fake_tesla_api.ts";
 
 const START = 1_800_000_000_000;
 const FIX = "deno task auth tesla --account home --config config.yaml";
@@ -24,16 +24,18 @@ const FIX = "deno task auth tesla --account home --config config.yaml";
 /** One account on a virtual clock shared by the SSO, the API and the token manager. */
 async function world(
   account: Partial<AccountConfig> = {},
-  sso: Partial<FakeOAuthOptions> = {},
+  sso: { clientId?: string; quirks?: OAuthQuirks } = {},
 ) {
   const clock = new VirtualClock(START, 0);
   const oauth = new FakeOAuthServer({
-    clientId: "ownerapi",
-    clientAuth: "none",
-    pathPrefix: "/oauth2/v3",
-    accessLifetimeS: 28_800,
+    clients: [{ clientId: sso.clientId ?? "ownerapi", auth: "none" }],
     now: () => clock.now(),
-    ...sso,
+    quirks: {
+      authorizePath: "/oauth2/v3/authorize",
+      tokenPath: "/oauth2/v3/token",
+      accessLifetimeS: 28_800,
+      ...sso.quirks,
+    },
   });
   const api = new FakeTeslaApi({ isValid: (t) => oauth.isValid(t) });
   const stateDir = await Deno.makeTempDir({ prefix: "tesla-session-" });
@@ -97,7 +99,7 @@ Deno.test("tesla session: a token that dies during a poll gets one refresh and t
       "401 /api/1/products",
       "200 /api/1/products",
     ]);
-    assertEquals(w.oauth.counts.refresh, 1);
+    assertEquals(w.oauth.counts.refreshes, 1);
     // Owner refreshes repeat the scope, and the rotated refresh token is on disk.
     assertEquals(w.oauth.tokenRequests[0].form.get("scope"), "openid email offline_access");
     const stored = await w.store.read();
@@ -106,7 +108,7 @@ Deno.test("tesla session: a token that dies during a poll gets one refresh and t
     // A token that simply runs out is refreshed ahead of time: no 401 at all.
     w.clock.advance(28_800_000);
     await session.provider.listVehicles();
-    assertEquals(w.oauth.counts.refresh, 2);
+    assertEquals(w.oauth.counts.refreshes, 2);
     assertEquals(w.api.requests.filter((r) => r.startsWith("401")).length, 1);
     assertEquals(session.tokenStatus().expiresAt, Math.floor(w.clock.now() / 1000) + 28_800);
   } finally {
@@ -115,7 +117,7 @@ Deno.test("tesla session: a token that dies during a poll gets one refresh and t
 });
 
 Deno.test("tesla session: a spent (rotated) refresh token means sign-in needed, with the fix command", async () => {
-  const w = await world({}, { deadRefresh: { status: 401, error: "login_required" } });
+  const w = await world({}, { quirks: { errors: deadRefresh(401, "login_required") } });
   try {
     const first = await w.signIn();
     const a = await openTeslaAccount(w.deps);
@@ -249,7 +251,7 @@ Deno.test("tesla session: a TeslaPy sign-in imported into the store keeps workin
     assertEquals((await session.provider.listVehicles()).length, 1);
     w.oauth.revokeAccess();
     assertEquals((await session.provider.listVehicles()).length, 1);
-    assertEquals(w.oauth.counts.refresh, 1, "the imported refresh token was accepted");
+    assertEquals(w.oauth.counts.refreshes, 1, "the imported refresh token was accepted");
   } finally {
     await w.close();
   }

@@ -21,10 +21,10 @@ import {
   assertThrows,
 } from "../../core/testing.ts";
 import { defaultScopes, VolvoError } from "./api.ts";
-import { FAKE_API_KEY, FakeVolvo } from "./fake_api.ts";
+import { FAKE_API_KEY, FakeVolvo } from "./sim/fake_api.ts";
 import { VOLVO_HOSTS, volvoIdentity, volvoSignInPlan, volvoTokenStore } from "./identity.ts";
 import { openVolvoAccount } from "./session.ts";
-import { DAY_START } from "./scenario.ts";
+import { DAY_START } from "./sim/scenario.ts";
 
 const SECRET = "volvo-client-secret-7f3e9a";
 const FIX = "deno task auth volvo --account family --config config.yaml";
@@ -125,10 +125,10 @@ Deno.test("volvo sign-in: PKCE S256, Basic client auth, state, default scopes, t
     assert(
       q.get("scope")!.includes("location:read") && !q.get("scope")!.includes("conve:commands"),
     );
-    assertEquals(w.fake.auth.tokenRequests, [{
-      grantType: "authorization_code",
-      clientAuth: "client_secret_basic",
-    }]);
+    assertEquals(
+      w.fake.auth.tokenRequests.map(({ grantType, clientAuth }) => ({ grantType, clientAuth })),
+      [{ grantType: "authorization_code", clientAuth: "client_secret_basic" }],
+    );
     assertEquals(record.extra.scopes, defaultScopes(true));
     assertEquals(record.expires_at - record.obtained_at, 299);
     const file = `${w.stateDir}/tokens/volvo-family.json`;
@@ -184,7 +184,7 @@ Deno.test("volvo session: refresh ahead of the 5-minute expiry; the rotated toke
     assertEquals([res.status, (await res.json()).error], [400, "invalid_grant"]);
 
     // A token the server ends early: one refresh, one retry, data arrives.
-    w.fake.auth.revokeAccessTokens();
+    w.fake.auth.revokeAccess();
     const s = await session.provider.fetch(car, { endpoints: ["odometer"] });
     assert(s!.samples.some((x) => x.metric === "ev.odometer"));
     assertEquals(w.fake.usage().byStatus[401], 1);

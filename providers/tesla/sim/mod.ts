@@ -1,5 +1,10 @@
-/** The Tesla simulator as replay sees it. */
+/** The Tesla simulator as replay and the fixture generator see it. */
 import type { VendorSim } from "../../../replay/fake_server.ts";
-import { teslaFakeHook } from "../fake.ts";
+import { teslaFakeHook } from "./fake.ts";
+import { bundledCassettes } from "./scenario.ts";
 
-export const teslaSim: VendorSim = { id: "tesla", fakeHook: teslaFakeHook };
+export const teslaSim: VendorSim = {
+  id: "tesla",
+  fakeHook: teslaFakeHook,
+  cassettes: () => bundledCassettes(),
+};

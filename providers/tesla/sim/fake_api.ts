@@ -7,11 +7,12 @@
  * https://developer.tesla.com/docs/fleet-api/billing-and-limits). Its counters are the
  * benchmark's ground truth.
  */
-import type { Clock } from "../../core/clock.ts";
+import type { Clock } from "../../../core/clock.ts";
+import type { FakeClient, FakeOAuth } from "../../../replay/fake_oauth.ts";
 import { FakeCar } from "./fake_car.ts";
-import { type FakeClient, FakeTeslaAuth } from "./fake_auth.ts";
+import { fakeTeslaAuth } from "./fake_auth.ts";
 import { filterVehicleData } from "./fake.ts";
-import { type BillingCategory, teslaPricing } from "./pricing.ts";
+import { type BillingCategory, teslaPricing } from "../pricing.ts";
 import { teslaDay, type TeslaScenario } from "./scenario.ts";
 
 export interface FakeTeslaOptions {
@@ -54,7 +55,7 @@ const ERROR_408 = {
 
 export class FakeTesla {
   readonly car: FakeCar;
-  readonly auth: FakeTeslaAuth;
+  readonly auth: FakeOAuth;
   readonly scenario: TeslaScenario;
   /** Answers by "METHOD /template status", e.g. "GET /api/1/vehicles/{id} 200". */
   readonly answers = new Map<string, number>();
@@ -81,7 +82,7 @@ export class FakeTesla {
       }, (req) => this.handle(req));
       this.#url = `http://${this.#server.addr.hostname}:${this.#server.addr.port}`;
     }
-    this.auth = new FakeTeslaAuth({
+    this.auth = fakeTeslaAuth({
       now: () => options.clock.now(),
       clients: options.clients,
       accessLifetimeS: options.accessLifetimeS,
@@ -113,14 +114,9 @@ export class FakeTesla {
 
   async handle(req: Request): Promise<Response> {
     const url = new URL(req.url);
-    const path = url.pathname;
-    if (path === "/oauth2/v3/authorize" && req.method === "GET") {
-      return this.#authReply(this.auth.authorize(url.searchParams));
-    }
-    if (path === "/oauth2/v3/token" && req.method === "POST") {
-      return this.#authReply(await this.auth.token(await readForm(req), basicAuth(req)));
-    }
-    if (path.startsWith("/api/1/")) return this.#api(req, url);
+    const sso = await this.auth.handle(req);
+    if (sso) return sso;
+    if (url.pathname.startsWith("/api/1/")) return this.#api(req, url);
     return this.#unexpected(req, url);
   }
 
@@ -132,7 +128,7 @@ export class FakeTesla {
       return Response.json(body, { status, headers });
     };
     const token = /^Bearer (.+)$/.exec(req.headers.get("authorization") ?? "")?.[1];
-    const access = this.auth.checkAccess(token);
+    const access = this.auth.checkAccess(token).state;
     if (access === "expired") {
       return answer(401, { response: null, error: "token expired (401)", error_description: "" });
     }
@@ -224,13 +220,6 @@ export class FakeTesla {
     };
   }
 
-  #authReply(reply: { status: number; body?: unknown; location?: string }): Response {
-    if (reply.location) {
-      return new Response(null, { status: reply.status, headers: { location: reply.location } });
-    }
-    return Response.json(reply.body ?? {}, { status: reply.status });
-  }
-
   #unexpected(req: Request, url: URL): Response {
     this.unexpected.push(`${req.method} ${url.pathname}`);
     return Response.json({ error: "fake Tesla: unexpected request" }, { status: 404 });
@@ -260,24 +249,4 @@ function matchRoute(method: string, path: string): Route | undefined {
     }
   }
   return undefined;
-}
-
-async function readForm(req: Request): Promise<Record<string, string>> {
-  const text = await req.text();
-  if ((req.headers.get("content-type") ?? "").includes("json")) {
-    try {
-      const obj = JSON.parse(text) as Record<string, unknown>;
-      return Object.fromEntries(Object.entries(obj).map(([k, v]) => [k, String(v)]));
-    } catch {
-      return {};
-    }
-  }
-  return Object.fromEntries(new URLSearchParams(text));
-}
-
-function basicAuth(req: Request): [string, string] | undefined {
-  const m = /^Basic (.+)$/.exec(req.headers.get("authorization") ?? "");
-  if (!m) return undefined;
-  const [id, secret] = atob(m[1]).split(":", 2).map(decodeURIComponent);
-  return [id, secret ?? ""];
 }

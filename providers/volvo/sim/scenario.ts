@@ -22,9 +22,9 @@
  * Identity is fake: VINs with valid check digits, placeholder tokens, fictional places at sea
  * in the Kattegat. Nothing here reads the clock, the network or the disk.
  */
-import type { Cassette, CassetteExchange } from "../../replay/cassette.ts";
-import { withSerial } from "../../replay/vin.ts";
-import { type EndpointName, ENDPOINTS, VEHICLES_TEMPLATE } from "./api.ts";
+import type { Cassette, CassetteExchange } from "../../../replay/cassette.ts";
+import { withSerial } from "../../../replay/vin.ts";
+import { type EndpointName, ENDPOINTS, VEHICLES_TEMPLATE } from "../api.ts";
 
 /** 2026-03-10T00:00:00Z, the start of the Tesla reference day too. */
 export const DAY_START = 1773100800;

@@ -1,5 +1,5 @@
 /** What the fake Tesla APIs do beyond replaying bodies: honour `vehicle_data?endpoints=`. */
-import type { FakeHook } from "../../replay/fake_server.ts";
+import type { FakeHook } from "../../../replay/fake_server.ts";
 
 const LOCATION_FIELDS = [
   "latitude",

@@ -13,16 +13,14 @@
  * has already used its share of the day (the day is counted first), as a hammering client
  * would find out.
  */
-import type { Clock } from "../../core/clock.ts";
-import { readForm } from "../../replay/fake_server.ts";
-import { withSerial } from "../../replay/vin.ts";
-import { type EndpointName, ENDPOINTS, VEHICLES_SCOPES, VEHICLES_TEMPLATE } from "./api.ts";
-import { type AuthReply, FakeVolvoAuth, type FakeVolvoClient } from "./fake_auth.ts";
+import type { Clock } from "../../../core/clock.ts";
+import type { FakeOAuth } from "../../../replay/fake_oauth.ts";
+import { withSerial } from "../../../replay/vin.ts";
+import { type EndpointName, ENDPOINTS, VEHICLES_SCOPES, VEHICLES_TEMPLATE } from "../api.ts";
+import { fakeVolvoAuth, type FakeVolvoClient } from "./fake_auth.ts";
 import { CARS, dayCassette, type VolvoCar } from "./scenario.ts";
 
 export const FAKE_API_KEY = "fake-vcc-api-key";
-export const AUTHORIZE_PATH = "/as/authorization.oauth2";
-export const TOKEN_PATH = "/as/token.oauth2";
 
 export interface FakeVolvoOptions {
   readonly clock: Clock;
@@ -76,7 +74,7 @@ const MINUTE_MS = 60_000;
 const DAY_MS = 86_400_000;
 
 export class FakeVolvo {
-  readonly auth: FakeVolvoAuth;
+  readonly auth: FakeOAuth;
   readonly answers: Answer[] = [];
   /** Requests the fake does not know: tests fail on these. */
   readonly unexpected: string[] = [];
@@ -105,7 +103,7 @@ export class FakeVolvo {
       }
     }
     this.#start = start;
-    this.auth = new FakeVolvoAuth({
+    this.auth = fakeVolvoAuth({
       now: () => options.clock.now(),
       client: options.client,
       accessLifetimeS: options.accessLifetimeS,
@@ -152,14 +150,7 @@ export class FakeVolvo {
   }
 
   async handle(req: Request): Promise<Response> {
-    const url = new URL(req.url);
-    if (url.pathname === AUTHORIZE_PATH && req.method === "GET") {
-      return authReply(this.auth.authorize(url.searchParams));
-    }
-    if (url.pathname === TOKEN_PATH && req.method === "POST") {
-      return authReply(await this.auth.token(await readForm(req), basicAuth(req)));
-    }
-    return this.#api(req, url);
+    return await this.auth.handle(req) ?? this.#api(req, new URL(req.url));
   }
 
   #api(req: Request, url: URL): Response {
@@ -192,7 +183,7 @@ export class FakeVolvo {
     }
     const token = /^Bearer (.+)$/.exec(req.headers.get("authorization") ?? "")?.[1];
     const access = this.auth.checkAccess(token);
-    if (!access.ok) {
+    if (access.state !== "ok") {
       return answer(401, {
         status: 401,
         operationId: crypto.randomUUID(),
@@ -310,21 +301,4 @@ function matchRoute(method: string, path: string): Route | undefined {
     if (m) return { endpoint: name, vin: decodeURIComponent(m[1]), scopes: ENDPOINTS[name].scopes };
   }
   return undefined;
-}
-
-function authReply(reply: AuthReply): Response {
-  if (reply.location) {
-    return new Response(null, { status: reply.status, headers: { location: reply.location } });
-  }
-  return Response.json(reply.body ?? {}, { status: reply.status });
-}
-
-/** HTTP Basic client credentials; RFC 6749 §2.3.1 form-encodes both parts before base64. */
-function basicAuth(req: Request): [string, string] | undefined {
-  const m = /^Basic (.+)$/.exec(req.headers.get("authorization") ?? "");
-  if (!m) return undefined;
-  const decode = (s: string) => decodeURIComponent(s.replace(/\+/g, " "));
-  const text = atob(m[1]);
-  const i = text.indexOf(":");
-  return i < 0 ? [decode(text), ""] : [decode(text.slice(0, i)), decode(text.slice(i + 1))];
 }

@@ -1,8 +1,8 @@
 /** The simulated Tesla's behaviour, pinned on the virtual clock: it is the benchmark's truth. */
-import { assert, assertEquals, assertStringIncludes } from "../../core/testing.ts";
-import { VirtualClock } from "../../core/clock.ts";
+import { assert, assertEquals, assertStringIncludes } from "../../../core/testing.ts";
+import { VirtualClock } from "../../../core/clock.ts";
 import { FakeTesla, type FakeTeslaOptions } from "./fake_api.ts";
-import { s256 } from "./fake_auth.ts";
+import { s256 } from "../../../replay/fake_oauth.ts";
 import { DAY_START, DEMO_ID_S, DEMO_VIN } from "./scenario.ts";
 
 const hm = (h: number, m: number, s = 0) => h * 3600 + m * 60 + s;
@@ -240,7 +240,7 @@ Deno.test("authorize checks its query; the code exchange checks PKCE S256 and si
   assertEquals(tokens.body.token_type, "Bearer");
   assertEquals(tokens.body.expires_in, 28800);
   assertEquals(tokens.body.state, "st4te");
-  assertEquals(fake.auth.checkAccess(tokens.body.access_token), "ok");
+  assertEquals(fake.auth.checkAccess(tokens.body.access_token).state, "ok");
 });
 
 Deno.test("the loopback server answers like the in-process fetch", async () => {

@@ -4,9 +4,9 @@
  * (requests mapped back, answers rewritten), and `fakeFleet` makes N such cars in-process, each
  * with its own sleep state and its own hour of the day, for the load benchmark.
  */
-import type { Clock } from "../../core/clock.ts";
+import type { Clock } from "../../../core/clock.ts";
 import { FakeTesla } from "./fake_api.ts";
-import { withSerial } from "../../replay/vin.ts";
+import { withSerial } from "../../../replay/vin.ts";
 import { DEMO_ID_S, DEMO_VIN, teslaDay, type TeslaScenario } from "./scenario.ts";
 
 export type Handler = (req: Request) => Promise<Response>;

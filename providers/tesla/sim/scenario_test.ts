@@ -1,6 +1,6 @@
 /** The reference day: physics, timeline, shape, identity, and that the fixtures match it. */
-import { assert, assertAlmostEquals, assertEquals } from "../../core/testing.ts";
-import { Cassette, loadCassette } from "../../replay/cassette.ts";
+import { assert, assertAlmostEquals, assertEquals } from "../../../core/testing.ts";
+import { Cassette, loadCassette } from "../../../replay/cassette.ts";
 import {
   bundledCassettes,
   DAY_START,
@@ -12,9 +12,9 @@ import {
   samplePoints,
   teslaDay,
 } from "./scenario.ts";
-import { vinCheckDigit } from "../../replay/vin.ts";
+import { vinCheckDigit } from "../../../replay/vin.ts";
 
-const FIXTURES = new URL("../../fixtures/", import.meta.url);
+const FIXTURES = new URL("../../../fixtures/", import.meta.url);
 const day = teslaDay();
 const hm = (h: number, m: number) => h * 3600 + m * 60;
 type Json = Record<string, unknown>;

@@ -4,8 +4,10 @@
  * token, and 421 for an account that lives in another region. (The full vehicle simulation
  * lives elsewhere; this one only answers what the auth paths touch.)
  */
-const products = await Deno.readTextFile(new URL("./products.json", import.meta.url));
-const expired = await Deno.readTextFile(new URL("./error.401-token-expired.json", import.meta.url));
+const products = await Deno.readTextFile(new URL("../testdata/products.json", import.meta.url));
+const expired = await Deno.readTextFile(
+  new URL("../testdata/error.401-token-expired.json", import.meta.url),
+);
 
 export interface FakeTeslaApiOptions {
   /** Is this access token live? (FakeOAuthServer.isValid) */

@@ -1,7 +1,7 @@
-import { assert, assertEquals } from "../../core/testing.ts";
-import { metric } from "../../core/catalog.ts";
+import { assert, assertEquals } from "../../../core/testing.ts";
+import { metric } from "../../../core/catalog.ts";
 import { SEED_METRICS } from "./seed_metrics.ts";
-import { LIGHTS } from "./types.ts";
+import { LIGHTS } from "../types.ts";
 
 Deno.test("every metric of the original Volvo exporter has a home or a reason", () => {
   const seeds = SEED_METRICS.map((s) => s.seed);

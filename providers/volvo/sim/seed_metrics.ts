@@ -3,7 +3,7 @@
  * exporter.py) went. Every entry names a catalog metric (with labels) or says why it is not
  * exported. A test keeps this honest.
  */
-import type { STATISTICS } from "./types.ts";
+import type { STATISTICS } from "../types.ts";
 
 export interface SeedMetric {
   /** The original Prometheus metric name. */

@@ -2,15 +2,15 @@
  * The scripted Volvo days: identity, shapes faithful to the reference payloads, the timeline,
  * and that fixtures/volvo/ holds exactly what the generator makes (UPDATE_GOLDEN=1 rewrites).
  */
-import { assert, assertEquals } from "../../core/testing.ts";
-import { isValidVin } from "../../replay/vin.ts";
-import { Cassette, loadCassette } from "../../replay/cassette.ts";
-import { type EndpointName, ENDPOINTS } from "./api.ts";
+import { assert, assertEquals } from "../../../core/testing.ts";
+import { isValidVin } from "../../../replay/vin.ts";
+import { Cassette, loadCassette } from "../../../replay/cassette.ts";
+import { type EndpointName, ENDPOINTS } from "../api.ts";
 import { carModel, CARS, DAY_START, volvoCassettes } from "./scenario.ts";
 
-const FIXTURES = new URL("../../fixtures/", import.meta.url);
+const FIXTURES = new URL("../../../fixtures/", import.meta.url);
 const testdata = (name: string) =>
-  JSON.parse(Deno.readTextFileSync(new URL(`./testdata/${name}`, import.meta.url)));
+  JSON.parse(Deno.readTextFileSync(new URL(`../testdata/${name}`, import.meta.url)));
 const cassettes = volvoCassettes();
 const byScenario = (s: string) => cassettes[`volvo/${s}/cassette.json`];
 const hm = (h: number, m: number) => h * 3600 + m * 60;

@@ -14,8 +14,8 @@
  *
  * Nothing here reads the clock, the network or the disk: the same call gives the same day.
  */
-import { withSerial } from "../../replay/vin.ts";
-import type { Cassette, CassetteExchange } from "../../replay/cassette.ts";
+import { withSerial } from "../../../replay/vin.ts";
+import type { Cassette, CassetteExchange } from "../../../replay/cassette.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Identity and constants
