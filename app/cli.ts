@@ -11,10 +11,29 @@ export function fail(err: unknown, log?: Logger): never {
   Deno.exit(err instanceof ConfigError ? 2 : 1);
 }
 
-/** Aborts `controller` on SIGINT/SIGTERM so the script can flush and exit cleanly. */
-export function onShutdownSignal(controller: AbortController, log: Logger): void {
+/**
+ * A second signal this soon after the first is the same stop arriving twice (a process group
+ * signalled while `deno task`, `timeout` or systemd forwards it too), not an impatient user.
+ */
+const SAME_STOP_MS = 5_000;
+
+/**
+ * Aborts `controller` on SIGINT/SIGTERM so the script can flush, save and exit cleanly. A
+ * signal repeated later than SAME_STOP_MS forces the exit (130).
+ */
+export function onShutdownSignal(
+  controller: AbortController,
+  log: Logger,
+  now: () => number = Date.now,
+): void {
+  let first = 0;
   const handler = () => {
-    if (controller.signal.aborted) Deno.exit(130);
+    if (controller.signal.aborted) {
+      if (now() - first < SAME_STOP_MS) return;
+      log.warn("stopping at once (signal repeated)");
+      Deno.exit(130);
+    }
+    first = now();
     log.info("shutting down (flushing exports)");
     controller.abort();
   };
