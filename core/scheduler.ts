@@ -26,7 +26,7 @@
  * `VehiclePlanner` is the pure decision part (tests drive it with explicit times);
  * `runScheduler` executes its plans on a Clock, one loop per vehicle.
  */
-import { type Activity, activityOf } from "./activity.ts";
+import { type Activity, activityOf, progressFields, stateWords } from "./activity.ts";
 import type { Budget, Tier } from "./budget.ts";
 import { type Clock, type Participant, participate } from "./clock.ts";
 import { VendorError } from "./errors.ts";
@@ -45,6 +45,8 @@ export const CHARGE_END_MARGIN_S = 10;
 export const CHARGE_END_LEAD_S = 30;
 /** …and a read this close to the end is the last: after it the car is left to sleep. */
 const CHARGE_END_WINDOW_S = 60;
+/** While a car drives or charges, the log says how it is doing this often. */
+const PROGRESS_S = 15 * 60;
 /** A state check right after our own wake call reads at once: no blip to rule out. */
 const WAKE_GRACE_S = 120;
 
@@ -388,6 +390,8 @@ export interface RunOptions {
   readonly signal: AbortSignal;
   /** Jitter source (tests pass a seeded one). */
   readonly random?: () => number;
+  /** Log state changes and progress in words (default); replay prints its own. */
+  readonly narrate?: boolean;
   /** Called after every action (progress output). */
   readonly onPoll?: (target: PollTarget, outcome: PollOutcome, plan: Plan) => void;
 }
@@ -420,6 +424,9 @@ class VehicleLoop {
   readonly #lastRead = new Map<string, number>();
   /** A read saw it driving since the trip endpoints were last read. */
   #moved = false;
+  /** The last full read, and when the log last said how the car is doing. */
+  #last?: Snapshot;
+  #saidAt = -Infinity;
 
   constructor(
     readonly target: PollTarget,
@@ -451,15 +458,29 @@ class VehicleLoop {
       const previous = this.#planner.mode;
       const { outcome, plan: after } = await this.#poll(next.action);
       next = after;
-      if (this.#planner.mode !== previous) {
-        this.#log.info("vehicle", { mode: this.#planner.mode, why: next.reason });
-      }
+      this.#narrate(previous, outcome);
       if (budget?.limited) {
         const labels = { provider: vehicle.provider, account: this.target.account ?? "default" };
         readings.setGauge("ev.api.budget.remaining", labels, budget.remaining());
       }
       this.o.onPoll?.(this.target, outcome, next);
     }
+  }
+
+  /**
+   * One log line when the car's state changes, in words, and while it drives or charges a
+   * progress line at most every PROGRESS_S, so a long charge is not silent.
+   */
+  #narrate(previous: string, outcome: PollOutcome): void {
+    if (this.o.narrate === false) return;
+    const mode = this.#planner.mode;
+    const now = this.o.clock.now() / 1000;
+    if (outcome.kind === "snapshot") this.#last = outcome.snapshot;
+    const busy = mode === "driving" || mode === "charging";
+    if (mode === previous && !(busy && now - this.#saidAt >= PROGRESS_S)) return;
+    const snapshot = busy ? this.#last : undefined;
+    this.#log.info(stateWords(mode, snapshot), snapshot ? progressFields(snapshot) : {});
+    this.#saidAt = now;
   }
 
   /** Sleeps out the plan, stretched by the budget and held by a paused key. */

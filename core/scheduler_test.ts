@@ -227,6 +227,7 @@ async function run(
   target: Parameters<typeof runScheduler>[0]["targets"][number],
   untilS: number,
   readings = new Readings(),
+  lines: string[] = [],
 ) {
   const controller = new AbortController();
   const start = clock.now();
@@ -235,7 +236,7 @@ async function run(
     targets: [target],
     readings,
     clock,
-    log: createLogger({ write: () => {} }),
+    log: createLogger({ write: (line) => lines.push(line) }),
     signal: controller.signal,
     random: () => 0.5,
     onPoll: () => {
@@ -386,4 +387,26 @@ Deno.test("on the virtual clock: a provider with endpoints is read by pace", asy
   await run(clock, { provider, vehicle }, 4000);
   assertEquals(asked.slice(0, 2), ["0 all", "1260 engine"]);
   assert(asked.includes("3780 engine+odometer+tyres") || asked.includes("3780 all"), `${asked}`);
+});
+
+Deno.test("the log: one line per change of state, in words, and progress while charging", async () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10), 0);
+  const car = scriptedCar(clock, (t) => {
+    if (t >= 1000 && t < 1600) return { state: "online", activity: { driving: true } };
+    if (t >= 1600 && t < 5200) {
+      return { state: "online", activity: { charging: true, chargerPowerW: 11_000 } };
+    }
+    return { state: "asleep" };
+  });
+  const lines: string[] = [];
+  await run(clock, car, 7200, new Readings(), lines);
+  const said = lines.map((l) => /msg="?([^"]*?)"? (provider|$)/.exec(l)?.[1] ?? l);
+  assert(!lines.some((l) => l.includes("blip")), lines.join("\n"));
+  // Changes once each; charging (an hour) also says how it is doing every 15 minutes.
+  assertEquals(said.filter((m) => m === "driving").length, 1, said.join(" | "));
+  const charging = said.filter((m) => m === "charging at 11 kW").length;
+  assert(charging >= 4 && charging <= 5, `charging lines: ${charging}: ${said.join(" | ")}`);
+  assertEquals(said[0], "asleep");
+  assert(said.includes("woke up"), said.join(" | "));
+  assert(lines.some((l) => l.includes("soc=50%")), "progress carries the state of charge");
 });

@@ -165,6 +165,8 @@ export async function main(args: string[] = Deno.args): Promise<void> {
         clock,
         log,
         signal: loopController.signal,
+        // The progress lines below carry the virtual clock instead.
+        narrate: false,
         onPoll: progress,
       });
       clearTimeout(timer);
