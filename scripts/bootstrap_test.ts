@@ -157,13 +157,16 @@ Deno.test("./dev: npm brings no binary for this machine: an error, nothing half-
   }
 });
 
-Deno.test("./dev: no deno and no npm: the error names the package to install", async () => {
-  const m = await machine(["deno", "npm"]);
+Deno.test("./dev: no deno and no npm: the error names the package and how to install it", async () => {
+  const m = await machine(["deno", "npm", "id", "sudo"]);
   try {
+    await script(`${m.fakes}/id`, "echo 1000");
     const r = await m.run("demo");
     assert.equal(r.code, 1);
     assert.match(r.stderr, /npm, which installs it, is missing/);
-    assert.match(r.stderr, /sudo apt-get install npm/);
+    assert.match(r.stderr, /Debian\/Ubuntu: as root, apt-get install npm\)/);
+    await script(`${m.fakes}/sudo`, "exit 1");
+    assert.match((await m.run("demo")).stderr, /Debian\/Ubuntu: sudo apt-get install npm\)/);
   } finally {
     await Deno.remove(m.dir, { recursive: true });
   }
