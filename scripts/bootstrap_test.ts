@@ -10,6 +10,12 @@ const root = new URL("../", import.meta.url).pathname;
 const dev = `${root}dev`;
 const PIN = (await Deno.readTextFile(dev)).match(/^DENO_VERSION=(\S+)$/m)![1];
 
+Deno.test("./dev pins the Deno that CI names", async () => {
+  const ci = await Deno.readTextFile(`${root}.ci/run`);
+  assert.equal(/^DENO_VERSION=(\S+)$/m.exec(ci)?.[1], PIN);
+  assert.match(ci, /^\.\/dev test$/m, "CI runs the README's test command");
+});
+
 /** A directory of symlinks to everything on this PATH except `without`. */
 async function shadowPath(dir: string, without: string[]): Promise<string> {
   const bin = `${dir}/shadow-bin`;
