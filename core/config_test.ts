@@ -46,6 +46,9 @@ Deno.test("a config file holding a secret that others can read gets a warning wi
   try {
     const warnings = async (text: string, mode: number, env: Record<string, string> = {}) => {
       const file = `${dir}/config.yaml`;
+      // A previous case may have left it read-only (0400): a user other than root could not
+      // write it again.
+      await Deno.remove(file).catch(() => {});
       await Deno.writeTextFile(file, text);
       await Deno.chmod(file, mode);
       const lines: string[] = [];
