@@ -20,7 +20,7 @@
  *   it asleep (its wake will come through the stream). A car the stream calls online but that is
  *   silent for `silence_s`, or asleep for `recheck_s`, is polled once more.
  */
-import mqtt, { type IClientOptions, type ISubscriptionGrant, type MqttClient } from "mqtt";
+import type { IClientOptions, ISubscriptionGrant, MqttClient } from "mqtt";
 import type { Clock } from "../../core/clock.ts";
 import type { Logger } from "../../core/log.ts";
 import { checkRanges, type ParseReport, reportField } from "../../core/parse.ts";
@@ -141,6 +141,9 @@ export class TeslaStream implements PushSource {
       ...(settings.ca !== undefined ? { ca: settings.ca } : {}),
       rejectUnauthorized: true,
     };
+    // Loaded only here: the library reads the environment as it loads, and an account without
+    // a stream (or a child process with narrow permissions) must not need that.
+    const { default: mqtt } = await import("mqtt");
     const client = mqtt.connect(settings.brokerUrl, options);
     client.on("connect", () => this.#subscribe(client));
     client.on("close", () => this.#down());
