@@ -356,11 +356,13 @@ async function execute(
       const { state } = await provider.checkState(vehicle);
       // Known state first: a failed full read still leaves ev_vehicle_state truthful.
       readings.setState(vehicle, state);
+      target.stream?.polled?.(vehicle, state);
       return { kind: "state", state };
     }
     const snapshot = await provider.fetch(vehicle, endpoints ? { endpoints } : undefined);
     if (!snapshot) {
       readings.setState(vehicle, "asleep");
+      target.stream?.polled?.(vehicle, "asleep");
       return { kind: "state", state: "asleep" };
     }
     // Absurd values are dropped and counted; a partial snapshot (some endpoints only) is
@@ -448,11 +450,19 @@ class VehicleLoop {
     const { readings, signal } = this.o;
     const { vehicle, budget, stream } = this.target;
     let next = this.#planner.first();
+    let streaming = false;
     while (!signal.aborted) {
       await this.#wait(next);
-      if (stream?.live(vehicle)) {
+      const live = stream?.live(vehicle) ?? false;
+      if (live !== streaming) {
+        streaming = live;
+        this.#log.info(live ? "streaming: not polled" : "not streaming: polling", {
+          mode: this.#planner.mode,
+        });
+      }
+      if (live) {
         // The stream delivers this car's readings: look again later, without a request.
-        next = plan("check", this.config.asleep_s, "idle", "polling", "streaming");
+        next = plan("check", this.config.asleep_s, "idle", "streaming", "streaming");
         continue;
       }
       const previous = this.#planner.mode;

@@ -178,7 +178,7 @@ Deno.test("exporter gauges and the poll state set come out with their own labels
   assert.equal(budget.value, 411, "the latest value wins");
   assert.equal(find(series, "ev.token.expiry.timestamp")[0].value, 1.7e9);
   const poll = find(series, "ev.poll.state");
-  assert.equal(poll.length, 7, "one series per poll state");
+  assert.equal(poll.length, 8, "one series per poll state (streaming included)");
   assert.deepEqual(
     poll.filter((s) => s.value === 1).map((s) => s.labels),
     [{ provider: "tesla", vin: TESLA_VIN, state: "suspended" }],
