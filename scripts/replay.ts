@@ -14,6 +14,7 @@ import { sampleValue, vehicleKey } from "../core/snapshot.ts";
 import { OtlpExport, otlpSettings } from "../export/otlp.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startFakeServer } from "../replay/fake_server.ts";
+import { PLUGINS } from "../providers/mod.ts";
 import { simOf } from "../providers/sims.ts";
 import { fail, flags, onShutdownSignal } from "../app/cli.ts";
 import { startExports } from "../app/exports.ts";
@@ -93,7 +94,7 @@ export async function main(args: string[] = Deno.args): Promise<void> {
     location: { type: "boolean" },
   }, HELP);
   const env = Deno.env.toObject();
-  const config = await loadConfig(values.config, env).catch((e) => fail(e));
+  const config = await loadConfig(values.config, env, { vendors: PLUGINS }).catch((e) => fail(e));
   if (values.location) config.location = true;
   const log = loggerFromEnv();
   const speed = values.speed === undefined ? (values.serve ? 1 : 1440) : Number(values.speed);
