@@ -26,13 +26,9 @@ export function listenProblem(address: string): string | undefined {
   }
   const host = address.slice(0, i);
   const portText = address.slice(i + 1);
-  if (!/^\d+$/.test(portText)) {
-    return `"${address}": the port "${portText}" is not a number: write host:port, e.g. ${EXAMPLE}`;
-  }
+  const bad = portProblem(portText);
+  if (bad) return `"${address}": ${bad}, e.g. ${EXAMPLE}`;
   const port = Number(portText);
-  if (port > 65535) {
-    return `"${address}": port ${port} is out of range: use a port from 1 to 65535, e.g. ${EXAMPLE}`;
-  }
   if (host === "") {
     return `"${address}" has no host: write 127.0.0.1:${port} (this machine only) or ` +
       `0.0.0.0:${port} (every network interface)`;
@@ -48,6 +44,13 @@ export function listenProblem(address: string): string | undefined {
   ) {
     return `"${address}": "${host}" is not a host name or address: write e.g. ${EXAMPLE}`;
   }
+  return undefined;
+}
+
+/** What is wrong with a port number (0: any free port), with the fix; undefined when fine. */
+export function portProblem(text: string): string | undefined {
+  if (!/^\d+$/.test(text)) return `the port "${text}" is not a number`;
+  if (Number(text) > 65535) return `port ${text} is out of range: use a port from 1 to 65535`;
   return undefined;
 }
 

@@ -11,7 +11,7 @@ import { Readings } from "../core/readings.ts";
 import type { AccountStatus } from "../export/status.ts";
 import { openConfiguredAccounts, type Opened, requiredConfigPath } from "../app/accounts.ts";
 import { fail, flags, onShutdownSignal } from "../app/cli.ts";
-import { startExports } from "../app/exports.ts";
+import { metricsListen, startExports } from "../app/exports.ts";
 import { vehicleKey } from "../core/snapshot.ts";
 import { PLUGINS } from "../providers/mod.ts";
 
@@ -52,6 +52,12 @@ export async function main(
     level: config.log_level,
     format: env.EV_LOG_FORMAT === "json" ? "json" : "logfmt",
   });
+  let listen;
+  try {
+    listen = metricsListen(values.listen, config, env, path);
+  } catch (e) {
+    fail(e);
+  }
   if (config.accounts.length === 0) {
     fail(new ConfigError(`${path} lists no accounts: add one under accounts:`));
   }
@@ -93,10 +99,8 @@ export async function main(
       pollState: entry?.pollState,
     };
   };
-  const exports = await startExports(config, readings, log, values.listen ?? config.listen, {
-    account,
-    mode: "live",
-  });
+  const exports = await startExports(config, readings, log, listen, { account, mode: "live" })
+    .catch((e) => fail(e, log));
   // Weather at each car's position, when configured (it needs location: true).
   const weather = startWeather(config, { readings, clock: realClock, log });
   const controller = new AbortController();

@@ -2,7 +2,8 @@
  * `deno task replay`: plays recorded cassettes through the full pipeline (fake vendor API →
  * provider → both exports) on a virtual clock. With no arguments it is the demo.
  */
-import { loadConfig } from "../core/config.ts";
+import { ConfigError, loadConfig } from "../core/config.ts";
+import { listenFailure, portProblem } from "../core/listen.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { type Logger, loggerFromEnv } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
@@ -17,7 +18,7 @@ import { startFakeServer } from "../replay/fake_server.ts";
 import { PLUGINS } from "../providers/mod.ts";
 import { simOf } from "../providers/sims.ts";
 import { fail, flags, onShutdownSignal } from "../app/cli.ts";
-import { startExports } from "../app/exports.ts";
+import { metricsListen, startExports } from "../app/exports.ts";
 
 export const DEFAULT_FIXTURES = [
   "fixtures/tesla/day/cassette.json",
@@ -100,8 +101,10 @@ export async function main(args: string[] = Deno.args): Promise<void> {
   const speed = values.speed === undefined ? (values.serve ? 1 : 1440) : Number(values.speed);
   if (!Number.isFinite(speed) || speed <= 0) fail(new Error(`--speed must be a positive number`));
   let start: number | undefined;
+  let listen;
   try {
     start = parseStart(values.start);
+    listen = metricsListen(values.listen, config, env, values.config);
   } catch (e) {
     fail(e);
   }
@@ -118,7 +121,7 @@ export async function main(args: string[] = Deno.args): Promise<void> {
   const readings = new Readings();
   const exports = values.once && !values.listen
     ? undefined
-    : await startExports(config, readings, log, values.listen ?? config.listen, {
+    : await startExports(config, readings, log, listen, {
       now: () => clock.now(),
       mode: `replay of ${cassettes.map((c) => `${c.vendor}/${c.scenario}`).join(", ")}`,
     }).catch((e) => fail(e, log));
@@ -199,15 +202,29 @@ async function serveOnly(
   port: string | undefined,
 ): Promise<never> {
   const first = port === undefined ? 0 : Number(port);
-  if (!Number.isInteger(first) || first < 0 || first > 65535) {
-    fail(new Error(`--port: expected a port number, got "${port}"`));
-  }
-  const fakes = cassettes.map((cassette, i) => {
+  const last = first + cassettes.length - 1;
+  // The same check as every listen address; the fakes take N, N+1, … on loopback.
+  const problem = port === undefined ? undefined : portProblem(port) ??
+    (last > 65535 ? `ports ${first}–${last} (one per cassette) end past 65535` : undefined);
+  if (problem) fail(new ConfigError(`--port: ${problem}, e.g. --port 8080`));
+  const fakes: ReturnType<typeof startFakeServer>[] = [];
+  for (const [i, cassette] of cassettes.entries()) {
     const hook = simOf(cassette.vendor)?.fakeHook;
-    const fake = startFakeServer({ cassette, clock, hook, log, port: first ? first + i : 0 });
+    const at = first ? first + i : 0;
+    try {
+      fakes.push(startFakeServer({ cassette, clock, hook, log, port: at }));
+    } catch (err) {
+      await Promise.all(fakes.map((f) => f.shutdown()));
+      const why = listenFailure(err, {
+        address: `127.0.0.1:${at}`,
+        key: "--port",
+        set: (a) => `--port ${a.slice(a.lastIndexOf(":") + 1)}`,
+      });
+      fail(why ? new ConfigError(why) : err, log);
+    }
+    const fake = fakes[fakes.length - 1];
     console.log(`${cassette.vendor}/${cassette.scenario} ${fake.url}`);
-    return fake;
-  });
+  }
   log.info("serving the fake vendor API; Ctrl-C stops", { speed: clock.speed });
   const controller = new AbortController();
   onShutdownSignal(controller, log);
