@@ -185,7 +185,7 @@ Deno.test("replay: busy port, no host, out of range, foreign and unresolvable ho
   }
 });
 
-Deno.test("replay --serve --port: a busy port and one out of range", async () => {
+Deno.test("replay --serve --port: busy, out of range, and --port without --serve", async () => {
   const busy = busyPort();
   try {
     const replay = await command("replay");
@@ -199,6 +199,7 @@ Deno.test("replay --serve --port: a busy port and one out of range", async () =>
       "--port: ",
       "port 99999 is out of range",
     );
+    assertClear(await run([...replay, "--port", "8080"]), "--port", "needs --serve");
   } finally {
     busy.close();
   }
