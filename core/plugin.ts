@@ -28,6 +28,12 @@ export interface VendorFlag {
 export interface VendorPlugin {
   /** The `provider:` value in the config, the token file's folder, the metrics label. */
   readonly id: string;
+  /**
+   * The keys of an `accounts` entry this vendor reads beyond the common ones (core/config.ts:
+   * provider, name, vehicles, api_base_url, budget, polling). The config refuses any other key
+   * in its entries, naming the closest one; the values are checked where the vendor reads them.
+   */
+  readonly accountKeys: readonly string[];
   readonly create: ProviderFactory;
   /** Opens a configured account for live polling (tokens from the token store). */
   readonly openAccount?: (deps: AccountDeps) => Promise<AccountSession>;

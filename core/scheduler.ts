@@ -27,7 +27,7 @@
  * `runScheduler` executes its plans on a Clock, one loop per vehicle.
  */
 import { type Activity, activityOf, progressFields, stateWords } from "./activity.ts";
-import type { Budget, Tier } from "./budget.ts";
+import { type Budget, MAX_PAUSE_S, type Tier } from "./budget.ts";
 import { type Clock, type Participant, participate } from "./clock.ts";
 import { VendorError } from "./errors.ts";
 import { HttpError } from "./http.ts";
@@ -218,7 +218,7 @@ export class VehiclePlanner {
 }
 
 /** A vendor's `Retry-After` is honoured up to a day: a bogus header must not park a car. */
-export const MAX_RETRY_AFTER_S = 86_400;
+export const MAX_RETRY_AFTER_S = MAX_PAUSE_S;
 
 /**
  * The wait after the `streak`-th failure in a row: the backoff doubling to its cap, ±20 %

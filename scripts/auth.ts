@@ -207,7 +207,7 @@ async function signIn(args: string[], invokedAs: string): Promise<void> {
     options[name] = given[name]!;
   }
   const env = Deno.env.toObject();
-  const config = await loadConfig(values.config, env);
+  const config = await loadConfig(values.config, env, { vendors: PLUGINS });
   const picked = pickAccount(config, values.config ?? "the config", providerId!, values.account);
   const log = createLogger({ level: config.log_level });
   const request: SignInRequest = {

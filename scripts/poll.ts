@@ -9,10 +9,11 @@ import { pollAccounts } from "../core/poller.ts";
 import { startWeather } from "../enrich/weather.ts";
 import { Readings } from "../core/readings.ts";
 import type { AccountStatus } from "../export/status.ts";
-import { configPath, openConfiguredAccounts, type Opened } from "../app/accounts.ts";
+import { openConfiguredAccounts, type Opened, requiredConfigPath } from "../app/accounts.ts";
 import { fail, flags, onShutdownSignal } from "../app/cli.ts";
-import { startExports } from "../app/exports.ts";
+import { metricsListen, startExports } from "../app/exports.ts";
 import { vehicleKey } from "../core/snapshot.ts";
+import { PLUGINS } from "../providers/mod.ts";
 
 const HELP = `
 deno task poll [options]
@@ -45,14 +46,20 @@ export async function main(
     listen: { type: "string" },
   }, HELP);
   const env = Deno.env.toObject();
-  const path = await configPath(values.config);
-  const config = await loadConfig(path, env).catch((e) => fail(e));
+  const path = await requiredConfigPath(values.config).catch((e) => fail(e));
+  const config = await loadConfig(path, env, { vendors: PLUGINS }).catch((e) => fail(e));
   const log = createLogger({
     level: config.log_level,
     format: env.EV_LOG_FORMAT === "json" ? "json" : "logfmt",
   });
+  let listen;
+  try {
+    listen = metricsListen(values.listen, config, env, path);
+  } catch (e) {
+    fail(e);
+  }
   if (config.accounts.length === 0) {
-    fail(new ConfigError(`${path ?? "the config"} lists no accounts: add one under accounts:`));
+    fail(new ConfigError(`${path} lists no accounts: add one under accounts:`));
   }
   const readings = new Readings();
   const opened = await openConfiguredAccounts(config, {
@@ -92,10 +99,8 @@ export async function main(
       pollState: entry?.pollState,
     };
   };
-  const exports = await startExports(config, readings, log, values.listen ?? config.listen, {
-    account,
-    mode: "live",
-  });
+  const exports = await startExports(config, readings, log, listen, { account, mode: "live" })
+    .catch((e) => fail(e, log));
   // Weather at each car's position, when configured (it needs location: true).
   const weather = startWeather(config, { readings, clock: realClock, log });
   const controller = new AbortController();

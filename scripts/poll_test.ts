@@ -105,7 +105,7 @@ Deno.test("deno task poll: a static token from the environment, for proxies and 
   try {
     await Deno.writeTextFile(
       `${dir}/config.yaml`,
-      `accounts:\n  - provider: tesla\n    name: home\n    base_url: ${fake.url}\n`,
+      `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n`,
     );
     const token = fake.auth.mint().access_token;
     const port = freePort();

@@ -29,7 +29,7 @@ Deno.test("deno task record: a redacted cassette that replays, with no planted s
     const token = fake.auth.mint().access_token;
     await Deno.writeTextFile(
       `${dir}/config.yaml`,
-      `accounts:\n  - provider: tesla\n    name: home\n    base_url: ${fake.url}\n`,
+      `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n`,
     );
     const perms = (await taskArgs("record")).filter((a) => a.startsWith("--allow-"));
     const out = await new Deno.Command(Deno.execPath(), {
@@ -104,7 +104,7 @@ Deno.test("deno task record: a stop signalled twice (process group + forwarder) 
     const token = fake.auth.mint().access_token;
     await Deno.writeTextFile(
       `${dir}/config.yaml`,
-      `accounts:\n  - provider: tesla\n    name: home\n    base_url: ${fake.url}\n`,
+      `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n`,
     );
     const perms = (await taskArgs("record")).filter((a) => a.startsWith("--allow-"));
     const child = new Deno.Command(Deno.execPath(), {

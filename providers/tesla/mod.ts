@@ -1,6 +1,6 @@
 /** The Tesla plug-in: Owner API and Fleet API accounts. */
 import type { VendorPlugin } from "../../core/plugin.ts";
-import { teslaSignInPlan } from "./identity.ts";
+import { TeslaAccount, teslaSignInPlan } from "./identity.ts";
 import { teslaPricing } from "./pricing.ts";
 import { createTeslaProvider } from "./provider.ts";
 import { openTeslaAccount } from "./session.ts";
@@ -8,6 +8,7 @@ import { importTeslaPy } from "./teslapy.ts";
 
 export const teslaPlugin: VendorPlugin = {
   id: "tesla",
+  accountKeys: Object.keys(TeslaAccount.shape),
   create: createTeslaProvider,
   openAccount: openTeslaAccount,
   signIn: { plan: teslaSignInPlan, imports: { teslapy: importTeslaPy } },

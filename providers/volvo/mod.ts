@@ -1,12 +1,13 @@
 /** The Volvo plug-in: Connected Vehicle, Energy and Location APIs. */
 import type { VendorPlugin } from "../../core/plugin.ts";
-import { volvoSignInPlan } from "./identity.ts";
+import { VolvoIdentityKeys, volvoSignInPlan } from "./identity.ts";
 import { VOLVO_SCHEDULER } from "./polling.ts";
-import { createVolvoProvider } from "./provider.ts";
+import { createVolvoProvider, VolvoAccount } from "./provider.ts";
 import { openVolvoAccount } from "./session.ts";
 
 export const volvoPlugin: VendorPlugin = {
   id: "volvo",
+  accountKeys: [...Object.keys(VolvoIdentityKeys.shape), ...Object.keys(VolvoAccount.shape)],
   create: createVolvoProvider,
   openAccount: openVolvoAccount,
   signIn: { plan: volvoSignInPlan },
