@@ -54,7 +54,7 @@ function accountHosts(config: Config, provider?: string): string[] {
     const plugin = PLUGINS.find((p) => p.id === account.provider);
     if (account.base_url) hosts.push(urlHost(account.base_url));
     else if (plugin?.defaultBaseUrl) hosts.push(urlHost(plugin.defaultBaseUrl));
-    hosts.push(...plugin?.hosts?.(account) ?? []);
+    hosts.push(...(plugin?.hosts?.(account) ?? []).map(urlHost));
   }
   return hosts;
 }
@@ -160,7 +160,9 @@ export async function permissionsFor(
     // An account not in the config yet signs in with the vendor's defaults.
     const hosts = accounts.length
       ? accountHosts(config, provider)
-      : plugin?.hosts?.({ provider: plugin.id, name: "default", vehicles: [] }) ?? [];
+      : (plugin?.hosts?.({ provider: plugin.id, name: "default", vehicles: [] }) ?? []).map(
+        urlHost,
+      );
     return tidy({
       // The one-shot callback server listens on loopback.
       net: [...hosts, ...LOOPBACK],

@@ -40,9 +40,9 @@ export interface VendorPlugin {
   /** API base URL when the account config names none. */
   readonly defaultBaseUrl?: string;
   /**
-   * Every host this account's sign-in, refresh and polling reach, from its settings (`host`
-   * or `host:port`, as Deno's --allow-net takes them): the entry points allow these and no
-   * other vendor host. An entry the plug-in cannot read yet gives [] (its error comes later).
+   * Every origin (URL) this account's sign-in, refresh and polling reach, from its settings:
+   * the entry points allow these hosts and no other vendor host. An entry the plug-in cannot
+   * read yet gives [] (its error comes when the account opens).
    */
   readonly hosts?: (account: AccountConfig) => string[];
   /** The vendor's own limits, when the account sets no `budget` (Volvo: per API key). */

@@ -28,34 +28,28 @@ export const teslaPlugin: VendorPlugin = {
 };
 
 /**
- * The hosts an account reaches. Owner: the SSO's token endpoint (both Tesla SSOs, as Tesla
+ * The origins an account reaches. Owner: the SSO's token endpoint (both Tesla SSOs, as Tesla
  * may move an account to its region's one) and the REST base. Fleet: the fleet-auth token
- * host and every regional host `/users/region` may name; a fake or proxy base on loopback
- * may name another port of its machine. The sign-in page itself opens in the browser.
+ * host and every regional host `/users/region` may name (a fake or proxy base names itself).
+ * The sign-in page itself opens in the browser.
  */
 function teslaHosts(account: AccountConfig): string[] {
   const parsed = TeslaAccount.safeParse(account);
   if (!parsed.success) return [];
   const s = parsed.data;
-  const host = (url: string) => new URL(url).host;
   const region = s.region === "cn" ? "cn" : "global";
   if (s.api === "owner") {
     const sso = s.auth_host === undefined || isTeslaSso(s.auth_host)
       ? Object.values(TESLA_HOSTS.sso)
       : [s.auth_host];
-    return [...sso, s.api_base_url ?? TESLA_HOSTS.owner[region]].map(host);
+    return [...sso, s.api_base_url ?? TESLA_HOSTS.owner[region]];
   }
   const base = s.api_base_url ?? TESLA_HOSTS.fleet[s.region ?? "na"];
-  const { hostname } = new URL(base);
-  const regional = LOOPBACK.includes(hostname)
-    ? [hostname]
-    : /(^|\.)tesla\.(com|cn)$/.test(hostname)
-    ? Object.values(TESLA_HOSTS.fleet).map(host)
-    : [host(base)];
-  return [host(s.fleet_auth_host ?? TESLA_HOSTS.fleetAuth), ...new Set([host(base), ...regional])];
+  const regional = /(^|\.)tesla\.(com|cn)$/.test(new URL(base).hostname)
+    ? Object.values(TESLA_HOSTS.fleet)
+    : [];
+  return [s.fleet_auth_host ?? TESLA_HOSTS.fleetAuth, base, ...regional];
 }
-
-const LOOPBACK = ["127.0.0.1", "localhost", "[::1]"];
 
 function isTeslaSso(url: string): boolean {
   return (Object.values(TESLA_HOSTS.sso) as string[]).includes(new URL(url).origin);

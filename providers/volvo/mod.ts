@@ -21,6 +21,6 @@ export const volvoPlugin: VendorPlugin = {
     const parsed = VolvoIdentityKeys.safeParse(account);
     if (!parsed.success) return [];
     const { auth_host = VOLVO_HOSTS.id, api_base_url = VOLVO_HOSTS.api } = parsed.data;
-    return [new URL(auth_host).host, new URL(api_base_url).host];
+    return [auth_host, api_base_url];
   },
 };
