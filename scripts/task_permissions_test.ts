@@ -147,4 +147,22 @@ Deno.test("the children Deno is started with: each command's permissions, the be
   assert(!bench.tokens && !bench.anyHost, "the bench server reads nothing and reaches loopback");
 });
 
+/** The README's table of task permissions: one row per task, its flags as deno.json has them. */
+export function permissionRows(): string[][] {
+  return Object.entries(TASKS).map(([name, line]) => {
+    const flags = permissionFlags(line).flat().join(" ");
+    return [`\`${name}\``, flags ? `\`${flags}\`` : "none"];
+  });
+}
+
+Deno.test("README: the permissions table says exactly what deno.json grants", async () => {
+  const readme = await Deno.readTextFile(`${projectRoot}README.md`);
+  const block = /<!-- permissions:begin -->([\s\S]*?)<!-- permissions:end -->/.exec(readme)?.[1];
+  assert(block, "README.md has the permissions:begin/end markers");
+  const rows = block.split("\n").filter((l) => l.startsWith("| `")).map((l) =>
+    l.split("|").slice(1, -1).map((c) => c.trim())
+  );
+  assertEquals(rows, permissionRows());
+});
+
 addEventListener("unload", () => Deno.removeSync(probeFile));
