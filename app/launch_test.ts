@@ -79,6 +79,48 @@ Deno.test("deno task poll: OTLP to a host only the config names, config and stat
   }
 });
 
+Deno.test("deno task poll: Ctrl-C (SIGINT to the process group) stops it once, cleanly", async () => {
+  const fake = new FakeTesla({ clock: realClock });
+  const dir = await Deno.makeTempDir({ prefix: "ev-launch-" });
+  try {
+    await Deno.writeTextFile(
+      `${dir}/config.yaml`,
+      `accounts:\n  - provider: tesla\n    name: home\n    base_url: ${fake.url}\n`,
+    );
+    const port = freePort();
+    // setsid: a process group of its own, as a terminal gives a foreground command.
+    const child = new Deno.Command("setsid", {
+      args: [
+        Deno.execPath(),
+        ...await taskCommand("poll"),
+        "--config",
+        `${dir}/config.yaml`,
+        "--listen",
+        `127.0.0.1:${port}`,
+      ],
+      cwd: projectRoot,
+      env: { NO_COLOR: "1", EV_TESLA_ACCESS_TOKEN: fake.auth.mint().access_token },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const output = child.output();
+    await waitFor(
+      "/metrics",
+      async () => (await fetch(`http://127.0.0.1:${port}/metrics`)).ok || undefined,
+    );
+    // Both the launcher and poll receive it; poll must not take the second as "force quit".
+    Deno.kill(-child.pid, "SIGINT");
+    const out = await output;
+    const stderr = new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, stderr);
+    assertEquals(stderr.match(/shutting down/g)?.length, 1, stderr);
+    assertStringIncludes(stderr, "msg=stopped");
+  } finally {
+    await fake.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("deno task poll: a config mistake keeps its exit code and message, no stack trace", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ev-launch-" });
   try {
