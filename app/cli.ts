@@ -13,7 +13,7 @@ export function fail(err: unknown, log?: Logger): never {
 
 /**
  * A second signal this soon after the first is the same stop arriving twice (a process group
- * signalled while `deno task`, `timeout` or systemd forwards it too), not an impatient user.
+ * signalled while the launcher, `deno task`, `timeout` or systemd forwards it too), not an impatient user.
  */
 const SAME_STOP_MS = 5_000;
 

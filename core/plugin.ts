@@ -45,6 +45,14 @@ export interface VendorPlugin {
   readonly pricing?: PriceList;
   /** API base URL when the account config names none. */
   readonly defaultBaseUrl?: string;
+  /**
+   * Every origin (URL) this account's sign-in, refresh and polling reach, from its settings:
+   * the entry points allow these hosts and no other vendor host. An entry the plug-in cannot
+   * read yet gives [] (its error comes when the account opens).
+   */
+  readonly hosts?: (account: AccountConfig) => string[];
+  /** Files outside the config and state_dir this account reads (a stream's CA file). */
+  readonly files?: (account: AccountConfig) => string[];
   /** The vendor's own limits, when the account sets no `budget` (Volvo: per API key). */
   readonly defaultBudget?: BudgetConfig;
   /**

@@ -33,8 +33,9 @@ without a sign-in command yet):
   EV_<PROVIDER>_ACCESS_TOKEN            e.g. EV_TESLA_ACCESS_TOKEN, for every account of it
   EV_<PROVIDER>_<ACCOUNT>_ACCESS_TOKEN  for one account (name upper-cased, - as _)
 
-The task may reach loopback and the vendors' hosts only; for a remote OTLP backend run the
-command of the task with that host added to --allow-net.
+It runs allowed exactly what the config needs: its listen address, the OTLP/GreptimeDB host,
+the weather service, each account's vendor hosts; reading the config and state_dir, writing
+state_dir.
 `;
 
 export async function main(

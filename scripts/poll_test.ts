@@ -13,20 +13,13 @@ import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/sim/fake_api.ts";
 import { FAKE_CLIENT } from "../providers/volvo/sim/fake_auth.ts";
 import { volvoTokenStore } from "../providers/volvo/identity.ts";
 import { FakeWeather } from "../enrich/testdata/fake_weather.ts";
-import { freePort, projectRoot } from "./testing_task.ts";
+import { freePort, taskCommand } from "./testing_task.ts";
 
-const SCRIPT = `${projectRoot}scripts/poll.ts`;
-const CONFIG = `${projectRoot}deno.json`;
-
-async function taskPermissions(): Promise<string[]> {
-  const task: string = JSON.parse(await Deno.readTextFile(CONFIG)).tasks.poll;
-  return task.split(/\s+/).filter((word) => word.startsWith("--allow-"));
-}
-
+/** `deno task poll` from `cwd`: the launcher, and poll with the permissions of its config. */
 function spawn(cwd: string, args: string[], env: Record<string, string>) {
-  return taskPermissions().then((perms) =>
+  return taskCommand("poll").then((task) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "--config", CONFIG, ...perms, SCRIPT, ...args],
+      args: [...task, ...args],
       cwd,
       env: { NO_COLOR: "1", EV_TESLA_ACCESS_TOKEN: "", ...env },
       stdout: "piped",

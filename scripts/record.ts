@@ -28,8 +28,8 @@ Options:
   --cycles N        stop after N polls of every vehicle (whichever comes first)
   --vehicle VIN     record only this vehicle (repeatable; default: the account's vehicles)
   --keep-location   keep exact coordinates (default: moved to a demo place, shape kept)
-  --out PATH        write the cassette here instead (under fixtures/: the task may write
-                    only there and to state_dir)
+  --out PATH        write the cassette here instead (the command may write only its
+                    folder and state_dir)
   --config PATH     config file (default: config.yaml if it exists)
   --base-url URL    send the provider's API calls here (e.g. \`deno task replay --serve\`)
   -h, --help        this text
