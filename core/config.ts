@@ -7,6 +7,16 @@ import { z } from "zod";
 import { type Logger, loggerFromEnv } from "./log.ts";
 import { DEFAULT_SCHEDULER, type SchedulerConfig } from "./scheduler_config.ts";
 
+/** A duration: seconds, or a number with s, m, h or d ("7d", "12h"); in seconds. */
+const Duration = z.union([
+  z.number().positive(),
+  z.string().regex(/^\d+(\.\d+)?\s*[smhd]$/, 'expected a duration such as "7d", "12h", "30m"'),
+]).transform((v) =>
+  typeof v === "number"
+    ? v
+    : parseFloat(v) * { s: 1, m: 60, h: 3600, d: 86400 }[v.trim().slice(-1) as "s"]
+);
+
 const ListenAddress = z.string().regex(
   /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
   "expected host:port, e.g. 127.0.0.1:9464",
@@ -42,6 +52,8 @@ export const Config = z.object({
   location: z.boolean().default(false),
   /** Where tokens and state live. */
   state_dir: z.string().default("./state"),
+  /** Last known values older than this go absent (seconds); kept for good when unset. */
+  max_value_age: Duration.optional(),
   /** Prometheus exporter-toolkit style web config (TLS, basic auth) for /metrics and /. */
   web_config: z.string().optional(),
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),

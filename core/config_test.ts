@@ -114,3 +114,13 @@ Deno.test("weather: off by default; OpenWeatherMap needs a key (file or env); ne
   const typo = assertThrows(() => parseConfig("location: true\nweather:\n  source: owm\n"));
   assertStringIncludes(typo.message, "weather.source");
 });
+
+Deno.test("max_value_age: off by default, a duration in seconds, a wrong one named", () => {
+  assertEquals(parseConfig("").max_value_age, undefined);
+  assertEquals(parseConfig("max_value_age: 7d").max_value_age, 7 * 86400);
+  assertEquals(parseConfig("max_value_age: 12h").max_value_age, 12 * 3600);
+  assertEquals(parseConfig("max_value_age: 900").max_value_age, 900);
+  const err = assertThrows(() => parseConfig("max_value_age: 7 days"));
+  assert(err instanceof ConfigError);
+  assertStringIncludes(err.message, 'max_value_age: expected a duration such as "7d"');
+});

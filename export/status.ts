@@ -5,7 +5,13 @@
  */
 import type { Readings } from "../core/readings.ts";
 import { activityWord } from "../core/activity.ts";
-import { type Snapshot, vehicleKey, type VehicleRef, vinTail } from "../core/snapshot.ts";
+import {
+  sampleValue,
+  type Snapshot,
+  vehicleKey,
+  type VehicleRef,
+  vinTail,
+} from "../core/snapshot.ts";
 
 /** One budget window (today or this month) as the live poller counts it. */
 export interface UsageWindow {
@@ -75,13 +81,6 @@ export interface StatusModel {
 
 const DAY_S = 86_400;
 
-interface LastKnown {
-  soc?: number;
-  rangeM?: number;
-  chargeLimit?: number;
-  activity?: string;
-}
-
 /**
  * Bounded in-memory history per vehicle, fed by Readings.onSnapshot: at most one point per
  * `stepS` seconds and only the last 24 hours, so memory stays under `DAY_S / stepS` points a
@@ -89,32 +88,19 @@ interface LastKnown {
  */
 export class StatusHistory {
   readonly #points = new Map<string, [number, number][]>();
-  readonly #last = new Map<string, LastKnown>();
   readonly #stepS: number;
   readonly #stop: () => void;
 
   constructor(readings: Readings, stepS = 60) {
     this.#stepS = stepS;
+    // Values already there (restored from the last run) are the chart's first points.
+    for (const entry of readings.vehicles.values()) if (entry.snapshot) this.add(entry.snapshot);
     this.#stop = readings.onSnapshot((s) => this.add(s));
   }
 
   add(snapshot: Snapshot): void {
     const key = vehicleKey(snapshot.vehicle);
-    const value = (name: string, labels?: Record<string, string>) =>
-      snapshot.samples.find((x) =>
-        x.metric === name &&
-        (!labels || Object.entries(labels).every(([k, v]) => x.labels?.[k] === v))
-      )?.value;
-    const range = ["rated", "estimated", "ideal"].map((e) =>
-      value("ev.battery.range", { estimate: e })
-    ).find((v) => v !== undefined);
-    const soc = value("ev.battery.level");
-    this.#last.set(key, {
-      soc,
-      rangeM: range,
-      chargeLimit: value("ev.charging.limit"),
-      activity: activityWord(snapshot),
-    });
+    const soc = sampleValue(snapshot, "ev.battery.level");
     if (soc === undefined) return;
     const t = snapshot.sampledAt;
     let points = this.#points.get(key);
@@ -139,10 +125,6 @@ export class StatusHistory {
     );
   }
 
-  lastKnown(vehicle: VehicleRef): LastKnown | undefined {
-    return this.#last.get(vehicleKey(vehicle));
-  }
-
   /** Number of points held, all vehicles (for tests of the bound). */
   size(): number {
     let n = 0;
@@ -165,7 +147,15 @@ export function statusModel(
   const vehicles: VehicleStatus[] = [];
   for (const entry of readings.vehicles.values()) {
     const v = entry.vehicle;
-    const last = history.lastKnown(v);
+    const snapshot = entry.snapshot;
+    const value = (name: string, labels?: Record<string, string>) =>
+      snapshot?.samples.find((x) =>
+        x.metric === name &&
+        (!labels || Object.entries(labels).every(([k, val]) => x.labels?.[k] === val))
+      )?.value;
+    const range = ["rated", "estimated", "ideal"].map((e) =>
+      value("ev.battery.range", { estimate: e })
+    ).find((x) => x !== undefined);
     let requests = 0;
     for (const c of readings.counters.values()) {
       if (c.metric === "ev.api.requests" && c.labels.provider === v.provider) requests += c.value;
@@ -175,12 +165,13 @@ export function statusModel(
       provider: v.provider,
       name,
       vinTail: vinTail(v.vin),
-      state: entry.state === "online" && entry.snapshot && last?.activity
-        ? last.activity
+      // What it does, from values of its latest answer only: last night's charge is not now.
+      state: entry.state === "online" && entry.live && snapshot
+        ? activityWord(snapshot)
         : entry.state,
-      soc: last?.soc,
-      rangeM: last?.rangeM,
-      chargeLimit: last?.chargeLimit,
+      soc: value("ev.battery.level"),
+      rangeM: range,
+      chargeLimit: value("ev.charging.limit"),
       lastSampleAt: entry.lastSampleAt,
       ageS: entry.lastSampleAt === undefined
         ? undefined

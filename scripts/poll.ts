@@ -13,6 +13,7 @@ import { configPath, openConfiguredAccounts, type Opened } from "../app/accounts
 import { fail, flags, onShutdownSignal } from "../app/cli.ts";
 import { startExports } from "../app/exports.ts";
 import { vehicleKey } from "../core/snapshot.ts";
+import { LastKnown } from "../core/last_known.ts";
 
 const HELP = `
 deno task poll [options]
@@ -55,6 +56,16 @@ export async function main(
     fail(new ConfigError(`${path ?? "the config"} lists no accounts: add one under accounts:`));
   }
   const readings = new Readings();
+  // Last run's values first, so /metrics and the status page serve them from the start.
+  const lastKnown = new LastKnown({
+    stateDir: config.state_dir,
+    readings,
+    clock: realClock,
+    log,
+    location: config.location,
+    maxValueAgeS: config.max_value_age,
+  });
+  await lastKnown.restore(config.accounts);
   const opened = await openConfiguredAccounts(config, {
     configPath: path,
     env,
@@ -100,6 +111,7 @@ export async function main(
   const weather = startWeather(config, { readings, clock: realClock, log });
   const controller = new AbortController();
   onShutdownSignal(controller, log);
+  lastKnown.start();
   await pollAccounts({
     accounts: opened.map((o) => o.run),
     readings,
@@ -113,7 +125,9 @@ export async function main(
       accountOf.set(vehicleKey(target.vehicle), o);
       if (o.tokens) tokenGauges();
     },
+    onListed: (run, vehicles) => lastKnown.listed(run.name, run.provider.id, vehicles),
   });
+  await lastKnown.stop();
   weather?.stop();
   await exports.close();
   log.info("stopped");
