@@ -30,7 +30,7 @@ export async function startExports(
   const prometheus = new PrometheusExport(readings, { location: config.location });
   const { hostname, port } = splitListen(listen);
   const history = new StatusHistory(readings);
-  const sources: StatusSources = { now: Date.now, ...status };
+  const sources: StatusSources = { now: Date.now, units: config.units, ...status };
   const server = startServer({
     hostname,
     port,

@@ -54,6 +54,8 @@ export const Config = z.object({
   state_dir: z.string().default("./state"),
   /** Last known values older than this go absent (seconds); kept for good when unset. */
   max_value_age: Duration.optional(),
+  /** How the status page shows lengths, temperatures and pressures; the exports stay SI. */
+  units: z.enum(["metric", "imperial"]).default("metric"),
   /** Prometheus exporter-toolkit style web config (TLS, basic auth) for /metrics and /. */
   web_config: z.string().optional(),
   log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),

@@ -14,6 +14,7 @@ import { fail, flags, onShutdownSignal } from "../app/cli.ts";
 import { startExports } from "../app/exports.ts";
 import { vehicleKey } from "../core/snapshot.ts";
 import { LastKnown } from "../core/last_known.ts";
+import { signInCommand } from "../core/account_keys.ts";
 
 const HELP = `
 deno task poll [options]
@@ -101,6 +102,7 @@ export async function main(
         costUsd: today.usd,
       },
       pollState: entry?.pollState,
+      signIn: o.tokens && signInCommand(o.run.provider.id, o.run.name, path, invokedAs),
     };
   };
   const exports = await startExports(config, readings, log, values.listen ?? config.listen, {
