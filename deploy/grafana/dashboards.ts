@@ -708,7 +708,45 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
 
 const DS = { type: "prometheus", uid: "${datasource}" };
 
+/**
+ * Units: a dashboard variable, `$units` (metric 0, imperial 1), switches every length,
+ * temperature, pressure and speed panel. Grafana cannot convert units itself, and a provisioned
+ * dashboard cannot read ev-observer's config; so each such query comes twice, once converted
+ * for each choice and gated by the variable (only one returns data), and a field override per
+ * query gives Grafana's own unit (km or mi, °C or °F, …) to the axis and the stat. Each viewer
+ * picks theirs; the link `?var-units=1` or a saved default keeps it.
+ */
+const IMPERIAL: Record<string, { unit: string; convert: (expr: string) => string }> = {
+  lengthkm: { unit: "lengthmi", convert: (e) => swapEnd(e, " / 1000", " / 1609.344") },
+  velocitykmh: { unit: "velocitymph", convert: (e) => swapEnd(e, " * 3.6", " * 2.236936") },
+  pressurebar: { unit: "pressurepsi", convert: (e) => swapEnd(e, " / 100000", " / 6894.757") },
+  celsius: { unit: "fahrenheit", convert: (e) => `(${e}) * 1.8 + 32` },
+  "suffix: Wh/km": {
+    unit: "suffix: Wh/mi",
+    convert: (e) => swapEnd(e, " / 3.6", " / 3.6 * 1.609344"),
+  },
+};
+
+/** `expr` with its final conversion factor replaced; throws when it has another one. */
+function swapEnd(expr: string, from: string, to: string): string {
+  if (!expr.endsWith(from)) throw new Error(`expected "${expr}" to end with "${from}"`);
+  return expr.slice(0, -from.length) + to;
+}
+
+/** A query that returns data only while `$units` is `choice` (0 metric, 1 imperial). */
+function gated(expr: string, choice: 0 | 1): string {
+  return `(${expr}) and on() (vector($units) == ${choice})`;
+}
+
 function panelJson(p: PanelSpec, id: number, gridPos: Record<string, number>) {
+  const imperial = p.unit ? IMPERIAL[p.unit] : undefined;
+  const queries = imperial
+    ? [
+      ...p.queries.map((q) => ({ ...q, expr: gated(q.expr, 0) })),
+      ...p.queries.map((q) => ({ ...q, expr: gated(imperial.convert(q.expr), 1) })),
+    ]
+    : p.queries;
+  const refId = (i: number) => String.fromCharCode(65 + i);
   const mappings = p.mappings?.length
     ? [{
       type: "value",
@@ -730,9 +768,9 @@ function panelJson(p: PanelSpec, id: number, gridPos: Record<string, number>) {
     ...(p.description ? { description: p.description } : {}),
     datasource: DS,
     gridPos,
-    targets: p.queries.map((q, i) => ({
+    targets: queries.map((q, i) => ({
       datasource: DS,
-      refId: String.fromCharCode(65 + i),
+      refId: refId(i),
       expr: q.expr,
       legendFormat: q.legend ?? "__auto",
       range: !q.instant,
@@ -755,7 +793,12 @@ function panelJson(p: PanelSpec, id: number, gridPos: Record<string, number>) {
           : { mode: "palette-classic" },
         custom,
       },
-      overrides: [],
+      overrides: imperial
+        ? p.queries.map((_, i) => ({
+          matcher: { id: "byFrameRefID", options: refId(p.queries.length + i) },
+          properties: [{ id: "unit", value: imperial.unit }],
+        }))
+        : [],
     },
     options: p.type === "state-timeline"
       ? { showValue: "never", mergeValues: true, rowHeight: 0.8, legend: { showLegend: false } }
@@ -832,6 +875,18 @@ export function dashboardJson(d: DashboardSpec): Record<string, unknown> {
           sort: 1,
           hide: 0,
           options: [],
+        },
+        {
+          name: "units",
+          label: "Units",
+          type: "custom",
+          query: "metric : 0,imperial : 1",
+          current: { selected: true, text: "metric", value: "0" },
+          options: [
+            { selected: true, text: "metric", value: "0" },
+            { selected: false, text: "imperial", value: "1" },
+          ],
+          hide: 0,
         },
       ],
     },

@@ -54,10 +54,14 @@ async function targets(): Promise<Target[]> {
   return out;
 }
 
-/** Grafana's variables replaced the way a test can run them: every vehicle, fixed windows. */
+/**
+ * Grafana's variables replaced the way a test can run them: every vehicle, fixed windows, and
+ * the units a query is gated on (its imperial twin runs with imperial chosen).
+ */
 const substitute = (expr: string) =>
   expr.replaceAll("$vin", ".*").replaceAll("$__rate_interval", "30s")
-    .replaceAll("$__range", "10m");
+    .replaceAll("$__range", "10m")
+    .replaceAll("$units", expr.includes("vector($units) == 1") ? "1" : "0");
 
 const CATALOG_NAMES = new Set(CATALOG.map((m) => prometheusName(m)));
 
@@ -188,6 +192,45 @@ Deno.test("stat, gauge and map panels show the last known value over the whole r
   assertEquals(problems, []);
 });
 
+Deno.test("units: every length, temperature, pressure and speed panel has an imperial twin", async () => {
+  const IMPERIAL: Record<string, string> = {
+    lengthkm: "lengthmi",
+    celsius: "fahrenheit",
+    pressurebar: "pressurepsi",
+    velocitykmh: "velocitymph",
+    "suffix: Wh/km": "suffix: Wh/mi",
+  };
+  let twins = 0;
+  for (const d of (await shipped()).values()) {
+    for (
+      const p of d.panels as unknown as {
+        title: string;
+        // deno-lint-ignore no-explicit-any
+        fieldConfig: { defaults: { unit?: string }; overrides: any[] };
+        targets: { refId: string; expr: string }[];
+      }[]
+    ) {
+      const unit = p.fieldConfig.defaults.unit;
+      if (!unit || !(unit in IMPERIAL)) {
+        assert(p.targets.every((t) => !t.expr.includes("$units")), `${d.title} / ${p.title}`);
+        continue;
+      }
+      const half = p.targets.length / 2;
+      const metric = p.targets.slice(0, half);
+      const imperial = p.targets.slice(half);
+      assert(metric.every((t) => t.expr.endsWith("and on() (vector($units) == 0)")), p.title);
+      assert(imperial.every((t) => t.expr.endsWith("and on() (vector($units) == 1)")), p.title);
+      assertEquals(
+        p.fieldConfig.overrides.map((o) => [o.matcher.options, o.properties[0].value]),
+        imperial.map((t) => [t.refId, IMPERIAL[unit]]),
+        `${d.title} / ${p.title}`,
+      );
+      twins += imperial.length;
+    }
+  }
+  assert(twins >= 12, `${twins} imperial queries`);
+});
+
 Deno.test("Sessions started counts every charge begun in the range (promtool on exact series)", async () => {
   const charging = (await shipped()).get("charging.json")!;
   const panel = charging.panels.find((p) => p.title === "Sessions started")!;
@@ -246,7 +289,7 @@ Deno.test("Sessions started counts every charge begun in the range (promtool on 
 Deno.test("every panel uses the $datasource variable and every dashboard has $vin", async () => {
   for (const [file, d] of await shipped()) {
     const names = d.templating.list.map((v) => v.name);
-    assertEquals(names, ["datasource", "vin"], file);
+    assertEquals(names, ["datasource", "vin", "units"], file);
     const vin = d.templating.list[1];
     assertEquals(analyse(vin.definition!.replace(/^label_values\((\w+),.*$/, "$1")).metrics, [
       "ev_vehicle_info",
