@@ -59,7 +59,7 @@ export async function startExports(
   const prometheus = new PrometheusExport(readings, { location: config.location });
   const { hostname, port } = splitListen(setting.address);
   const history = new StatusHistory(readings);
-  const sources: StatusSources = { now: Date.now, ...status };
+  const sources: StatusSources = { now: Date.now, units: config.units, ...status };
   let server;
   try {
     server = startServer({

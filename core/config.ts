@@ -12,6 +12,16 @@ import { isLoopbackUrl } from "./oauth.ts";
 import { DEFAULT_SCHEDULER, type SchedulerConfig } from "./scheduler_config.ts";
 import { parseYamlText, YamlSyntaxError } from "./yaml_text.ts";
 
+/** A duration: seconds, or a number with s, m, h or d ("7d", "12h"); in seconds. */
+const Duration = z.union([
+  z.number().positive(),
+  z.string().regex(/^\d+(\.\d+)?\s*[smhd]$/, 'expected a duration such as "7d", "12h", "30m"'),
+]).transform((v) =>
+  typeof v === "number"
+    ? v
+    : parseFloat(v) * { s: 1, m: 60, h: 3600, d: 86400 }[v.trim().slice(-1) as "s"]
+);
+
 export { splitListen } from "./listen.ts";
 
 /** The longest interval a `polling` key may ask for: every wait is capped there anyway. */
@@ -190,6 +200,10 @@ function configSchema(vendors?: readonly VendorAccountKeys[]) {
     location: z.boolean().default(false),
     /** Where tokens and state live. */
     state_dir: z.string().default("./state"),
+    /** Last known values older than this go absent (seconds); kept for good when unset. */
+    max_value_age: Duration.optional(),
+    /** How the status page shows lengths, temperatures and pressures; the exports stay SI. */
+    units: z.enum(["metric", "imperial"]).default("metric"),
     /** Prometheus exporter-toolkit style web config (TLS, basic auth) for /metrics and /. */
     web_config: z.string().optional(),
     log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),

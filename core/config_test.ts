@@ -269,3 +269,13 @@ Deno.test("listen: one check for the file and the environment, naming the variab
     "greptimedb.url (set by GREPTIMEDB_URL): expected a URL",
   );
 });
+
+Deno.test("max_value_age: off by default, a duration in seconds, a wrong one named", () => {
+  assertEquals(parseConfig("").max_value_age, undefined);
+  assertEquals(parseConfig("max_value_age: 7d").max_value_age, 7 * 86400);
+  assertEquals(parseConfig("max_value_age: 12h").max_value_age, 12 * 3600);
+  assertEquals(parseConfig("max_value_age: 900").max_value_age, 900);
+  const err = assertThrows(() => parseConfig("max_value_age: 7 days"));
+  assert(err instanceof ConfigError);
+  assertStringIncludes(err.message, 'max_value_age: expected a duration such as "7d"');
+});

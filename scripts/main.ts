@@ -70,6 +70,8 @@ export async function main(
     await launch(name, rest, { entry: new URL(import.meta.url).pathname, invokedAs });
   }
   if (Deno.build.standalone) await standalone(name, rest);
+  // Loaded only here: the launcher itself loads no npm code.
+  if (stage.stage === "work") (await import("../app/cli.ts")).stopWithParent();
   const script = await command.load();
   await script.main(rest, stage.invokedAs ?? invokedAs);
 }

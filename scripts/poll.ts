@@ -14,6 +14,8 @@ import { fail, flags, onShutdownSignal } from "../app/cli.ts";
 import { metricsListen, startExports } from "../app/exports.ts";
 import { vehicleKey } from "../core/snapshot.ts";
 import { PLUGINS } from "../providers/mod.ts";
+import { LastKnown } from "../core/last_known.ts";
+import { signInCommand } from "../core/account_keys.ts";
 
 const HELP = `
 deno task poll [options]
@@ -63,6 +65,16 @@ export async function main(
     fail(new ConfigError(`${path} lists no accounts: add one under accounts:`));
   }
   const readings = new Readings();
+  // Last run's values first, so /metrics and the status page serve them from the start.
+  const lastKnown = new LastKnown({
+    stateDir: config.state_dir,
+    readings,
+    clock: realClock,
+    log,
+    location: config.location,
+    maxValueAgeS: config.max_value_age,
+  });
+  await lastKnown.restore(config.accounts);
   const opened = await openConfiguredAccounts(config, {
     configPath: path,
     env,
@@ -98,6 +110,7 @@ export async function main(
         costUsd: today.usd,
       },
       pollState: entry?.pollState,
+      signIn: o.tokens && signInCommand(o.run.provider.id, o.run.name, path, invokedAs),
     };
   };
   const exports = await startExports(config, readings, log, listen, { account, mode: "live" })
@@ -106,6 +119,7 @@ export async function main(
   const weather = startWeather(config, { readings, clock: realClock, log });
   const controller = new AbortController();
   onShutdownSignal(controller, log);
+  lastKnown.start();
   await pollAccounts({
     accounts: opened.map((o) => o.run),
     readings,
@@ -119,7 +133,9 @@ export async function main(
       accountOf.set(vehicleKey(target.vehicle), o);
       if (o.tokens) tokenGauges();
     },
+    onListed: (run, vehicles) => lastKnown.listed(run.name, run.provider.id, vehicles),
   });
+  await lastKnown.stop();
   weather?.stop();
   await exports.close();
   log.info("stopped");
