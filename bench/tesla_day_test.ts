@@ -3,6 +3,7 @@ import { assert, assertEquals } from "../core/testing.ts";
 import { assertReadmeTable } from "./test_helpers.ts";
 import { projectRoot, taskArgs } from "../scripts/testing_task.ts";
 import { runEvObserver } from "./ev_observer.ts";
+import { streamingTable } from "./tesla_stream.ts";
 import { startHarness } from "./harness.ts";
 import { chargingInterval } from "./teslamate.ts";
 import {
@@ -105,6 +106,17 @@ Deno.test("`deno task bench tesla-day --json` prints results keyed by strategy",
   assert(fast.billable_requests > slow.billable_requests, "fresher costs more requests");
   assert(fast.data_age_driving_p95_s < slow.data_age_driving_p95_s);
   await assertReadmeTable("tradeoff", table(json, TRADEOFF, TRADEOFF_ROWS));
+
+  // The streamed day through a real Mosquitto, polling only as the fallback: the issue's targets.
+  const st = json.ev_observer_streaming;
+  assert(/^mosquitto version \d+\.\d+/.test(st.broker), st.broker);
+  assert(st.billable_requests <= 10, `${st.billable_requests} billable requests`);
+  assert(st.usd_per_month <= 1, `$${st.usd_per_month}/month`);
+  assert(st.signals_per_day > 0);
+  assert(st.drive_start_detection_s !== null && st.drive_start_detection_s <= 5);
+  assert(st.data_age_driving_p95_s !== null && st.data_age_driving_p95_s <= 5);
+  assertEquals([st.drives_detected, st.charges_detected, st.wake_calls], [2, 1, 0]);
+  await assertReadmeTable("streaming", streamingTable(st, json.ev_observer));
 });
 
 function round2(x: number): number {

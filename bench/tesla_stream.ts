@@ -4,7 +4,8 @@
  * them, on a virtual clock `speed` times faster than wall time, against the simulated Tesla
  * API. Measured like tesla-day: what the fake billed, plus the streamed signals (Tesla bills
  * them at 150,000 per US$1) and how old the newest streamed value was during drives and the
- * charge. Run: `deno run -A bench/tesla_stream.ts [--json]` (about 2.5 minutes at speed 600).
+ * charge. `deno task bench tesla-day` runs it as `ev_observer_streaming` (about 2.5 minutes at
+ * speed 600).
  */
 import { VirtualClock } from "../core/clock.ts";
 import { createLogger } from "../core/log.ts";
@@ -16,7 +17,7 @@ import { teslaPricing } from "../providers/tesla/pricing.ts";
 import { createTeslaProvider } from "../providers/tesla/provider.ts";
 import { TeslaStream } from "../providers/tesla/stream.ts";
 import { FakeTesla } from "../providers/tesla/sim/fake_api.ts";
-import { Mosquitto } from "../providers/tesla/sim/mosquitto.ts";
+import { MOSQUITTO, Mosquitto } from "../providers/tesla/sim/mosquitto.ts";
 import { TelemetryPublisher } from "../providers/tesla/sim/publisher.ts";
 import { teslaDay } from "../providers/tesla/sim/scenario.ts";
 import { type Message, TelemetryEmulator } from "../providers/tesla/sim/telemetry.ts";
@@ -38,9 +39,12 @@ export interface StreamingResult {
   readonly broker: string;
 }
 
-export async function runStreamingDay(speed = 600): Promise<StreamingResult> {
+export async function runStreamingDay(
+  options: { speed?: number; scratch?: string } = {},
+): Promise<StreamingResult> {
+  const speed = options.speed ?? 600;
   const day = teslaDay();
-  const broker = await Mosquitto.start();
+  const broker = await Mosquitto.start({ parent: options.scratch });
   const clock = new VirtualClock(day.startedAt * 1000, speed);
   const endMs = (day.startedAt + day.duration) * 1000;
   const fake = new FakeTesla({ clock, scenario: day, accessLifetimeS: 3 * 86400 });
@@ -148,13 +152,33 @@ export async function runStreamingDay(speed = 600): Promise<StreamingResult> {
   };
 }
 
+/** "mosquitto version 2.0.11" (the first line of its help). */
 async function mosquittoVersion(): Promise<string> {
-  const out = await new Deno.Command("/usr/sbin/mosquitto", { args: ["-h"], stdout: "piped" })
-    .output();
+  const out = await new Deno.Command(MOSQUITTO, { args: ["-h"], stdout: "piped" }).output();
   return new TextDecoder().decode(out.stdout).split("\n")[0].trim();
 }
 
-if (import.meta.main) {
-  const r = await runStreamingDay();
-  console.log(Deno.args.includes("--json") ? JSON.stringify(r, null, 2) : r);
+const ROWS: readonly [keyof StreamingResult, string][] = [
+  ["billable_requests", "billable requests"],
+  ["signals_per_day", "streamed signals"],
+  ["usd_per_month", "USD/month (before $10 credit)"],
+  ["drive_start_detection_s", "drive start detection, worst (s)"],
+  ["data_age_driving_p95_s", "data age driving p95 (s)"],
+  ["data_age_charging_p95_s", "data age charging p95 (s)"],
+  ["drives_detected", "drives detected (of 2)"],
+  ["charges_detected", "charges detected (of 1)"],
+  ["wake_calls", "wake_up calls"],
+];
+
+/** The README's streaming table: the streamed day beside the polling default's. */
+export function streamingTable(
+  streaming: StreamingResult,
+  polling: Partial<Record<keyof StreamingResult, unknown>>,
+): string {
+  const fmt = (v: unknown) => v === undefined ? "—" : v === null ? "missed" : String(v);
+  return [
+    "| reference day | streaming + polling fallback | polling (default) |",
+    "|---|---:|---:|",
+    ...ROWS.map(([key, label]) => `| ${label} | ${fmt(streaming[key])} | ${fmt(polling[key])} |`),
+  ].join("\n");
 }

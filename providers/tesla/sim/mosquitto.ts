@@ -5,13 +5,15 @@
  * it, as a broker crash would; `start` brings it back on the same port.
  */
 
-const MOSQUITTO = "/usr/sbin/mosquitto";
+export const MOSQUITTO = "/usr/sbin/mosquitto";
 
 export interface BrokerOptions {
   /** Require this user name and password (no anonymous clients). */
   readonly user?: { readonly name: string; readonly password: string };
   /** A TLS listener with a self-signed CA (`caPem`); clients connect to `localhost`. */
   readonly tls?: boolean;
+  /** Where its temporary folder goes (default: the system's); the bench may write only ./state. */
+  readonly parent?: string;
 }
 
 export class Mosquitto {
@@ -28,7 +30,7 @@ export class Mosquitto {
 
   /** Starts a broker; throws with its log when it does not come up. */
   static async start(options: BrokerOptions = {}): Promise<Mosquitto> {
-    const dir = await Deno.makeTempDir({ prefix: "ev-mosquitto-" });
+    const dir = await Deno.makeTempDir({ prefix: "ev-mosquitto-", dir: options.parent });
     const port = freePort();
     const lines = [`listener ${port} 127.0.0.1`, "persistence false", "log_dest stderr"];
     // Run as root (CI), Mosquitto would switch to its own user, which cannot read this folder.

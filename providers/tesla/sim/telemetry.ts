@@ -25,11 +25,13 @@ export interface FieldConfig {
 /**
  * A field set for an owner who wants drives seen within seconds and pays per signal: fast
  * gear, speed and charge state; slow range and temperatures; facts only when they change.
+ * Location every 5 s (50 m: any moving car) keeps a drive's newest value under 5 s old, at
+ * about 2,200 signals on the reference day ($0.43 a month).
  */
 export const DEFAULT_FIELDS: Readonly<Record<string, FieldConfig>> = {
   Gear: { interval_seconds: 1 },
   VehicleSpeed: { interval_seconds: 2, minimum_delta: 2 },
-  Location: { interval_seconds: 10, minimum_delta: 50 },
+  Location: { interval_seconds: 5, minimum_delta: 50 },
   GpsHeading: { interval_seconds: 10, minimum_delta: 5 },
   Odometer: { interval_seconds: 30, minimum_delta: 0.1 },
   DetailedChargeState: { interval_seconds: 1 },

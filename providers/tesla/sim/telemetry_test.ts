@@ -34,7 +34,9 @@ Deno.test("emulator: silent while asleep; CONNECTED, every field, then only chan
   const speeds = drive.filter((m) => field(m.topic) === "VehicleSpeed").map((m) => m.t);
   for (let i = 1; i < speeds.length; i++) assert(speeds[i] - speeds[i - 1] >= 2, "interval 2 s");
   const locations = drive.filter((m) => field(m.topic) === "Location");
-  assert(locations.length <= 60 && locations.length >= 30, `${locations.length} locations`);
+  assert(locations.length <= 120 && locations.length >= 100, `${locations.length} locations`);
+  const gaps = locations.slice(1).map((m, i) => m.t - locations[i].t);
+  assert(gaps.every((g) => g >= 5), "interval 5 s");
   assert(locations[0].payload.startsWith('{"latitude":'), locations[0].payload);
   const sleep = e.range(at(8, 24), at(8, 26));
   assert(sleep.some((m) => m.payload.includes('"Status":"DISCONNECTED"')), "DISCONNECTED on sleep");
