@@ -34,6 +34,18 @@ export const CassetteExchange = z.object({
   note: z.string().optional(),
 });
 
+/**
+ * One MQTT message as it arrived (a streaming account: Tesla Fleet Telemetry). The topic's VIN
+ * and the payload are redacted like an exchange's path and body.
+ */
+export const CassetteMessage = z.object({
+  /** Seconds since the cassette's `startedAt`, on arrival (MQTT carries no sample time). */
+  at: z.number().min(0),
+  topic: z.string().min(1),
+  /** The payload as text, exactly as published (Go's JSON encoding for fleet-telemetry). */
+  payload: z.string(),
+});
+
 export const Cassette = z.object({
   version: z.literal(CASSETTE_VERSION),
   vendor: z.string(),
@@ -48,11 +60,14 @@ export const Cassette = z.object({
   /** Free-form notes: how it was made, what was redacted. */
   description: z.string().optional(),
   exchanges: z.array(CassetteExchange),
+  /** Streamed messages beside the exchanges, in arrival order (absent: none recorded). */
+  messages: z.array(CassetteMessage).optional(),
 });
 
 export type CassetteRequest = z.infer<typeof CassetteRequest>;
 export type CassetteResponse = z.infer<typeof CassetteResponse>;
 export type CassetteExchange = z.infer<typeof CassetteExchange>;
+export type CassetteMessage = z.infer<typeof CassetteMessage>;
 export type Cassette = z.infer<typeof Cassette>;
 
 /** Reads and validates a cassette, naming the file and the bad field on failure. */

@@ -18,10 +18,12 @@ import {
   type Cassette,
   CASSETTE_VERSION,
   type CassetteExchange,
+  type CassetteMessage,
   saveCassette,
 } from "./cassette.ts";
 import { assertNoLeaks } from "./guard.ts";
 import { type LatLon, parseJsonExact, Redactor } from "./redact.ts";
+import { isVinShaped } from "./vin.ts";
 
 export interface RecorderOptions {
   /** The recording's clock; the Http seam must stamp exchanges with the same clock. */
@@ -60,6 +62,7 @@ export class Recorder {
   readonly #options: RecorderOptions;
   readonly #start: number;
   readonly #exchanges: CassetteExchange[] = [];
+  readonly #messages: CassetteMessage[] = [];
   #sampleAt?: number;
 
   constructor(options: RecorderOptions) {
@@ -128,6 +131,28 @@ export class Recorder {
     this.#exchanges.push(r.sweep(recorded));
   }
 
+  /**
+   * Redacts one streamed MQTT message and keeps it with its arrival time: a VIN in the topic
+   * as in a path, the payload as a JSON body (kept byte for byte when nothing in it changed,
+   * so Go's encoding survives).
+   */
+  captureMessage(topic: string, payload: string): void {
+    const r = this.redactor;
+    const segments = topic.split("/");
+    const field = segments.at(-1) ?? "";
+    const redactedTopic = segments.map((s) => isVinShaped(s) ? r.vin(s) : r.text(s)).join("/");
+    const parsed = parseJsonExact(payload);
+    let redacted = r.text(payload);
+    if (parsed.ok) {
+      const value = r.json(parsed.value, field);
+      redacted = JSON.stringify(value) === JSON.stringify(parsed.value)
+        ? payload
+        : JSON.stringify(value);
+    }
+    const at = Math.max(0, this.#seconds(this.#options.clock.now()));
+    this.#messages.push(r.sweep({ at, topic: redactedTopic, payload: redacted }));
+  }
+
   stats(): RecorderStats {
     return {
       exchanges: this.#exchanges.length,
@@ -139,6 +164,7 @@ export class Recorder {
   /** The cassette so far, with every learned value swept once more (later lessons included). */
   cassette(): Cassette {
     const exchanges = this.#exchanges.map((ex) => this.redactor.sweep(ex));
+    const messages = this.#messages.map((m) => this.redactor.sweep(m));
     const last = exchanges.reduce((max, ex) => Math.max(max, ex.at), 0);
     const duration = Math.max(last, this.#seconds(this.#options.clock.now()));
     const counts = this.redactor.counts();
@@ -158,6 +184,7 @@ export class Recorder {
             ? "coordinates kept as recorded."
             : `${counts.coordinates} coordinates moved to a demo place.`),
       exchanges,
+      ...(messages.length ? { messages } : {}),
     };
   }
 

@@ -512,3 +512,32 @@ async function exists(path: string): Promise<boolean> {
     return false;
   }
 }
+
+Deno.test("recorder: streamed MQTT messages kept with arrival times, VIN in topics and position redacted", async () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10, 7, 35), 0);
+  const recorder = new Recorder({ clock, vendor: "tesla", scenario: "stream" });
+  const vin = "5YJ3E1EA7PF123456";
+  recorder.captureMessage(`telemetry/${vin}/v/Gear`, '"ShiftStateD"');
+  clock.advance(1500);
+  recorder.captureMessage(
+    `telemetry/${vin}/v/Location`,
+    '{"latitude":48.137154,"longitude":11.576124}',
+  );
+  recorder.captureMessage(`telemetry/${vin}/v/VehicleSpeed`, "31.5");
+  const cassette = Cassette.parse(recorder.cassette());
+  const messages = cassette.messages!;
+  assertEquals(messages.map((m) => m.at), [0, 1.5, 1.5]);
+  const fake = messages[0].topic.split("/")[1];
+  assert(fake !== vin && isValidVin(fake), fake);
+  assertEquals(messages.map((m) => m.topic.split("/")[1]), [fake, fake, fake], "one VIN, one fake");
+  assertEquals(messages[0].payload, '"ShiftStateD"', "unchanged payloads kept byte for byte");
+  assertEquals(messages[2].payload, "31.5");
+  const position = JSON.parse(messages[1].payload);
+  assert(Math.abs(position.latitude - DEMO_ORIGIN.latitude) < 1, messages[1].payload);
+  const text = JSON.stringify(cassette);
+  assert(!text.includes(vin) && !text.includes("48.137"), "nothing real written");
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await recorder.save(path);
+  assertEquals((await loadCassette(path)).messages, messages);
+  await Deno.remove(path);
+});
