@@ -73,10 +73,7 @@ export async function openAccount(
   const http = new Http({ provider: plugin.id, readings, now: () => clock.now(), ...w.http });
   // A vendor without prices still needs counting when the account has a request budget (its
   // own, or the vendor's limits).
-  const budgetConfig: BudgetConfig | undefined = account.budget ??
-    (typeof plugin.defaultBudget === "function"
-      ? plugin.defaultBudget(account)
-      : plugin.defaultBudget);
+  const budgetConfig: BudgetConfig | undefined = account.budget ?? plugin.defaultBudget;
   const pricing = plugin.pricing ?? (budgetConfig ? COUNT_EVERY_REQUEST : undefined);
   const meter = pricing
     ? new UsageMeter({ provider: plugin.id, account: account.name, pricing, clock, readings })

@@ -53,11 +53,8 @@ export interface VendorPlugin {
   readonly hosts?: (account: AccountConfig) => string[];
   /** Files outside the config and state_dir this account reads (a stream's CA file). */
   readonly files?: (account: AccountConfig) => string[];
-  /**
-   * The budget of an account that sets no `budget`: the vendor's own limits (Volvo: per API
-   * key), or what keeps it free (Tesla Fleet: the monthly credit). Undefined: unlimited.
-   */
-  readonly defaultBudget?: BudgetConfig | ((account: AccountConfig) => BudgetConfig | undefined);
+  /** The vendor's own limits, when the account sets no `budget` (Volvo: per API key). */
+  readonly defaultBudget?: BudgetConfig;
   /**
    * Accounts with the same key share one budget (Volvo: the `vcc_api_key`, whose limits
    * hold for every account and car using it). Absent: one budget per account.
