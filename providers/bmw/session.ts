@@ -3,6 +3,7 @@
  * the rotated refresh token saved before use, "sign-in needed" naming the command when the
  * two-week refresh token is dead) wired into the provider.
  */
+import { VendorError } from "../../core/errors.ts";
 import type { AccountDeps, AccountSession } from "../../core/plugin.ts";
 import { TokenManager } from "../../core/tokens.ts";
 import {
@@ -14,6 +15,7 @@ import {
 } from "./identity.ts";
 import { Telematics } from "./map.ts";
 import { createBmwProvider } from "./provider.ts";
+import { BmwStream } from "./stream.ts";
 import type { BmwTokenExtra } from "./types.ts";
 
 export interface BmwAccountSession extends AccountSession {
@@ -47,5 +49,36 @@ export async function openBmwAccount(deps: AccountDeps): Promise<BmwAccountSessi
     location: deps.location,
     account: deps.account,
   }, telematics);
-  return { provider, tokens, telematics, signInCommand, tokenStatus: () => tokens.status() };
+  const stream = identity.streamUrl &&
+    new BmwStream({
+      url: identity.streamUrl,
+      // A fresh ID token: the manager refreshes it with the access token.
+      credentials: async () => {
+        await tokens.accessToken();
+        const record = await tokens.record();
+        if (!record.id_token) {
+          throw new VendorError(
+            "sign_in_needed",
+            `this sign-in has no ID token for the stream: run \`${signInCommand}\``,
+          );
+        }
+        return { gcid: record.extra.gcid, idToken: record.id_token, expiresAt: record.expires_at };
+      },
+      account: identity.account,
+      vins: deps.account.vehicles,
+      telematics,
+      readings: deps.readings,
+      clock,
+      log: log.child({ provider: "bmw", account: identity.account, source: "stream" }),
+      location: deps.location,
+      ...(identity.caFile ? { ca: await Deno.readTextFile(identity.caFile) } : {}),
+    });
+  return {
+    provider,
+    ...(stream ? { stream } : {}),
+    tokens,
+    telematics,
+    signInCommand,
+    tokenStatus: () => tokens.status(),
+  };
 }
