@@ -11,7 +11,7 @@ import { Readings } from "../../core/readings.ts";
 import { sampleValue } from "../../core/snapshot.ts";
 import { waitFor } from "../../scripts/testing_task.ts";
 // The Mosquitto harness is the Tesla simulator's; it is vendor-neutral test rig.
-import { Mosquitto } from "../tesla/sim/mosquitto.ts";
+import { Mosquitto } from "../../replay/mosquitto.ts";
 import { KEYS, Telematics } from "./map.ts";
 import { I4_VIN, SIM_GCID } from "./sim/scenario.ts";
 import { BmwStream } from "./stream.ts";
