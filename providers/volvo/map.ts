@@ -98,7 +98,11 @@ class Collector {
   constructor(readonly report: ParseReport) {}
 
   add(metric: string, value: number | undefined, labels?: Labels): void {
-    if (value === undefined || !Number.isFinite(value)) return;
+    if (value === undefined) return;
+    // A finite vendor number can overflow in a unit conversion (1e306 km → meters).
+    if (!Number.isFinite(value)) {
+      return reportField(this.report, metric, "not finite in base units");
+    }
     this.samples.push({ metric, value, source: this.source, ...(labels ? { labels } : {}) });
   }
 
@@ -147,7 +151,8 @@ class Collector {
   ): T | undefined {
     if (!v) return undefined;
     this.stamp(v.timestamp ?? v.updatedAt, field);
-    if (v.value in table) return table[v.value];
+    // Own keys only: "constructor" or "toString" from a vendor must not match Object's.
+    if (Object.hasOwn(table, v.value)) return table[v.value];
     reportField(this.report, field, `unknown value "${v.value.slice(0, 40)}"`);
     return unknown;
   }

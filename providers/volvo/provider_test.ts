@@ -281,3 +281,46 @@ Deno.test("an unknown unit or enum value is counted by field and dropped or unkn
   assert(!lines.some((l) => l.includes("fifty")), "values are never logged");
   assertEquals(value(s, "ev.charging.power"), 1386, "the rest is used");
 });
+
+Deno.test("enum values named like Object's members are unknown and counted, never functions", () => {
+  const doors = data("connected-vehicle.doors.json");
+  const tyres = data("connected-vehicle.tyres.json");
+  doors.centralLock.value = "constructor";
+  doors.tailgate.value = "toString";
+  tyres.frontLeft.value = "valueOf";
+  tyres.rearRight.value = "__proto__";
+  const energy = load("energy.state.json");
+  energy.chargingStatus.value = "hasOwnProperty";
+  const { s, parseErrors } = map({ doors, tyres, "energy-state": energy });
+  // A lock or lid flag cannot be "unknown": no sample, but counted.
+  assertEquals(value(s, "ev.locked"), undefined);
+  assertEquals(value(s, "ev.trunk.open", { trunk: "rear" }), undefined);
+  assertEquals(state(s, "ev.tire.pressure_state", { wheel: "front_left" }), "unknown");
+  assertEquals(state(s, "ev.tire.pressure_state", { wheel: "rear_right" }), "unknown");
+  assertEquals(state(s, "ev.charging.state"), "unknown");
+  assert(s.states.every((x) => typeof x.state === "string"), "every state is a string");
+  assert(s.samples.every((x) => typeof x.value === "number"), "every sample is a number");
+  assertEquals(parseErrors.sort(), [
+    "doors.centralLock",
+    "doors.tailgate",
+    "energy.chargingStatus",
+    "tyres.frontLeft",
+    "tyres.rearRight",
+  ]);
+});
+
+Deno.test("a finite vendor number that overflows to Infinity in base units is counted", () => {
+  const odometer = data("connected-vehicle.odometer.json");
+  odometer.odometer.value = 1e306; // km → m: 1e309 = Infinity
+  const energy = load("energy.state.json");
+  energy.chargingPower = {
+    status: "OK",
+    value: 1e306,
+    unit: "kW",
+    updatedAt: "2025-07-02T08:51:23Z",
+  };
+  const { s, parseErrors } = map({ odometer, "energy-state": energy });
+  assertEquals(value(s, "ev.odometer"), undefined);
+  assertEquals(value(s, "ev.charging.power"), undefined);
+  assertEquals(parseErrors.sort(), ["ev.charging.power", "ev.odometer"]);
+});
