@@ -1,6 +1,6 @@
 /** Tesla vendor JSON → Snapshot. Every unit conversion for Tesla happens here, once. */
 import { VendorError } from "../../core/errors.ts";
-import { parseFields, type ParseReport, reportField } from "../../core/parse.ts";
+import { newestSampleTime, parseFields, type ParseReport, reportField } from "../../core/parse.ts";
 import type {
   Labels,
   Sample,
@@ -101,7 +101,10 @@ const WHEELS = { fl: "front_left", fr: "front_right", rl: "rear_left", rr: "rear
 export interface MapOptions {
   readonly report: ParseReport;
   readonly location: boolean;
-  /** Fallback sample time (Unix s) when the body carries no timestamp. */
+  /**
+   * When the body was read (Unix s): vendor times well after it are refused, and it is the
+   * sample time when the body carries no believable timestamp.
+   */
   readonly now: number;
 }
 
@@ -230,12 +233,17 @@ export function mapVehicleData(vehicle: VehicleRef, body: unknown, opts: MapOpti
   add("ev.sentry_mode", flag(vs.sentry_mode));
   add("ev.user_present", flag(vs.is_user_present));
 
-  // The vehicle's own time: the newest section timestamp (epoch ms → s).
-  const stamps = [cs.timestamp, ds.timestamp, cl.timestamp, vs.timestamp].filter(
-    (t): t is number => typeof t === "number",
+  // The vehicle's own time: the newest believable section timestamp (epoch ms → s).
+  const stamps = ([
+    ["charge_state.timestamp", cs.timestamp],
+    ["drive_state.timestamp", ds.timestamp],
+    ["climate_state.timestamp", cl.timestamp],
+    ["vehicle_state.timestamp", vs.timestamp],
+  ] as const).flatMap(([field, t]) =>
+    typeof t === "number" ? [[field, u.epochMsToSeconds(t)] as const] : []
   );
   if (stamps.length === 0) reportField(report, "vehicle_data.timestamp", "no section timestamp");
-  const sampledAt = stamps.length ? u.epochMsToSeconds(Math.max(...stamps)) : opts.now;
+  const sampledAt = newestSampleTime(report, stamps, opts.now);
 
   const info: Labels = {};
   const name = vs.vehicle_name ?? top.display_name ?? vehicle.name;
@@ -247,6 +255,7 @@ export function mapVehicleData(vehicle: VehicleRef, body: unknown, opts: MapOpti
   return {
     vehicle,
     sampledAt,
+    readAt: opts.now,
     state: top.state ? vehicleState(top.state) : "online",
     samples,
     states,

@@ -13,11 +13,14 @@ const dir = new URL("./testdata/", import.meta.url);
 const load = async (name: string) => JSON.parse(await Deno.readTextFile(new URL(name, dir)));
 const vehicle: VehicleRef = { provider: "tesla", id: "1234", vin: "TESTVIN0000000000" };
 
+/** When the tests' bodies are read: after every timestamp in them. */
+const READ_AT = Date.parse("2026-01-01T00:00:00Z") / 1000;
+
 function setup(location = false) {
   const readings = new Readings();
   const lines: string[] = [];
   const log = createLogger({ level: "debug", write: (l) => lines.push(l) });
-  return { readings, lines, report: { provider: "tesla", readings, log }, location, now: 1 };
+  return { readings, lines, report: { provider: "tesla", readings, log }, location, now: READ_AT };
 }
 
 const value = (s: Snapshot, metric: string, labels: Record<string, string> = {}) =>
@@ -77,13 +80,13 @@ Deno.test("hours and mph conversions", () => {
   const s = mapVehicleData(vehicle, {
     state: "online",
     vin: "X",
-    charge_state: { time_to_full_charge: 1.5, timestamp: 1000 },
-    drive_state: { speed: 60, shift_state: "D", power: 20, timestamp: 2000 },
+    charge_state: { time_to_full_charge: 1.5, timestamp: 1_705_707_500_000 },
+    drive_state: { speed: 60, shift_state: "D", power: 20, timestamp: 1_705_707_502_000 },
   }, ctx);
   assertEquals(value(s, "ev.charging.time_to_full"), 5400);
   assertAlmostEquals(value(s, "ev.drive.speed")!, 26.8224, 1e-9);
   assertEquals(s.states.find((x) => x.metric === "ev.drive.shift_state")?.state, "drive");
-  assertEquals(s.sampledAt, 2);
+  assertEquals(s.sampledAt, 1_705_707_502);
 });
 
 Deno.test("location is dropped unless enabled", async () => {
@@ -199,4 +202,21 @@ Deno.test("provider over HTTP: products, summary, vehicle_data with endpoints", 
   } finally {
     await server.shutdown();
   }
+});
+
+Deno.test("a section timestamp in the future or in seconds is refused and counted; the others give the time", async () => {
+  const body = (await load("vehicle_data.fleet.json")).response;
+  body.vehicle_state.timestamp = Date.UTC(2099, 0, 1);
+  body.climate_state.timestamp = 1_705_707_520; // seconds where milliseconds belong: 1970
+  const ctx = setup();
+  const s = mapVehicleData(vehicle, body, ctx);
+  assertEquals(
+    s.sampledAt,
+    Math.max(body.charge_state.timestamp, body.drive_state.timestamp) / 1000,
+  );
+  assertEquals(s.readAt, READ_AT);
+  const count = (field: string) =>
+    ctx.readings.counterValue("ev.parse.errors", { provider: "tesla", field });
+  assertEquals([count("vehicle_state.timestamp"), count("climate_state.timestamp")], [1, 1]);
+  assertEquals(value(s, "ev.locked"), 0, "the section's values are still used");
 });

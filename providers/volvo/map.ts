@@ -6,7 +6,7 @@
  * Energy v2 capabilities also give the facts (VehicleFacts) the provider plans requests with.
  */
 import { z } from "zod";
-import { parseFields, type ParseReport, reportField } from "../../core/parse.ts";
+import { newestSampleTime, parseFields, type ParseReport, reportField } from "../../core/parse.ts";
 import type {
   Labels,
   Sample,
@@ -83,7 +83,10 @@ export function energyGives(f: VehicleFacts, field: string): boolean {
 export interface MapOptions {
   readonly report: ParseReport;
   readonly facts?: VehicleFacts;
-  /** Fallback sample time (Unix s) when no value carries a timestamp. */
+  /**
+   * When the bodies were read (Unix s): vendor times well after it are refused, and it is the
+   * sample time when no value carries a believable timestamp.
+   */
   readonly now: number;
 }
 
@@ -92,7 +95,8 @@ class Collector {
   readonly samples: Sample[] = [];
   readonly states: StateSample[] = [];
   readonly info: Labels = {};
-  readonly stamps: number[] = [];
+  /** Vendor times of the values read: field, Unix s. */
+  readonly stamps: [string, number][] = [];
   state: VehicleState = "unknown";
   source = "";
   constructor(readonly report: ParseReport) {}
@@ -115,7 +119,7 @@ class Collector {
     if (iso === undefined) return;
     const ms = Date.parse(iso);
     if (Number.isNaN(ms)) reportField(this.report, field, "timestamp is not a date");
-    else this.stamps.push(ms / 1000);
+    else this.stamps.push([field, ms / 1000]);
   }
 
   /** A numeric value converted by its unit (or `unit` when Volvo omits it); bad units count. */
@@ -562,7 +566,8 @@ export function mapBodies(
   }
   return {
     vehicle,
-    sampledAt: c.stamps.length ? Math.max(...c.stamps) : opts.now,
+    sampledAt: newestSampleTime(opts.report, c.stamps, opts.now),
+    readAt: opts.now,
     state: c.state,
     samples: c.samples,
     states: c.states,

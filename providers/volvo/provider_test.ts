@@ -16,6 +16,9 @@ const vehicle: VehicleRef = {
   vin: "YV1ABCDEFG1234567",
 };
 
+/** When the tests' bodies are read: after every timestamp in them. */
+const READ_AT = Date.parse("2026-01-01T00:00:00Z") / 1000;
+
 function map(bodies: Partial<Record<EndpointName, unknown>>, facts?: VehicleFacts) {
   const readings = new Readings();
   const lines: string[] = [];
@@ -23,7 +26,7 @@ function map(bodies: Partial<Record<EndpointName, unknown>>, facts?: VehicleFact
   const snapshot = mapBodies(vehicle, bodies, {
     report: { provider: "volvo", readings, log },
     facts,
-    now: 1,
+    now: READ_AT,
   });
   const parseErrors = [...readings.counters.values()]
     .filter((c) => c.metric === "ev.parse.errors")
@@ -323,4 +326,32 @@ Deno.test("a finite vendor number that overflows to Infinity in base units is co
   assertEquals(value(s, "ev.odometer"), undefined);
   assertEquals(value(s, "ev.charging.power"), undefined);
   assertEquals(parseErrors.sort(), ["ev.charging.power", "ev.odometer"]);
+});
+
+Deno.test("one updatedAt in 2099 is refused and counted; the read's time comes from the others", () => {
+  const readAt = Date.parse("2025-07-02T09:00:00Z") / 1000;
+  const readings = new Readings();
+  const report = { provider: "volvo", readings, log: createLogger({ write: () => {} }) };
+  const energy = load("energy.state.json");
+  energy.batteryChargeLevel.updatedAt = "2099-01-01T00:00:00Z";
+  const odometer = data("connected-vehicle.odometer.json");
+  odometer.odometer.timestamp = "1970-01-21T06:00:00Z"; // seconds read as milliseconds
+  const s = mapBodies(vehicle, { "energy-state": energy, odometer }, { report, now: readAt });
+  assertEquals(s.sampledAt, Date.parse("2025-07-02T08:51:23Z") / 1000);
+  assertEquals(s.readAt, readAt);
+  const refused = (field: string) =>
+    readings.counterValue("ev.parse.errors", { provider: "volvo", field });
+  assertEquals([refused("energy.batteryChargeLevel"), refused("odometer.odometer")], [1, 1]);
+  assertEquals(value(s, "ev.battery.level"), 0.53, "the value itself is still used");
+  // Polled again and again: freshness follows the good reads, never the 2099.
+  for (let i = 1; i <= 7; i++) {
+    const body = load("energy.state.json");
+    const at = new Date((readAt + 120 * i) * 1000).toISOString();
+    for (const entry of Object.values(body) as { updatedAt?: string }[]) entry.updatedAt = at;
+    readings.record(
+      mapBodies(vehicle, { "energy-state": body }, { report, now: readAt + 120 * i }),
+    );
+  }
+  const stored = [...readings.vehicles.values()][0];
+  assertEquals(stored.lastSampleAt, readAt + 840);
 });
