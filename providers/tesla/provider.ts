@@ -117,15 +117,12 @@ export function mapVehicleData(vehicle: VehicleRef, body: unknown, opts: MapOpti
   }
   const raw = body as Record<string, unknown>;
   const top = parseFields(report, "vehicle_data", raw, TopFields);
-  const section = (name: string): unknown => {
-    if (!(name in raw)) reportField(report, name, "missing");
-    return raw[name];
-  };
-  const cs = parseFields(report, "charge_state", section("charge_state"), ChargeStateFields);
-  const ds = parseFields(report, "drive_state", section("drive_state"), DriveStateFields);
-  const cl = parseFields(report, "climate_state", section("climate_state"), ClimateStateFields);
-  const vs = parseFields(report, "vehicle_state", section("vehicle_state"), VehicleStateFields);
-  const vc = parseFields(report, "vehicle_config", section("vehicle_config"), VehicleConfigFields);
+  // A section left out (older firmware, cached data) is no error: its metrics are absent.
+  const cs = parseFields(report, "charge_state", raw.charge_state, ChargeStateFields);
+  const ds = parseFields(report, "drive_state", raw.drive_state, DriveStateFields);
+  const cl = parseFields(report, "climate_state", raw.climate_state, ClimateStateFields);
+  const vs = parseFields(report, "vehicle_state", raw.vehicle_state, VehicleStateFields);
+  const vc = parseFields(report, "vehicle_config", raw.vehicle_config, VehicleConfigFields);
   const loc = opts.location
     ? parseFields(report, "drive_state", raw.drive_state, LocationFields)
     : {};
@@ -210,23 +207,27 @@ export function mapVehicleData(vehicle: VehicleRef, body: unknown, opts: MapOpti
   add("ev.climate.outside.temperature", cl.outside_temp);
   add("ev.climate.on", flag(cl.is_climate_on));
 
-  // Tires: bar (whatever the GUI unit says) → Pa.
+  // Tires: bar (whatever the GUI unit says) → Pa. 0.0 is "no reading" (cached or asleep
+  // data), not a flat tyre.
   for (const [suffix, wheel] of Object.entries(WHEELS)) {
     const key = suffix as keyof typeof WHEELS;
-    add("ev.tire.pressure", conv(vs[`tpms_pressure_${key}`], u.barToPascals), { wheel });
+    const pressure = vs[`tpms_pressure_${key}`];
+    add("ev.tire.pressure", pressure === 0 ? undefined : conv(pressure, u.barToPascals), { wheel });
     add("ev.tire.warning", flag(vs[`tpms_soft_warning_${key}`]), { wheel, severity: "soft" });
     add("ev.tire.warning", flag(vs[`tpms_hard_warning_${key}`]), { wheel, severity: "hard" });
   }
 
-  // Body: 0 = closed, anything else open.
-  add("ev.door.open", flag(vs.df), { door: "front_left" });
-  add("ev.door.open", flag(vs.pf), { door: "front_right" });
-  add("ev.door.open", flag(vs.dr), { door: "rear_left" });
-  add("ev.door.open", flag(vs.pr), { door: "rear_right" });
-  add("ev.window.open", flag(vs.fd_window), { window: "front_left" });
-  add("ev.window.open", flag(vs.fp_window), { window: "front_right" });
-  add("ev.window.open", flag(vs.rd_window), { window: "rear_left" });
-  add("ev.window.open", flag(vs.rp_window), { window: "rear_right" });
+  // Body: 0 = closed, anything else open. Tesla names doors and windows by seat (driver,
+  // passenger); the labels name the physical side, which right-hand drive swaps.
+  const [driver, passenger] = vc.rhd ? ["right", "left"] : ["left", "right"];
+  add("ev.door.open", flag(vs.df), { door: `front_${driver}` });
+  add("ev.door.open", flag(vs.pf), { door: `front_${passenger}` });
+  add("ev.door.open", flag(vs.dr), { door: `rear_${driver}` });
+  add("ev.door.open", flag(vs.pr), { door: `rear_${passenger}` });
+  add("ev.window.open", flag(vs.fd_window), { window: `front_${driver}` });
+  add("ev.window.open", flag(vs.fp_window), { window: `front_${passenger}` });
+  add("ev.window.open", flag(vs.rd_window), { window: `rear_${driver}` });
+  add("ev.window.open", flag(vs.rp_window), { window: `rear_${passenger}` });
   add("ev.trunk.open", flag(vs.ft), { trunk: "front" });
   add("ev.trunk.open", flag(vs.rt), { trunk: "rear" });
   add("ev.locked", flag(vs.locked));
