@@ -202,6 +202,8 @@ const LOCK: Record<string, number | undefined> = {
 const RUNNING: Record<string, number | undefined> = { RUNNING: 1, STOPPED: 0 };
 const TIRE: Record<string, string> = {
   NO_WARNING: "ok",
+  // The pre-November-2023 spelling of "no warning".
+  NORMAL: "ok",
   LOW_PRESSURE: "low",
   VERY_LOW_PRESSURE: "very_low",
   HIGH_PRESSURE: "high",
@@ -362,9 +364,17 @@ const MAPPERS: Record<EndpointName, Mapper> = {
   "tyres"(c, body) {
     const t = parseFields(c.report, "tyres", body, TyresFields);
     for (const side of SIDES) {
-      c.set("ev.tire.pressure_state", c.enum(`tyres.${side}`, t[side], TIRE, "unknown"), {
+      const legacy = `${side}TyrePressure` as const;
+      const [key, v] = t[side] ? [side, t[side]] : [legacy, t[legacy]];
+      c.set("ev.tire.pressure_state", c.enum(`tyres.${key}`, v, TIRE, "unknown"), {
         wheel: WHEEL[side],
       });
+    }
+    // A tyre under a key no wheel maps to would otherwise vanish without a trace.
+    if (body !== null && typeof body === "object" && !Array.isArray(body)) {
+      for (const key of Object.keys(body)) {
+        if (!Object.hasOwn(TyresFields, key)) reportField(c.report, `tyres.${key}`, "not mapped");
+      }
     }
   },
 

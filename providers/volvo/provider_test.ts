@@ -355,3 +355,32 @@ Deno.test("one updatedAt in 2099 is refused and counted; the read's time comes f
   const stored = [...readings.vehicles.values()][0];
   assertEquals(stored.lastSampleAt, readAt + 840);
 });
+
+Deno.test("tyres before November 2023: <wheel>TyrePressure keys with a name and NORMAL are mapped", () => {
+  // Written by hand from the field names of that era.
+  const at = "2023-06-12T07:14:03.000Z";
+  const legacy = Object.fromEntries(
+    ["frontLeft", "frontRight", "rearLeft", "rearRight"].map((side) => [
+      `${side}TyrePressure`,
+      { name: `${side}TyrePressure`, value: "NORMAL", timestamp: at },
+    ]),
+  );
+  const { s, parseErrors } = map({ tyres: legacy });
+  for (const wheel of ["front_left", "front_right", "rear_left", "rear_right"]) {
+    assertEquals(state(s, "ev.tire.pressure_state", { wheel }), "ok", wheel);
+  }
+  assertEquals(parseErrors, []);
+  assertEquals(s.sampledAt, Date.parse(at) / 1000);
+});
+
+Deno.test("tyres: an unknown value or a key that maps to no wheel is counted, never dropped silently", () => {
+  const at = "2023-06-12T07:14:03.000Z";
+  const { s, parseErrors } = map({
+    tyres: {
+      frontLeftTyrePressure: { name: "frontLeftTyrePressure", value: "SOFT", timestamp: at },
+      spareTyrePressure: { name: "spareTyrePressure", value: "NORMAL", timestamp: at },
+    },
+  });
+  assertEquals(state(s, "ev.tire.pressure_state", { wheel: "front_left" }), "unknown");
+  assertEquals(parseErrors.sort(), ["tyres.frontLeftTyrePressure", "tyres.spareTyrePressure"]);
+});
