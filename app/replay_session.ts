@@ -67,7 +67,7 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
         vehicles: [],
         ...sim?.replayAccount,
         ...options.accounts?.[i],
-        base_url: fake.url,
+        api_base_url: fake.url,
       };
       const { run } = await openAccount(account, i, {
         location: options.location,

@@ -45,6 +45,40 @@ Deno.test("at start an online car is read right away", () => {
   assertEquals(brief(p.afterCheck("online", 0)), ["fetch", 0, "polling"]);
 });
 
+Deno.test("resumed from a saved view: a car known asleep that shows online is a blip, not unknown", () => {
+  const before = new VehiclePlanner();
+  before.afterCheck("asleep", 1000);
+  const saved = before.view();
+  assertEquals(saved, {
+    mode: "asleep",
+    asleepSince: 1000,
+    onlineSince: undefined,
+    busyAt: undefined,
+    suspendUntil: undefined,
+  });
+  const p = new VehiclePlanner();
+  assert(p.resume(JSON.parse(JSON.stringify(saved))), "the view survives JSON");
+  assertEquals(p.mode, "asleep");
+  // A fresh planner would read at once (the test above); a resumed one waits out the blip.
+  assertEquals(brief(p.afterCheck("online", 5000)), ["check", 240, "suspended"]);
+  assertEquals(p.mode, "waking");
+});
+
+Deno.test("resumed: the last activity still counts for the idle time before a sleep attempt", () => {
+  const config = { ...DEFAULT_SCHEDULER, idle_before_suspend_s: 600 };
+  const before = new VehiclePlanner(config);
+  before.afterFetch(driving, 2000);
+  const p = new VehiclePlanner(config);
+  p.resume(before.view());
+  assertEquals(p.view().busyAt, 2000);
+  // Parked a minute after the drive: read again within the idle time, as without a restart…
+  assertEquals(brief(p.afterFetch(parked, 2060)), ["fetch", 30, "polling"]);
+  assertEquals(brief(before.afterFetch(parked, 2060)), ["fetch", 30, "polling"]);
+  // …and left alone once the idle time is over.
+  assertEquals(brief(p.afterFetch(parked, 2600)), ["check", 180, "suspended"]);
+  assert(!new VehiclePlanner().resume({ mode: "bogus" }), "an unknown mode starts afresh");
+});
+
 Deno.test("charging: faster at higher power, clamped, and just before the estimated end", () => {
   const charging = (kw?: number, ttf?: number): Activity => ({
     ...parked,
@@ -227,6 +261,7 @@ async function run(
   target: Parameters<typeof runScheduler>[0]["targets"][number],
   untilS: number,
   readings = new Readings(),
+  lines: string[] = [],
 ) {
   const controller = new AbortController();
   const start = clock.now();
@@ -235,7 +270,7 @@ async function run(
     targets: [target],
     readings,
     clock,
-    log: createLogger({ write: () => {} }),
+    log: createLogger({ write: (line) => lines.push(line) }),
     signal: controller.signal,
     random: () => 0.5,
     onPoll: () => {
@@ -386,4 +421,26 @@ Deno.test("on the virtual clock: a provider with endpoints is read by pace", asy
   await run(clock, { provider, vehicle }, 4000);
   assertEquals(asked.slice(0, 2), ["0 all", "1260 engine"]);
   assert(asked.includes("3780 engine+odometer+tyres") || asked.includes("3780 all"), `${asked}`);
+});
+
+Deno.test("the log: one line per change of state, in words, and progress while charging", async () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10), 0);
+  const car = scriptedCar(clock, (t) => {
+    if (t >= 1000 && t < 1600) return { state: "online", activity: { driving: true } };
+    if (t >= 1600 && t < 5200) {
+      return { state: "online", activity: { charging: true, chargerPowerW: 11_000 } };
+    }
+    return { state: "asleep" };
+  });
+  const lines: string[] = [];
+  await run(clock, car, 7200, new Readings(), lines);
+  const said = lines.map((l) => /msg="?([^"]*?)"? (provider|$)/.exec(l)?.[1] ?? l);
+  assert(!lines.some((l) => l.includes("blip")), lines.join("\n"));
+  // Changes once each; charging (an hour) also says how it is doing every 15 minutes.
+  assertEquals(said.filter((m) => m === "driving").length, 1, said.join(" | "));
+  const charging = said.filter((m) => m === "charging at 11 kW").length;
+  assert(charging >= 4 && charging <= 5, `charging lines: ${charging}: ${said.join(" | ")}`);
+  assertEquals(said[0], "asleep");
+  assert(said.includes("woke up"), said.join(" | "));
+  assert(lines.some((l) => l.includes("soc=50%")), "progress carries the state of charge");
 });

@@ -24,10 +24,10 @@ Deno.test("history keeps at most one point a minute for 24 hours, however long i
   assert(history.size() <= 1441, `bounded: ${history.size()} points`);
   assert(points.length >= 1400, `a point a minute: ${points.length}`);
   assert(points[0][0] >= now - 86_400, "nothing older than 24 hours");
-  assertEquals(points.at(-1), [now, ((3 * 86_400) % 1000) / 1000], "the newest value is kept");
+  assertEquals(points.at(-1), [now, ((3 * 86_400) % 1000) / 1000, 1], "the newest, charging");
   // A replay that starts over goes back in time: the old day is dropped.
   readings.record(at(base, t0, 0.5));
-  assertEquals(history.points(base.vehicle, t0), [[t0, 0.5]]);
+  assertEquals(history.points(base.vehicle, t0), [[t0, 0.5, 1]]);
   history.close();
   readings.record(at(base, t0 + 60, 0.6));
   assertEquals(history.size(), 1, "closed: no longer listening");
@@ -100,5 +100,24 @@ Deno.test("the model: a Volvo whose drive system runs shows as driving (it has n
   assertEquals(statusModel(readings, history, { now }).vehicles[0].state, "driving");
   readings.record(snapshot(0));
   assertEquals(statusModel(readings, history, { now }).vehicles[0].state, "parked");
+  history.close();
+});
+
+Deno.test("the page in metric and imperial units, from the same base-unit model", () => {
+  const readings = new Readings();
+  const history = new StatusHistory(readings);
+  readings.record(teslaSnapshot());
+  const now = () => (teslaSnapshot().sampledAt + 30) * 1000;
+  const metric = renderVehicles(statusModel(readings, history, { now }));
+  assertStringIncludes(metric, "<dt>Odometer</dt><dd>24,140 km</dd>");
+  assertStringIncludes(metric, "<dt>Range</dt><dd>322 km</dd>");
+  assertStringIncludes(metric, "inside 21.5 °C");
+  assertStringIncludes(metric, '<span class="tyre">FL 2.9</span> bar');
+  assertStringIncludes(metric, "11.0 kW");
+  const imperial = renderVehicles(statusModel(readings, history, { now, units: "imperial" }));
+  assertStringIncludes(imperial, "<dt>Odometer</dt><dd>15,000 mi</dd>");
+  assertStringIncludes(imperial, "<dt>Range</dt><dd>200 mi</dd>");
+  assertStringIncludes(imperial, "inside 71 °F");
+  assertStringIncludes(imperial, '<span class="tyre">FL 42</span> psi');
   history.close();
 });

@@ -168,8 +168,15 @@ export class Recorder {
   async save(path: string, cassette: Cassette = this.cassette()): Promise<void> {
     assertNoLeaks(cassette, this.redactor, path);
     const dir = path.replace(/[/\\][^/\\]*$/, "");
-    if (dir !== path && dir !== "") await Deno.mkdir(dir, { recursive: true });
-    await saveCassette(path, cassette);
+    const made = dir !== path && dir !== "" && !(await exists(dir));
+    if (made) await Deno.mkdir(dir, { recursive: true });
+    try {
+      await saveCassette(path, cassette);
+    } catch (err) {
+      // A failed first save leaves no empty scenario folder behind.
+      if (made) await Deno.remove(dir).catch(() => {});
+      throw err;
+    }
   }
 
   #seconds(ms: number): number {
@@ -208,5 +215,14 @@ export class Recorder {
       if (parsed.ok) return { json: this.redactor.json(parsed.value) };
     }
     return { text: this.redactor.text(response.text) };
+  }
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
   }
 }

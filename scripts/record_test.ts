@@ -9,7 +9,7 @@ import { teslaDay } from "../providers/tesla/sim/scenario.ts";
 import { loadCassette } from "../replay/cassette.ts";
 import { isValidVin } from "../replay/vin.ts";
 import { parseDuration } from "./record.ts";
-import { projectRoot, taskArgs } from "./testing_task.ts";
+import { projectRoot, taskArgs, taskCommand } from "./testing_task.ts";
 
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -29,16 +29,11 @@ Deno.test("deno task record: a redacted cassette that replays, with no planted s
     const token = fake.auth.mint().access_token;
     await Deno.writeTextFile(
       `${dir}/config.yaml`,
-      `accounts:\n  - provider: tesla\n    name: home\n    base_url: ${fake.url}\n`,
+      `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n`,
     );
-    const perms = (await taskArgs("record")).filter((a) => a.startsWith("--allow-"));
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
-        "run",
-        "--config",
-        `${projectRoot}deno.json`,
-        ...perms,
-        `${projectRoot}scripts/record.ts`,
+        ...await taskCommand("record"),
         "tesla",
         "--scenario",
         "evening",
@@ -89,6 +84,50 @@ Deno.test("deno task record: a redacted cassette that replays, with no planted s
     assertEquals(replay.code, 0, decode(replay.stderr));
     assertStringIncludes(decode(replay.stdout), 'ev_charging_state{provider="tesla"');
     assertStringIncludes(decode(replay.stdout), "ev_battery_level_ratio{");
+  } finally {
+    await fake.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("deno task record: a stop signalled twice (process group + forwarder) still saves the capture", async () => {
+  const day = teslaDay();
+  const clock = new VirtualClock((day.startedAt + 20 * 3600) * 1000, 1);
+  const fake = new FakeTesla({ clock });
+  const dir = await Deno.makeTempDir({ prefix: "ev-record-stop-" });
+  try {
+    const token = fake.auth.mint().access_token;
+    await Deno.writeTextFile(
+      `${dir}/config.yaml`,
+      `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n`,
+    );
+    const child = new Deno.Command(Deno.execPath(), {
+      args: [
+        ...await taskCommand("record"),
+        "tesla",
+        "--scenario",
+        "stopped",
+        "--duration",
+        "10m",
+      ],
+      cwd: dir,
+      env: { NO_COLOR: "1", EV_TESLA_ACCESS_TOKEN: token },
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    const output = child.output();
+    // Wait for a full read, then stop it the way `timeout` or systemd does through deno task:
+    // the signal arrives twice within milliseconds.
+    for (let i = 0; i < 200 && fake.served.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    child.kill("SIGTERM");
+    child.kill("SIGTERM");
+    const out = await output;
+    const stderr = decode(out.stderr);
+    assertEquals(out.code, 0, stderr);
+    const cassette = await loadCassette(`${dir}/fixtures/tesla/stopped/cassette.json`);
+    assert(cassette.exchanges.some((e) => e.request.path.endsWith("/vehicle_data")), stderr);
   } finally {
     await fake.shutdown();
     await Deno.remove(dir, { recursive: true });

@@ -3,10 +3,11 @@
  * loopback callback) and then `deno task poll`, both as child processes with their tasks'
  * permissions and EV_LOG_LEVEL=debug, against the simulated vendor (Tesla's Fleet API, or
  * Volvo ID and the Connected Vehicle and Energy APIs with a planted API key), which meanwhile
- * answers a 401 in the middle of the session (a refresh follows), a storm of 500s and a 429. Every secret the test planted or
- * saw on the wire (access, refresh and id tokens, the authorization code, the PKCE verifier, the
- * client secret, the VIN, the e-mail, the exact home coordinates) is searched for in all the
- * output, raw and base64- and URL-encoded: none may appear. The e-mail goes in as
+ * answers a 401 in the middle of the session (a refresh follows), a storm of 500s and a 429.
+ * Every secret the test planted or saw on the wire (access, refresh and id tokens, the
+ * authorization code, the PKCE verifier, the client secret, the VIN, the e-mail, the exact home
+ * coordinates) is searched for in all the output, raw and base64- and URL-encoded: none may
+ * appear. The e-mail goes in as
  * `--login-hint`, which puts it in the printed sign-in address by design; it may appear there
  * only. Also: token files 0600 in a 0700 folder, and no location on /metrics by default.
  */
@@ -19,9 +20,8 @@ import { followAuthorize } from "../replay/fake_oauth.ts";
 import { fleetId, fleetVin, renamed } from "../providers/tesla/sim/fake_fleet.ts";
 import { DAY_START } from "../providers/tesla/sim/scenario.ts";
 import { FaultPlan, faults, withFaults } from "../replay/faults.ts";
-import { freePort, projectRoot, waitFor } from "./testing_task.ts";
+import { freePort, taskCommand, waitFor } from "./testing_task.ts";
 
-const CONFIG = `${projectRoot}deno.json`;
 const CLIENT_ID = "security-test-app";
 const CLIENT_SECRET = "cs-planted-Zq8vK2mX7wLp4N";
 const EMAIL = "planted.driver@example.org";
@@ -30,15 +30,10 @@ const ID = fleetId(424242);
 /** Where the car is parked and driven from: exact, and nowhere near the demo's places. */
 const HOME = { latitude: 47.376887, longitude: 8.541694 };
 
-async function taskPermissions(task: string): Promise<string[]> {
-  const line: string = JSON.parse(await Deno.readTextFile(CONFIG)).tasks[task];
-  return line.split(/\s+/).filter((word) => word.startsWith("--allow-"));
-}
-
-/** A script run like its task, in `cwd`, with everything it prints collected. */
-async function start(task: string, script: string, cwd: string, args: string[], env = {}) {
+/** A task run in `cwd`, with everything it prints collected. */
+async function start(task: string, cwd: string, args: string[], env = {}) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", CONFIG, ...await taskPermissions(task), script, ...args],
+    args: [...await taskCommand(task), ...args],
     cwd,
     env: { NO_COLOR: "1", EV_LOG_LEVEL: "debug", EV_TESLA_ACCESS_TOKEN: "", ...env },
     stdin: "null",
@@ -147,7 +142,7 @@ polling: { driving_s: 0.25, online_s: 0.25, charging_min_s: 0.25, backoff_s: 0.2
     await Deno.chmod(`${dir}/config.yaml`, 0o600);
 
     // Sign in: the browser follows the printed address to the loopback callback.
-    const auth = await start("auth", `${projectRoot}scripts/auth.ts`, dir, [
+    const auth = await start("auth", dir, [
       "tesla",
       "--config",
       "config.yaml",
@@ -170,7 +165,7 @@ polling: { driving_s: 0.25, online_s: 0.25, charging_min_s: 0.25, backoff_s: 0.2
 
     // Poll through the faults until every one was met and the car is read again.
     const port = freePort();
-    const poll = await start("poll", `${projectRoot}scripts/poll.ts`, dir, [
+    const poll = await start("poll", dir, [
       "--config",
       "config.yaml",
       "--listen",
@@ -343,7 +338,7 @@ Deno.test("Volvo: auth + poll + faults at debug level: no client secret, API key
     const env = { TEST_VOLVO_CLIENT_SECRET: VOLVO_CLIENT_SECRET };
 
     // Sign in: the browser follows the printed address to the loopback callback.
-    const auth = await start("auth", `${projectRoot}scripts/auth.ts`, dir, [
+    const auth = await start("auth", dir, [
       "volvo",
       "--config",
       "config.yaml",
@@ -367,7 +362,7 @@ Deno.test("Volvo: auth + poll + faults at debug level: no client secret, API key
 
     // Poll through the faults until every one was met and the car is read again.
     const port = freePort();
-    const poll = await start("poll", `${projectRoot}scripts/poll.ts`, dir, [
+    const poll = await start("poll", dir, [
       "--config",
       "config.yaml",
       "--listen",
