@@ -7,12 +7,19 @@ import { runBench, STRATEGIES, table, TRADEOFF, TRADEOFF_ROWS } from "../bench/t
 import * as volvo from "../bench/volvo_day.ts";
 import { loadTable, runLoad } from "../bench/load.ts";
 import { FAULT_CASES, faultRows, faultTable } from "../app/fault_suite.ts";
+import {
+  fuzzMapBodies,
+  fuzzProvider,
+  loadSeeds,
+  VOLVO_FUZZ_SEED,
+} from "../providers/volvo/sim/fuzz.ts";
 import { fail, flags } from "../app/cli.ts";
 
 const HELP = `
 deno task bench tesla-day|volvo-day [--json] [--in-process]
 deno task bench faults [--json] [--only NAME,NAME]
 deno task bench load [--json] [--vehicles N] [--clients N] [--seconds S]
+deno task bench volvo-fuzz [--runs N] [--seed S]
 
 Plays the reference Tesla day (asleep overnight with two "fake online" blips, a 35-minute
 morning drive, a 40-minute evening drive, 3.5 h of 11 kW charging, asleep again) on a
@@ -51,6 +58,11 @@ and p50/p99 latency per path, p99 under load against one client alone, the polls
 meanwhile, and the server's memory in the first and last third of the run. The figures depend
 on the machine; compare ratios, not absolute numbers.
 
+volvo-fuzz: the fast-check fuzz of the Volvo mappers (providers/volvo/sim/fuzz.ts), 10,000
+cases of each property by default: mapBodies on mutated and random bodies, and the provider
+and pollOnce on those bodies as text. Prints the seed and counts; a failure names the seed
+and count that reproduce it (also with FUZZ_SEED / FUZZ_RUNS on the test).
+
 Options:
   --json          print JSON (tesla-day, volvo-day: one object keyed by strategy)
   --in-process    tesla-day, volvo-day: talk to the fake without sockets (default: loopback)
@@ -58,6 +70,8 @@ Options:
   --vehicles N    load: simulated vehicles (default 200)
   --clients N     load: concurrent clients (default 50)
   --seconds S     load: measured seconds (default 20, after a fifth of that as warm-up)
+  --runs N        volvo-fuzz: cases per property (default 10000)
+  --seed S        volvo-fuzz: the seed (default 20260311, the test's)
   -h, --help      this text
 `;
 
@@ -69,6 +83,8 @@ async function main() {
     vehicles: { type: "string" },
     clients: { type: "string" },
     seconds: { type: "string" },
+    runs: { type: "string" },
+    seed: { type: "string" },
   }, HELP);
   const name = positionals[0];
   const options = { json: values.json === true, inProcess: values["in-process"] === true };
@@ -76,9 +92,12 @@ async function main() {
   if (name === "volvo-day") return await volvoDay(options);
   if (name === "faults") return await faults(options.json, values.only);
   if (name === "load") return await load(options.json, values);
+  if (name === "volvo-fuzz") return await volvoFuzz(values);
   fail(
     new Error(
-      `unknown benchmark "${name ?? ""}" (known: tesla-day, volvo-day, faults, load); see --help`,
+      `unknown benchmark "${
+        name ?? ""
+      }" (known: tesla-day, volvo-day, faults, load, volvo-fuzz); see --help`,
     ),
   );
 }
@@ -162,6 +181,25 @@ async function load(json: boolean, values: Record<string, string | boolean | und
   });
   console.log(json ? JSON.stringify(report, null, 2) : `\n${loadTable(report)}`);
   if (report.total.errors > 0) Deno.exit(1);
+}
+
+async function volvoFuzz(values: Record<string, string | boolean | undefined>) {
+  const integer = (name: string, fallback: number) => {
+    const n = values[name] === undefined ? fallback : Number(values[name]);
+    if (!Number.isInteger(n) || n < 0) fail(new Error(`--${name}: expected a whole number`));
+    return n;
+  };
+  const run = { seed: integer("seed", VOLVO_FUZZ_SEED), runs: integer("runs", 10_000) };
+  const seeds = await loadSeeds();
+  const bodies = Object.values(seeds).reduce((n, b) => n + b.length, 0);
+  for (const [label, fuzz] of [["mapBodies", fuzzMapBodies], ["provider", fuzzProvider]] as const) {
+    const started = performance.now();
+    await fuzz(run, seeds);
+    const s = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(
+      `${label}: ${run.runs} cases clean (seed ${run.seed}, ${bodies} seed bodies, ${s} s)`,
+    );
+  }
 }
 
 if (import.meta.main) await main();
