@@ -6,6 +6,7 @@ import { parse as parseYaml } from "yaml";
 import { z } from "zod";
 import { type Logger, loggerFromEnv } from "./log.ts";
 import { DEFAULT_SCHEDULER, type SchedulerConfig } from "./scheduler_config.ts";
+import { DEFAULT_SESSIONS, SessionsConfig } from "./sessions/config.ts";
 
 const ListenAddress = z.string().regex(
   /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
@@ -54,6 +55,8 @@ export const Config = z.object({
   accounts: z.array(AccountConfig).default([]),
   /** Scheduler intervals and sleep logic (core/scheduler.ts); each key has a default. */
   polling: pollingSchema().default(DEFAULT_SCHEDULER),
+  /** Drives, charges and parked periods kept in state_dir/sessions.db (core/sessions/). */
+  sessions: SessionsConfig.default(DEFAULT_SESSIONS),
   /** Weather at each car's last position (enrich/weather.ts). Off when absent. */
   weather: z.object({
     source: z.enum(["open-meteo", "openweathermap"]),

@@ -58,6 +58,7 @@ export class Readings {
   readonly histograms = new Map<string, HistogramEntry>();
   readonly #listeners = new Set<(s: Snapshot) => void>();
   readonly #observers = new Set<ObservationListener>();
+  readonly #stateListeners = new Set<(vehicle: VehicleRef, state: VehicleState) => void>();
 
   /**
    * A snapshot arrived: a full one replaces the previous one, a partial one is merged into it
@@ -82,6 +83,13 @@ export class Readings {
     const entry = this.#entry(vehicle);
     entry.state = state;
     if (state !== "online") entry.snapshot = undefined;
+    for (const l of this.#stateListeners) l(vehicle, state);
+  }
+
+  /** Called with every state-only answer (asleep, offline), as onSnapshot is with readings. */
+  onState(listener: (vehicle: VehicleRef, state: VehicleState) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
   }
 
   /** Adds to a catalog counter; unknown names throw so a typo cannot create a new metric. */

@@ -1,0 +1,254 @@
+/**
+ * Session detection on scripted readings: what splits a drive or a charge and what does
+ * not, the figures of each, and the counters they move.
+ */
+import { VirtualClock } from "../clock.ts";
+import { createLogger } from "../log.ts";
+import { Readings } from "../readings.ts";
+import type { Sample, Snapshot, StateSample } from "../snapshot.ts";
+import { assert, assertAlmostEquals, assertEquals } from "../testing.ts";
+import { SessionsConfig } from "./config.ts";
+import type { Session } from "./session.ts";
+import { SessionStore } from "./store.ts";
+import { SessionTracker } from "./tracker.ts";
+
+const T0 = 1_773_100_800; // 2026-03-10T00:00:00Z
+const VEHICLE = { provider: "sim", id: "1", vin: "SIMVIN0000000042" };
+
+export interface Reading {
+  drive?: boolean;
+  /** km/h */
+  speed?: number;
+  /** percent */
+  soc?: number;
+  km?: number;
+  /** kWh left in the pack (a vendor that reports it). */
+  kwh?: number;
+  charging?: "charging" | "stopped" | "complete" | "disconnected";
+  plugged?: boolean;
+  kw?: number;
+  /** the vendor's per-plug-in counter, kWh */
+  added?: number;
+  type?: "ac" | "dc";
+  outside?: number;
+  capacityKwh?: number;
+}
+
+export function snapshot(t: number, r: Reading): Snapshot {
+  const samples: Sample[] = [];
+  const states: StateSample[] = [];
+  const add = (metric: string, value: number | undefined) => {
+    if (value !== undefined) samples.push({ metric, value });
+  };
+  add("ev.battery.level", r.soc === undefined ? undefined : r.soc / 100);
+  add("ev.odometer", r.km === undefined ? undefined : r.km * 1000);
+  add("ev.battery.energy_remaining", r.kwh === undefined ? undefined : r.kwh * 3.6e6);
+  add("ev.drive.speed", r.speed === undefined ? undefined : r.speed / 3.6);
+  add("ev.charging.power", r.kw === undefined ? undefined : r.kw * 1000);
+  add("ev.charging.energy_added", r.added === undefined ? undefined : r.added * 3.6e6);
+  add("ev.climate.outside.temperature", r.outside);
+  add("ev.battery.capacity", r.capacityKwh === undefined ? undefined : r.capacityKwh * 3.6e6);
+  const plugged = r.plugged ?? (r.charging !== undefined && r.charging !== "disconnected");
+  add("ev.charging.plugged_in", plugged ? 1 : 0);
+  states.push({ metric: "ev.drive.shift_state", state: r.drive ? "drive" : "park" });
+  states.push({ metric: "ev.charging.state", state: r.charging ?? "disconnected" });
+  if (r.type) states.push({ metric: "ev.charging.type", state: r.type });
+  return { vehicle: VEHICLE, sampledAt: t, state: "online", samples, states, info: {} };
+}
+
+export function rig(config: Record<string, unknown> = {}, store = SessionStore.open(":memory:")) {
+  const clock = new VirtualClock(T0 * 1000, 0);
+  const readings = new Readings();
+  const tracker = new SessionTracker({
+    readings,
+    store,
+    config: SessionsConfig.parse(config),
+    location: false,
+    clock,
+    log: createLogger({ level: "error" }),
+  });
+  const goTo = (minute: number) => clock.advance((T0 + minute * 60) * 1000 - clock.now());
+  return {
+    clock,
+    readings,
+    store,
+    tracker,
+    /** A reading taken at `minute` past T0 (clock and vendor time alike). */
+    at(minute: number, r: Reading) {
+      goTo(minute);
+      readings.record(snapshot(T0 + minute * 60, r));
+    },
+    asleep(minute: number) {
+      goTo(minute);
+      readings.setState(VEHICLE, "asleep");
+    },
+    /** Time passes with no reading; the wiring's timer ticks. */
+    idle(minute: number) {
+      goTo(minute);
+      tracker.tick();
+    },
+    sessions: (kind?: Session["kind"]) => store.list({ kind }),
+    counter: (name: string, labels: Record<string, string> = {}) =>
+      readings.counterValue(name, { provider: VEHICLE.provider, vin: VEHICLE.vin, ...labels }),
+  };
+}
+
+/** A drive every minute from `from` to `to`: speed 50 km/h, 1 km and 0.15 kWh a minute. */
+function driveMinutes(
+  r: ReturnType<typeof rig>,
+  from: number,
+  to: number,
+  start: { km: number; kwh: number },
+  extra: Reading = {},
+) {
+  for (let m = from; m <= to; m++) {
+    const k = m - from;
+    r.at(m, { drive: true, speed: 50, km: start.km + k, kwh: start.kwh - 0.15 * k, ...extra });
+  }
+  return { km: start.km + (to - from), kwh: start.kwh - 0.15 * (to - from) };
+}
+
+Deno.test("sessions: a stop at a light does not split a drive; parking past the gap does", () => {
+  const r = rig({ stop_gap_s: 600, parked_min_s: 0 });
+  r.at(0, { km: 1000, kwh: 60, soc: 80 });
+  let pos = driveMinutes(r, 5, 20, { km: 1000, kwh: 60 });
+  // Shifted to park for 3 minutes (a long light, a drive-through): the same drive.
+  r.at(21, { ...pos, speed: 0 });
+  r.at(24, { ...pos, speed: 0 });
+  pos = driveMinutes(r, 25, 40, pos);
+  r.at(41, { ...pos, speed: 0, outside: 5 });
+  assertEquals(r.sessions("drive"), [], "not over until the gap has passed");
+  r.idle(52);
+  const [drive] = r.sessions("drive");
+  assert(drive, "one drive after the gap");
+  assertEquals(r.sessions("drive").length, 1);
+  assertEquals(drive.start_ms, (T0 + 5 * 60) * 1000);
+  assertEquals(drive.end_ms, (T0 + 41 * 60) * 1000);
+  assertEquals(drive.distance_km, 30);
+  assertAlmostEquals(drive.energy_used_kwh!, 4.5, 1e-9);
+  assertEquals(drive.energy_method, "vendor");
+  assertEquals(drive.efficiency_wh_per_km, 150);
+  assertEquals(drive.speed_max_kmh, 50);
+  assertEquals(drive.speed_avg_kmh, 50);
+  // A second drive after a stop longer than the gap, and the parked period between.
+  driveMinutes(r, 60, 70, pos);
+  r.at(71, { km: pos.km + 10, kwh: pos.kwh - 1.5 });
+  r.idle(90);
+  assertEquals(r.sessions("drive").length, 2);
+  const [parked] = r.sessions("parked").filter((s) => s.start_ms === drive.end_ms);
+  assert(parked, "parked between the drives");
+  assertEquals(parked.end_ms, (T0 + 60 * 60) * 1000);
+  assertEquals(r.counter("ev.drives"), 2);
+  assertEquals(r.counter("ev.drive.distance"), 40_000);
+});
+
+Deno.test("sessions: a car that sleeps mid-charge gives one charge; unplugging ends it", () => {
+  const r = rig({ charge_gap_s: 1800 });
+  r.at(0, { km: 500, soc: 30, charging: "disconnected", added: 12 });
+  r.at(1, { km: 500, soc: 30, charging: "stopped", added: 0, kw: 0 });
+  for (let m = 2; m <= 60; m++) {
+    r.at(m, {
+      km: 500,
+      soc: 30 + (m - 2) * 0.2,
+      charging: "charging",
+      kw: 11,
+      added: (m - 2) * 0.15,
+      type: "ac",
+    });
+  }
+  // Asleep (or out of reach) for two hours: no reading says it stopped.
+  r.asleep(70);
+  r.idle(150);
+  assertEquals(r.sessions("charge"), [], "asleep is no end");
+  for (let m = 181; m <= 200; m++) {
+    r.at(m, {
+      km: 500,
+      soc: 41.6 + (m - 181) * 0.2,
+      charging: "charging",
+      kw: 11,
+      added: 8.7 + (m - 181) * 0.15,
+      type: "ac",
+    });
+  }
+  r.at(201, { km: 500, soc: 45.6, charging: "stopped", kw: 0, added: 11.7 });
+  r.at(205, { km: 500, soc: 45.6, charging: "disconnected", plugged: false, added: 11.7 });
+  const charges = r.sessions("charge");
+  assertEquals(charges.length, 1);
+  const [c] = charges;
+  assertEquals(c.start_ms, (T0 + 2 * 60) * 1000);
+  assertEquals(c.end_ms, (T0 + 201 * 60) * 1000);
+  assertEquals(c.energy_added_kwh, 11.7);
+  assertEquals(c.energy_method, "vendor");
+  assertEquals(c.soc_start_pct, 30);
+  assertEquals(c.soc_end_pct, 45.6);
+  assertEquals(c.charger_type, "ac");
+  assertEquals(c.power_max_kw, 11);
+  assertEquals(c.capacity_estimate_kwh, 75, "11.7 kWh over 15.6 %");
+  assertEquals(r.counter("ev.charges", { type: "ac" }), 1);
+  assertAlmostEquals(r.counter("ev.charge.energy_added", { type: "ac" }), 11.7 * 3.6e6, 1e-3);
+});
+
+Deno.test("sessions: a charge paused past the gap is two; complete ends one at once", () => {
+  const r = rig({ charge_gap_s: 1800, parked_min_s: 0 });
+  r.at(0, { soc: 50, charging: "stopped", added: 0 });
+  r.at(1, { soc: 50, charging: "charging", kw: 7, added: 0 });
+  r.at(30, { soc: 55, charging: "charging", kw: 7, added: 3.5 });
+  r.at(31, { soc: 55, charging: "stopped", kw: 0, added: 3.5 });
+  r.at(100, { soc: 55, charging: "charging", kw: 7, added: 3.5 });
+  r.at(130, { soc: 60, charging: "charging", kw: 7, added: 7 });
+  r.at(131, { soc: 60, charging: "complete", kw: 0, added: 7 });
+  const charges = r.sessions("charge");
+  assertEquals(charges.map((c) => c.energy_added_kwh), [3.5, 3.5]);
+  assertEquals(charges[1].end_ms, (T0 + 131 * 60) * 1000, "complete closes without waiting");
+  assertEquals(charges[0].charger_type, null, "no type read");
+});
+
+Deno.test("sessions: a quick charge on the way stays inside one drive, its energy added back", () => {
+  const r = rig({ stop_gap_s: 1200, parked_min_s: 0 });
+  r.at(0, { km: 100, kwh: 30, soc: 40 });
+  let pos = driveMinutes(r, 1, 60, { km: 100, kwh: 30 });
+  // 15 minutes at a DC charger: 20 kWh in.
+  r.at(61, { km: pos.km, kwh: pos.kwh, charging: "stopped", added: 0 });
+  for (let m = 62; m <= 75; m++) {
+    const added = (m - 61) * 20 / 14;
+    r.at(m, { km: pos.km, kwh: pos.kwh + added, charging: "charging", kw: 90, added, type: "dc" });
+  }
+  pos = { km: pos.km, kwh: pos.kwh + 20 };
+  r.at(76, { km: pos.km, kwh: pos.kwh, charging: "stopped", added: 20 });
+  pos = driveMinutes(r, 78, 100, pos);
+  r.at(101, { km: pos.km, kwh: pos.kwh });
+  r.idle(140);
+  const drives = r.sessions("drive");
+  assertEquals(drives.length, 1, "the charging stop did not split the drive");
+  assertEquals(drives[0].distance_km, 81);
+  assertAlmostEquals(drives[0].energy_used_kwh!, 0.15 * 81, 1e-9);
+  const charges = r.sessions("charge");
+  assertEquals(charges.length, 1);
+  assertEquals(charges[0].charger_type, "dc");
+  assertAlmostEquals(charges[0].energy_added_kwh!, 20, 1e-9);
+});
+
+Deno.test("sessions: without the vendor's energy, energy is SoC × usable capacity, and says so", () => {
+  const r = rig({ stop_gap_s: 300, vehicles: [{ vin: VEHICLE.vin, usable_kwh: 60 }] });
+  r.at(0, { km: 10, soc: 80, capacityKwh: 75 });
+  for (let m = 1; m <= 30; m++) r.at(m, { drive: true, km: 10 + m, soc: 80 - m * 0.25 });
+  r.at(31, { km: 40, soc: 72.5 });
+  r.idle(40);
+  const [drive] = r.sessions("drive");
+  assertEquals(drive.energy_method, "soc");
+  assertEquals(drive.capacity_kwh, 60, "the configured usable capacity wins over the stated 75");
+  assertAlmostEquals(drive.energy_used_kwh!, 0.075 * 60, 1e-9);
+});
+
+Deno.test("sessions: a counter that restarts mid-charge (plugged in again) is rebased, not lost", () => {
+  const r = rig({ charge_gap_s: 1800 });
+  r.at(0, { soc: 20, charging: "stopped", added: 0 });
+  r.at(1, { soc: 20, charging: "charging", kw: 11, added: 0 });
+  r.at(20, { soc: 25, charging: "charging", kw: 11, added: 3 });
+  // Cable re-seated: the counter starts again from zero, the car never reads "disconnected".
+  r.at(21, { soc: 25, charging: "charging", kw: 11, added: 0.5 });
+  r.at(40, { soc: 30, charging: "charging", kw: 11, added: 4 });
+  r.at(41, { soc: 30, charging: "complete", kw: 0, added: 4 });
+  const [c] = r.sessions("charge");
+  assertEquals(c.energy_added_kwh, 7);
+});
