@@ -6,6 +6,7 @@
 import type { Readings } from "../core/readings.ts";
 import { activityWord } from "../core/activity.ts";
 import { type Snapshot, vehicleKey, type VehicleRef, vinTail } from "../core/snapshot.ts";
+import type { Session } from "../core/sessions/session.ts";
 
 /** One budget window (today or this month) as the live poller counts it. */
 export interface UsageWindow {
@@ -44,6 +45,8 @@ export interface StatusSources {
   readonly account?: (vehicle: VehicleRef) => AccountStatus | undefined;
   /** Shown under the title, e.g. "replay of tesla/day". */
   readonly mode?: string;
+  /** The newest finished drives, charges and parked periods, when sessions are kept. */
+  readonly sessions?: { last(n: number): readonly Session[] };
 }
 
 export interface VehicleStatus {

@@ -12,6 +12,7 @@ import type { AccountStatus } from "../export/status.ts";
 import { configPath, openConfiguredAccounts, type Opened } from "../app/accounts.ts";
 import { fail, flags, onShutdownSignal } from "../app/cli.ts";
 import { startExports } from "../app/exports.ts";
+import { startSessions } from "../app/sessions.ts";
 import { vehicleKey } from "../core/snapshot.ts";
 
 const HELP = `
@@ -92,9 +93,12 @@ export async function main(
       pollState: entry?.pollState,
     };
   };
+  const sessions = await startSessions(config, { readings, clock: realClock, log })
+    .catch((e) => fail(e, log));
   const exports = await startExports(config, readings, log, values.listen ?? config.listen, {
     account,
     mode: "live",
+    sessions,
   });
   // Weather at each car's position, when configured (it needs location: true).
   const weather = startWeather(config, { readings, clock: realClock, log });
@@ -116,6 +120,7 @@ export async function main(
   });
   weather?.stop();
   await exports.close();
+  await sessions?.close();
   log.info("stopped");
 }
 
