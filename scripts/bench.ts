@@ -7,12 +7,14 @@ import { runBench, STRATEGIES, table, TRADEOFF, TRADEOFF_ROWS } from "../bench/t
 import * as volvo from "../bench/volvo_day.ts";
 import { loadTable, runLoad } from "../bench/load.ts";
 import { FAULT_CASES, faultRows, faultTable } from "../app/fault_suite.ts";
+import { runSessionsBench, sessionsTable } from "../bench/sessions.ts";
 import { fail, flags } from "../app/cli.ts";
 
 const HELP = `
 deno task bench tesla-day|volvo-day [--json] [--in-process]
 deno task bench faults [--json] [--only NAME,NAME]
 deno task bench load [--json] [--vehicles N] [--clients N] [--seconds S]
+deno task bench sessions [--json]
 
 Plays the reference Tesla day (asleep overnight with two "fake online" blips, a 35-minute
 morning drive, a 40-minute evening drive, 3.5 h of 11 kW charging, asleep again) on a
@@ -51,6 +53,14 @@ and p50/p99 latency per path, p99 under load against one client alone, the polls
 meanwhile, and the server's memory in the first and last third of the run. The figures depend
 on the machine; compare ratios, not absolute numbers.
 
+sessions: replays the Tesla reference day (as a running exporter sees it, and from a cold
+start), the Volvo BEV and PHEV days (the PHEV also with its usable capacity configured) and the
+Tesla stress days (a red light and a DC fast charge inside one drive, four days parked in the
+cold, an AC charge through 90 minutes offline) with the polling default, and compares the drives,
+charges and parked periods found with what the simulators did: counts (missed, split,
+invented) and the error of distance, energy used, energy added, vampire drain and the capacity
+estimate.
+
 Options:
   --json          print JSON (tesla-day, volvo-day: one object keyed by strategy)
   --in-process    tesla-day, volvo-day: talk to the fake without sockets (default: loopback)
@@ -76,9 +86,12 @@ async function main() {
   if (name === "volvo-day") return await volvoDay(options);
   if (name === "faults") return await faults(options.json, values.only);
   if (name === "load") return await load(options.json, values);
+  if (name === "sessions") return await sessions(options.json);
   fail(
     new Error(
-      `unknown benchmark "${name ?? ""}" (known: tesla-day, volvo-day, faults, load); see --help`,
+      `unknown benchmark "${
+        name ?? ""
+      }" (known: tesla-day, volvo-day, faults, load, sessions); see --help`,
     ),
   );
 }
@@ -162,6 +175,17 @@ async function load(json: boolean, values: Record<string, string | boolean | und
   });
   console.log(json ? JSON.stringify(report, null, 2) : `\n${loadTable(report)}`);
   if (report.total.errors > 0) Deno.exit(1);
+}
+
+async function sessions(json: boolean) {
+  const results = await runSessionsBench(
+    undefined,
+    (r) => json ? undefined : console.error(`  ${r.name}: done`),
+  );
+  if (json) console.log(JSON.stringify(results, null, 2));
+  else {console.log(
+      `\nSessions found against the simulators' truth:\n\n${sessionsTable(results.scenarios)}`,
+    );}
 }
 
 if (import.meta.main) await main();

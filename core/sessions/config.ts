@@ -42,8 +42,12 @@ export type Place = z.infer<typeof Place>;
 export const SessionsConfig = z.object({
   /** Keep sessions in state_dir/sessions.db and export their counters. */
   enabled: z.boolean().default(true),
-  /** A drive parked for less than this goes on as the same drive (a light, a quick stop). */
-  stop_gap_s: z.number().min(0).default(1200),
+  /**
+   * A drive parked for less than this goes on as the same drive (a light, a quick stop, a
+   * fast charge). Longer than the scheduler's suspend_s (21 min): a poller that lets a parked
+   * car sleep sees any stop last at least that long.
+   */
+  stop_gap_s: z.number().min(0).default(1800),
   /** A charge paused (plugged in, not charging) longer than this is over; unplugging ends it. */
   charge_gap_s: z.number().min(0).default(3600),
   /** Parked periods shorter than this are not kept (nor counted as drain). */

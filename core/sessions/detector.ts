@@ -26,6 +26,13 @@ export interface Accumulated {
   speedMax?: number;
   tempSum: number;
   tempN: number;
+  /**
+   * Drives first seen under way: the odometer where the start energy was read (the distance
+   * before it is known from the last odometer, its energy is not).
+   */
+  seenAtOdometer?: number;
+  /** …and where the parked period before it began (finished with the drive). */
+  parkedFrom?: Point;
   /** Drives: energy charges added during a stop, joules (added back to the energy used). */
   addedJ: number;
   powerMax?: number;
@@ -80,6 +87,9 @@ export interface Track {
 
 /** How old the last reading before a session may be to give its start values. */
 const FRESH_S = 1800;
+/** Counter movement (J) and state of charge rise that tell of a charge nobody saw. */
+const MIN_COUNTER_J = 0.1 * 3.6e6;
+const MIN_SOC_RISE = 0.02;
 const SLOT_S = 900;
 
 export const emptyAccumulated = (): Accumulated => ({
@@ -115,6 +125,7 @@ export class VehicleDetector {
     const prev = t.last && t.lastObs !== undefined && now - t.lastObs <= FRESH_S
       ? t.last
       : undefined;
+    if (!t.charge && t.last && (!t.drive || t.drive.pending)) this.#unobservedCharge(t.last, p);
     if (t.charge) this.#chargeStep(t.charge, p, now);
     if (t.drive) this.#driveStep(t.drive, p, now);
     if (!t.drive && p.driving) {
@@ -167,28 +178,73 @@ export class VehicleDetector {
       kind === "drive" && !idle && last?.odometer !== undefined && !last.driving &&
       (p.odometer === undefined || last.odometer <= p.odometer)
     ) start = { ...start, odometer: last.odometer };
+    const acc = emptyAccumulated();
+    // Seen under way: its energy at the start is the first reading's, further down the road.
+    const underWay = kind === "drive" && !idle && start.odometer !== p.odometer;
+    if (underWay) {
+      acc.seenAtOdometer = p.odometer;
+      // The parked period before ends where the drive began, known once its rate is.
+      if (this.track.parkedFrom && !this.track.drive && !this.track.charge) {
+        acc.parkedFrom = this.track.parkedFrom;
+      }
+      this.track.parkedFrom = undefined;
+    } else {
+      this.#finishParked(start, p.t);
+    }
+    const span: OpenSpan = { kind, start, startT: p.t, last: p, lastObs: now, acc };
+    if (kind === "drive") accumulateDrive(span.acc, p);
+    return span;
+  }
+
+  /**
+   * A charge no reading showed (the poller let the car sleep, or it was out of reach): the
+   * vendor's per-plug-in counter moved, or, without one, the state of charge rose by more
+   * than drift. Recorded between the two readings, with no reading of its own (TeslaMate's
+   * "charged while offline").
+   */
+  #unobservedCharge(last: Point, p: Point): void {
+    if (p.charging || last.charging || p.t <= last.t) return;
+    let added: number | undefined;
+    if (p.added !== undefined && last.added !== undefined) {
+      if (p.added === last.added || p.added === 0) return;
+      const fresh = last.plugged === false || p.added < last.added;
+      const rise = fresh ? p.added : p.added - last.added;
+      if (rise > MIN_COUNTER_J) added = rise;
+    } else if (p.soc !== undefined && last.soc !== undefined && p.soc - last.soc >= MIN_SOC_RISE) {
+      added = 0; // the figures use the state of charge
+    }
+    if (added === undefined) return;
+    const acc = emptyAccumulated();
+    acc.counterSum = added;
+    if (added > 0) addSlot(acc, (last.t + p.t) / 2, added, "counter");
+    const span: OpenSpan = {
+      kind: "charge",
+      start: last,
+      startT: last.t,
+      last,
+      lastObs: 0,
+      pending: p,
+      endValues: p,
+      acc,
+    };
+    this.#finishParked(last, last.t);
+    this.#close(span);
+  }
+
+  /** The parked period ends where a session begins (if the car was parked). */
+  #finishParked(end: Point, endT: number): void {
     const t = this.track;
     if (t.parkedFrom && !t.drive && !t.charge) {
       this.finish({
         kind: "parked",
         start: t.parkedFrom,
         startT: t.parkedFrom.t,
-        end: start,
-        endT: p.t,
+        end,
+        endT,
         acc: emptyAccumulated(),
       });
     }
     t.parkedFrom = undefined;
-    const span: OpenSpan = {
-      kind,
-      start,
-      startT: p.t,
-      last: p,
-      lastObs: now,
-      acc: emptyAccumulated(),
-    };
-    if (kind === "drive") accumulateDrive(span.acc, p);
-    return span;
   }
 
   #driveStep(d: OpenSpan, p: Point, now: number): void {
@@ -226,11 +282,13 @@ export class VehicleDetector {
     const over = p.driving || p.plugged === false || p.chargeState === "complete" ||
       p.chargeState === "disconnected";
     if (!c.pending) {
+      // Back after a silence longer than the gap: it ended by the last charging reading.
+      const silent = now - c.lastObs > this.settings.chargeGapS;
       if (!p.driving) {
-        integratePower(c.acc, c.last, p);
+        if (!silent) integratePower(c.acc, c.last, p);
         countAdded(c.acc, p);
       }
-      c.pending = p.driving ? c.last : p;
+      c.pending = p.driving ? c.last : silent ? { ...p, t: c.last.t } : p;
       c.endValues = p.driving ? c.last : p;
     } else if (!p.driving) {
       countAdded(c.acc, p);
@@ -243,6 +301,18 @@ export class VehicleDetector {
     const t = this.track;
     const pending = span.pending ?? span.last;
     const end: Point = { ...(span.endValues ?? pending), t: pending.t };
+    const before = span.acc.parkedFrom;
+    if (before) {
+      span.acc.parkedFrom = undefined;
+      this.finish({
+        kind: "parked",
+        start: before,
+        startT: before.t,
+        end: backAtStart(span.start, span.acc, end),
+        endT: span.startT,
+        acc: emptyAccumulated(),
+      });
+    }
     const added = this.finish({
       kind: span.kind,
       start: span.start,
@@ -260,6 +330,26 @@ export class VehicleDetector {
     if (!t.drive && !t.charge) t.parkedFrom = end;
   }
 }
+
+/**
+ * A drive first seen under way: its energy and state of charge where it began, from the rest
+ * of the drive's rate over the distance not seen (charges on the way added back).
+ */
+function backAtStart(start: Point, acc: Accumulated, end: Point): Point {
+  const seen = diffOf(end.odometer, acc.seenAtOdometer);
+  const unseen = diffOf(acc.seenAtOdometer, start.odometer);
+  if (seen === undefined || unseen === undefined || seen <= 0) return start;
+  const back = (from?: number, to?: number, added = 0) =>
+    from === undefined || to === undefined ? from : from + (from - to + added) * unseen / seen;
+  const addedSoc = start.energy && start.soc ? acc.addedJ * start.soc / start.energy : 0;
+  return {
+    ...start,
+    energy: back(start.energy, end.energy, acc.addedJ),
+    soc: back(start.soc, end.soc, addedSoc),
+  };
+}
+
+const diffOf = (a?: number, b?: number) => a === undefined || b === undefined ? undefined : a - b;
 
 /**
  * Where the vendor's per-plug-in counter starts: 0 when the car was last seen unplugged (the

@@ -109,7 +109,12 @@ function drive(base: Session, span: Span, ctx: FigureContext): Session {
   const distance = meters !== undefined && meters >= 0 ? meters : undefined;
   const e = energyBetween(start, end, ctx.capacityJ);
   // A charge during a stop refilled the pack: what the drive took is that much more.
-  const used = e.joules === undefined ? undefined : e.joules + acc.addedJ;
+  let used = e.joules === undefined ? undefined : e.joules + acc.addedJ;
+  // First seen under way: the unseen first stretch used energy at the rate of the rest.
+  const seen = diff(end.odometer, acc.seenAtOdometer);
+  if (used !== undefined && distance !== undefined && seen !== undefined && seen > 0) {
+    used *= distance / seen;
+  }
   const hours = base.duration_s / 3600;
   const usedKwh = used === undefined ? undefined : used / KWH;
   return {
@@ -147,7 +152,9 @@ function charge(base: Session, span: Span, ctx: FigureContext): Session {
     : undefined;
   const drawn = acc.drawnJ > 0 ? acc.drawnJ : undefined;
   const type = acc.ac === 0 && acc.dc === 0 ? null : acc.dc > acc.ac ? "dc" : "ac";
-  const estimate = byCounter !== undefined && socAdded !== undefined &&
+  // Only from a charge that was watched: one pieced together from the readings around it
+  // takes its end from a reading taken after (a drive already under way).
+  const estimate = byCounter !== undefined && socAdded !== undefined && acc.n >= 2 &&
       socAdded >= ctx.capacityMinSocAdded
     ? byCounter / socAdded
     : undefined;

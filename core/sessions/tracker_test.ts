@@ -164,3 +164,43 @@ Deno.test("sessions: a counter that restarts mid-charge (plugged in again) is re
   const [c] = r.sessions("charge");
   assertEquals(c.energy_added_kwh, 7);
 });
+
+Deno.test("sessions: a charge no reading showed is pieced together from the counter around it", () => {
+  const r = rig({ stop_gap_s: 1800, parked_min_s: 0 });
+  r.at(0, { km: 100, kwh: 30, soc: 40, added: 5 });
+  let pos = driveMinutes(r, 1, 30, { km: 100, kwh: 30 }, { added: 5 });
+  r.at(31, { ...pos, added: 5 });
+  // The poller let the car sleep 25 minutes: it fast-charged 18 kWh meanwhile, unseen.
+  pos = { km: pos.km, kwh: pos.kwh + 18 };
+  pos = driveMinutes(r, 56, 70, pos, { added: 18, plugged: false });
+  r.at(71, { ...pos, added: 18 });
+  r.idle(120);
+  const [charge] = r.sessions("charge");
+  assert(charge, "the charge is recorded");
+  assertEquals(charge.energy_added_kwh, 18);
+  assertEquals(charge.readings, 0, "no reading of its own");
+  assertEquals(charge.capacity_estimate_kwh, null, "too little known to estimate a capacity");
+  const drives = r.sessions("drive");
+  assertEquals(drives.length, 1, "the stop did not split the drive");
+  assertEquals(drives[0].distance_km, 43);
+  assertAlmostEquals(drives[0].energy_used_kwh!, 0.15 * 43, 1e-9, "the charge is added back");
+});
+
+Deno.test("sessions: a drive first seen under way uses the last odometer and its own rate", () => {
+  const r = rig({ stop_gap_s: 600, parked_min_s: 0 });
+  r.at(0, { km: 100, kwh: 50, soc: 64 });
+  r.asleep(5);
+  // Seen only 10 km in (the poller was letting it sleep): 1.5 kWh already used.
+  for (let m = 130; m <= 160; m++) {
+    const k = m - 120;
+    r.at(m, { drive: true, speed: 60, km: 100 + k, kwh: 50 - 0.15 * k });
+  }
+  r.at(161, { km: 140, kwh: 44 });
+  r.idle(200);
+  const [drive] = r.sessions("drive");
+  assertEquals(drive.distance_km, 40);
+  assertAlmostEquals(drive.energy_used_kwh!, 6, 1e-9);
+  const [parked] = r.sessions("parked");
+  assertAlmostEquals(parked.energy_lost_kwh!, 0, 1e-9, "the drive's energy is not drain");
+  assertEquals(parked.end_ms, drive.start_ms);
+});

@@ -41,6 +41,7 @@ export const ChargeStateFields = {
   charger_actual_current: num,
   charger_pilot_current: num,
   charger_phases: num,
+  fast_charger_present: optBool,
   charge_current_request: num,
   charge_current_request_max: num,
   charge_energy_added: num,
