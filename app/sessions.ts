@@ -9,6 +9,7 @@ import type { Readings } from "../core/readings.ts";
 import type { Session } from "../core/sessions/session.ts";
 import { SessionStore } from "../core/sessions/store.ts";
 import { SessionTracker } from "../core/sessions/tracker.ts";
+import { GreptimeSessions } from "../export/greptime_sessions.ts";
 
 export interface Sessions {
   readonly store: SessionStore;
@@ -52,16 +53,36 @@ export async function startSessions(
     clock: options.clock,
     log: options.log.child({ component: "sessions" }),
   });
-  const timer = setInterval(() => tracker.tick(), TICK_MS);
+  // Finished sessions to GreptimeDB's SQL API: at once, and again every minute for any the
+  // backend could not take (they stay queued in the store until it confirms).
+  const g = config.greptimedb;
+  const greptime = g
+    ? new GreptimeSessions({
+      url: g.url,
+      database: g.database,
+      username: g.username,
+      password: g.password,
+      queue: store,
+      readings: options.readings,
+      log: options.log.child({ component: "sessions", backend: "greptimedb" }),
+    })
+    : undefined;
+  const stopSending = tracker.onSession(() => greptime?.flush());
+  const timer = setInterval(() => {
+    tracker.tick();
+    greptime?.flush();
+  }, TICK_MS);
+  greptime?.flush();
   return {
     store,
     tracker,
     last: (n) => store.list({ last: n }),
-    close() {
+    async close() {
       clearInterval(timer);
+      stopSending();
       tracker.close();
+      await greptime?.flush();
       store.close();
-      return Promise.resolve();
     },
   };
 }
