@@ -74,6 +74,13 @@ export const Config = z.object({
         "or use source: open-meteo, which needs none",
     });
   }
+  if (c.sessions.places.length && !c.location) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["sessions", "places"],
+      message: "places are found by the car's position: they need location: true",
+    });
+  }
   if (c.weather && !c.location) {
     ctx.addIssue({
       code: "custom",
