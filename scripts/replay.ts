@@ -159,8 +159,12 @@ export async function main(args: string[] = Deno.args): Promise<void> {
     onShutdownSignal(controller, log);
     do {
       const remaining = (origin + duration) * 1000 - clock.now();
-      const timer = setTimeout(() => controller.abort(), Math.max(0, remaining / speed));
       const loopController = new AbortController();
+      // The end of the cassette ends this pass; with --loop the next one starts over.
+      const timer = setTimeout(
+        () => (values.loop ? loopController : controller).abort(),
+        Math.max(0, remaining / speed),
+      );
       const stop = () => loopController.abort();
       controller.signal.addEventListener("abort", stop, { once: true });
       await runScheduler({

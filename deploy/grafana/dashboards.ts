@@ -6,39 +6,10 @@
  * names only, no `@` modifier, no negative matching on `__name__`, plain functions.
  */
 import { CHARGING_STATES, SHIFT_STATES, VEHICLE_STATES } from "../../core/catalog.ts";
-
-export interface Query {
-  readonly expr: string;
-  readonly legend?: string;
-  /** Instant query (stat panels over the whole range, map). */
-  readonly instant?: boolean;
-  readonly table?: boolean;
-}
-
-export interface PanelSpec {
-  readonly title: string;
-  readonly type: "stat" | "timeseries" | "state-timeline" | "geomap" | "gauge";
-  readonly queries: readonly Query[];
-  readonly w: number;
-  readonly h: number;
-  readonly unit?: string;
-  readonly description?: string;
-  readonly min?: number;
-  readonly max?: number;
-  readonly decimals?: number;
-  /** Value → text and colour (state timelines). */
-  readonly mappings?: readonly (readonly [number, string, string])[];
-  readonly thresholds?: readonly (readonly [number | null, string])[];
-  readonly extra?: Record<string, unknown>;
-}
-
-export interface DashboardSpec {
-  readonly uid: string;
-  readonly file: string;
-  readonly title: string;
-  readonly description: string;
-  readonly panels: readonly PanelSpec[];
-}
+import type { DashboardSpec, PanelSpec } from "./spec.ts";
+import { SESSION_DASHBOARDS } from "./session_dashboards.ts";
+import { sqlDashboardJson } from "./sessions_sql_dashboard.ts";
+export type { DashboardSpec, PanelSpec, Query } from "./spec.ts";
 
 /** The per-vehicle selector every query carries. */
 const V = `vin=~"$vin"`;
@@ -644,6 +615,7 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
   driving,
   battery,
   exporter,
+  ...SESSION_DASHBOARDS,
 ];
 
 const DS = { type: "prometheus", uid: "${datasource}" };
@@ -780,9 +752,14 @@ export function dashboardJson(d: DashboardSpec): Record<string, unknown> {
   };
 }
 
+/** The SQL dashboard on GreptimeDB's sessions table (sessions_sql_dashboard.ts). */
+export const SQL_DASHBOARD_FILE = "sessions-greptimedb.json";
+
 /** File name → JSON text, as written to deploy/grafana/dashboards/. */
 export function renderDashboards(): Map<string, string> {
-  return new Map(
-    DASHBOARDS.map((d) => [d.file, JSON.stringify(dashboardJson(d), null, 2) + "\n"]),
-  );
+  const text = (json: unknown) => JSON.stringify(json, null, 2) + "\n";
+  return new Map([
+    ...DASHBOARDS.map((d) => [d.file, text(dashboardJson(d))] as const),
+    [SQL_DASHBOARD_FILE, text(sqlDashboardJson())],
+  ]);
 }
