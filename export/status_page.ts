@@ -100,6 +100,27 @@ export function renderVehicles(model: StatusModel): string {
     if (a?.pollState) rows.push("<dt>Polling</dt><dd>" + esc(a.pollState) + "</dd>");
     return rows.join("");
   };
+  const sessions = (v: StatusModel["vehicles"][number]) => {
+    if (!v.sessions) return "";
+    if (!v.sessions.length) return '<p class="sessions muted">No drives or charges yet.</p>';
+    return '<ul class="sessions">' + v.sessions.map((s) => {
+      const parts = [
+        s.kind + (s.type ? " " + s.type : ""),
+        dur(model.now - s.endS) + " ago",
+        dur(s.durationS),
+      ];
+      if (s.km !== undefined) parts.push(s.km.toFixed(1) + " km");
+      if (s.kwh !== undefined) {
+        parts.push((s.kind === "charge" ? "+" : "") + s.kwh.toFixed(1) + " kWh");
+      }
+      if (s.whPerKm !== undefined) parts.push(Math.round(s.whPerKm) + " Wh/km");
+      if (s.socStart !== undefined && s.socEnd !== undefined) {
+        parts.push(Math.round(s.socStart * 100) + "→" + Math.round(s.socEnd * 100) + " %");
+      }
+      if (s.cost) parts.push(s.cost);
+      return '<li class="session session-' + esc(s.kind) + '">' + esc(parts.join(" · ")) + "</li>";
+    }).join("") + "</ul>";
+  };
   if (!model.vehicles.length) {
     return '<p class="empty">No vehicles yet: waiting for the first answer from the vendor.</p>';
   }
@@ -116,7 +137,7 @@ export function renderVehicles(model: StatusModel): string {
         ? "<dt>Charge limit</dt><dd>" + pct(v.chargeLimit) + "</dd>"
         : "") +
       "<dt>Last sample</dt><dd>" + esc(age) + "</dd>" + usage(v) + "</dl>" +
-      chart(v.history, model.now) + "</article>";
+      chart(v.history, model.now) + sessions(v) + "</article>";
   }).join("");
 }
 
@@ -149,6 +170,8 @@ meter{display:block;width:100%;height:8px}
 .chart .soc-line{fill:none;stroke:var(--line);stroke-width:2}
 .axis{display:flex;justify-content:space-between;color:var(--muted);font-size:.8em}
 .empty{color:var(--muted)}
+.sessions{list-style:none;margin:8px 0 0;padding:0;font-size:.85em}
+.sessions li{padding:2px 0;border-top:1px solid var(--grid)}
 footer{margin-top:20px;color:var(--muted);font-size:.85em}
 footer a{color:inherit}
 `;
