@@ -135,6 +135,23 @@ Deno.test("GreptimeDB: a refused statement keeps the sessions queued; the passwo
     assertEquals(store.unsent(BACKEND).length, 1);
     assert(lines.some((l) => l.includes("HTTP 401") && l.includes("password mismatch")));
     assert(!lines.some((l) => l.includes("wrong-password-1")), "no password in the log");
+    // A statement GreptimeDB rejects quoting a VIN: the log keeps its tail only.
+    fake.tables.clear();
+    const vin = "5YJ3E1EA9PF000001";
+    // A VIN where a number belongs (as a mix-up would put it): GreptimeDB quotes the value.
+    const bad = { ...full(9), id: "drive-tesla-x-1", distance_km: vin } as unknown as Session;
+    store.commit("tesla/x", {}, [bad], 0);
+    const right = new GreptimeSessions({
+      url: fake.url,
+      database: "ev",
+      username: "ev",
+      password: "s3cret-pw",
+      queue: store,
+      log: createLogger({ level: "debug", write: (l) => lines.push(l) }),
+    });
+    await right.flush();
+    assert(lines.some((l) => l.includes("DOUBLE") && l.includes("…000001")), lines.join("\n"));
+    assert(!lines.some((l) => l.includes(vin)), "no VIN in the log");
   } finally {
     await fake.close();
   }

@@ -204,3 +204,36 @@ Deno.test("sessions: a drive first seen under way uses the last odometer and its
   assertAlmostEquals(parked.energy_lost_kwh!, 0, 1e-9, "the drive's energy is not drain");
   assertEquals(parked.end_ms, drive.start_ms);
 });
+
+Deno.test("sessions: place names and coordinates with location on, neither without it", () => {
+  const places = [
+    { name: "home", latitude: 52, longitude: 4 },
+    { name: "work", latitude: 52.33, longitude: 3.475 },
+  ];
+  const drive = (location: boolean) => {
+    const r = rig({ stop_gap_s: 300, places }, undefined, location);
+    r.at(0, { km: 10, kwh: 50, lat: 52.0003, lon: 4.0002 });
+    for (let m = 1; m <= 30; m++) {
+      r.at(m, {
+        drive: true,
+        km: 10 + m,
+        kwh: 50 - m * 0.15,
+        lat: 52 + m * 0.011,
+        lon: 4 - m * 0.0175,
+      });
+    }
+    r.at(31, { km: 40, kwh: 45.5, lat: 52.3301, lon: 3.4751 });
+    r.idle(40);
+    return r.sessions("drive")[0];
+  };
+  const on = drive(true);
+  assertEquals([on.start_place, on.end_place], ["home", "work"]);
+  assertEquals([on.end_latitude, on.end_longitude], [52.3301, 3.4751]);
+  const off = drive(false);
+  assertEquals([off.start_place, off.end_place, off.start_latitude, off.end_longitude], [
+    null,
+    null,
+    null,
+    null,
+  ]);
+});

@@ -28,6 +28,8 @@ export interface Reading {
   type?: "ac" | "dc";
   outside?: number;
   capacityKwh?: number;
+  lat?: number;
+  lon?: number;
 }
 
 export function snapshot(t: number, r: Reading): Snapshot {
@@ -44,6 +46,8 @@ export function snapshot(t: number, r: Reading): Snapshot {
   add("ev.charging.energy_added", r.added === undefined ? undefined : r.added * 3.6e6);
   add("ev.climate.outside.temperature", r.outside);
   add("ev.battery.capacity", r.capacityKwh === undefined ? undefined : r.capacityKwh * 3.6e6);
+  add("ev.location.latitude", r.lat);
+  add("ev.location.longitude", r.lon);
   const plugged = r.plugged ?? (r.charging !== undefined && r.charging !== "disconnected");
   add("ev.charging.plugged_in", plugged ? 1 : 0);
   states.push({ metric: "ev.drive.shift_state", state: r.drive ? "drive" : "park" });
@@ -52,14 +56,18 @@ export function snapshot(t: number, r: Reading): Snapshot {
   return { vehicle: VEHICLE, sampledAt: t, state: "online", samples, states, info: {} };
 }
 
-export function rig(config: Record<string, unknown> = {}, store = SessionStore.open(":memory:")) {
+export function rig(
+  config: Record<string, unknown> = {},
+  store = SessionStore.open(":memory:"),
+  location = false,
+) {
   const clock = new VirtualClock(T0 * 1000, 0);
   const readings = new Readings();
   const tracker = new SessionTracker({
     readings,
     store,
     config: SessionsConfig.parse(config),
-    location: false,
+    location,
     clock,
     log: createLogger({ level: "error" }),
   });
