@@ -4,7 +4,8 @@
 FROM denoland/deno:debian-2.9.6
 
 # /data holds tokens and scheduler state (a volume); the app itself stays read-only to the
-# process, which runs as the image's unprivileged `deno` user (uid 1993).
+# process, which runs as the image's unprivileged `deno` user (uid 1993) and may write only
+# its state_dir (/data).
 RUN mkdir -p /data /etc/ev-observer && chown deno:deno /data
 WORKDIR /app
 
@@ -27,8 +28,9 @@ EXPOSE 9464
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
   CMD ["deno", "run", "--cached-only", "--allow-net=127.0.0.1,[::1]", "--allow-env=EV_OBSERVER_LISTEN", "scripts/healthcheck.ts"]
 
-# tini (shipped in the base image) is PID 1 and forwards SIGTERM to Deno, whose handler
-# flushes OTLP and closes the server (graceful `docker stop`). Exec form: no shell between.
-# The permissions are those of `deno task ev-observer` and the compiled binary.
-ENTRYPOINT ["/tini", "--", "deno", "run", "--cached-only", "--no-prompt", "--allow-read=.,/data,/etc/ev-observer,/var/lib/ev-observer", "--allow-write=.,/data,/var/lib/ev-observer", "--allow-env", "--allow-net", "--allow-sys=hostname,osRelease", "scripts/main.ts"]
+# tini (shipped in the base image) is PID 1 and forwards SIGTERM to Deno, which passes it to the
+# command (its handler flushes OTLP and closes the server: a graceful `docker stop`). Exec form:
+# no shell between. Like `deno task ev-observer`, this process may only start Deno: each command
+# runs in a child allowed what its config needs (the hosts it reaches, its files), no more.
+ENTRYPOINT ["/tini", "--", "deno", "run", "--cached-only", "--no-prompt", "--allow-run=deno", "scripts/main.ts"]
 CMD ["replay", "--loop"]

@@ -93,8 +93,8 @@ export async function openAccount(
   const variable = tokenVariable(account, env);
   const token = w.token ?? staticToken(env[variable]);
   if (token) {
-    const baseUrl = account.base_url ?? plugin.defaultBaseUrl;
-    if (!baseUrl) throw new ConfigError(`${label}.base_url: set the vendor's API base URL`);
+    const baseUrl = account.api_base_url ?? plugin.defaultBaseUrl;
+    if (!baseUrl) throw new ConfigError(`${label}.api_base_url: set the vendor's API base URL`);
     const provider = plugin.create({
       http: http.withAuth({ token }),
       readings,
@@ -180,6 +180,20 @@ function sharedBudget(
   const budget = new Budget(config, meter);
   if (id !== undefined) budgets.set(id, budget);
   return budget;
+}
+
+/**
+ * The config file `poll` and `record` cannot run without: the named one, else ./config.yaml;
+ * neither is an error that says so and names the example to start from.
+ */
+export async function requiredConfigPath(flag: string | undefined): Promise<string> {
+  const path = await configPath(flag);
+  if (path !== undefined) return path;
+  throw new ConfigError(
+    "no config file: ./config.yaml does not exist and --config was not given — copy " +
+      "config.example.yaml to config.yaml, add your account under accounts:, and run again " +
+      "(or name the file with --config PATH)",
+  );
 }
 
 /** The config file to use: the named one, else ./config.yaml when it exists. */

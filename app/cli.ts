@@ -13,9 +13,21 @@ export function fail(err: unknown, log?: Logger): never {
 
 /**
  * A second signal this soon after the first is the same stop arriving twice (a process group
- * signalled while `deno task`, `timeout` or systemd forwards it too), not an impatient user.
+ * signalled while the launcher, `deno task`, `timeout` or systemd forwards it too), not an impatient user.
  */
 const SAME_STOP_MS = 5_000;
+
+/** Set in a launched work stage: its launcher going away (even by kill -9) stops it too. */
+let parentWatch = false;
+
+/**
+ * Makes onShutdownSignal also stop the process when its parent, the launcher, is gone
+ * (reparented: a new parent pid), so a killed launcher never leaves the work running,
+ * holding the port and the pipes.
+ */
+export function stopWithParent(): void {
+  parentWatch = true;
+}
 
 /**
  * Aborts `controller` on SIGINT/SIGTERM so the script can flush, save and exit cleanly. A
@@ -39,4 +51,15 @@ export function onShutdownSignal(
   };
   Deno.addSignalListener("SIGINT", handler);
   if (Deno.build.os !== "windows") Deno.addSignalListener("SIGTERM", handler);
+  if (parentWatch) {
+    const parent = Deno.ppid;
+    const timer = setInterval(() => {
+      if (Deno.ppid === parent) return;
+      clearInterval(timer);
+      log.warn("the launcher is gone: stopping");
+      handler();
+    }, 500);
+    Deno.unrefTimer(timer);
+    controller.signal.addEventListener("abort", () => clearInterval(timer), { once: true });
+  }
 }

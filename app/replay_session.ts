@@ -61,7 +61,7 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
         name: "replay",
         vehicles: [],
         ...sim?.replayAccount,
-        base_url: fake.url,
+        api_base_url: fake.url,
       };
       const { run } = await openAccount(account, i, {
         location: options.location,

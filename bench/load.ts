@@ -65,6 +65,8 @@ export interface LoadReport {
 const SERVER = new URL("./load_server.ts", import.meta.url).pathname;
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 const DEFAULT_PATHS = ["/metrics", "/", "/status.json"];
+/** The load server's permissions: loopback only, no file (the bench task may start Deno). */
+export const SERVER_PERMISSIONS = ["--no-prompt", "--allow-net=127.0.0.1"];
 
 interface Sample {
   readonly t: number;
@@ -79,7 +81,7 @@ export async function runLoad(o: LoadOptions): Promise<LoadReport> {
     args: [
       "run",
       `--config=${CONFIG}`,
-      "--allow-net=127.0.0.1",
+      ...SERVER_PERMISSIONS,
       "--v8-flags=--expose-gc",
       SERVER,
       `--vehicles=${o.vehicles}`,

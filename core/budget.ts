@@ -9,7 +9,14 @@
  * per-minute window is reserved before each read, and the vendor's "quota used up" or "too
  * many requests" answer pauses the whole key until it refills.
  */
+import { MAX_WAIT_MS } from "./clock.ts";
 import type { UsageMeter } from "./usage.ts";
+
+/**
+ * The longest pause a vendor can ask for (a Retry-After, a quota countdown): a day, as the
+ * README promises. A bogus value must not park every car on the key for weeks.
+ */
+export const MAX_PAUSE_S = MAX_WAIT_MS / 1000;
 
 export interface BudgetConfig {
   readonly requests_per_day?: number;
@@ -159,9 +166,13 @@ export class Budget {
     return (at - now) / 1000;
   }
 
-  /** The vendor refused the key (quota used up, too many requests): nobody sends for `s`. */
+  /**
+   * The vendor refused the key (quota used up, too many requests): nobody sends for `seconds`,
+   * at most MAX_PAUSE_S (a value that is not a number counts as the most).
+   */
   pause(seconds: number): void {
-    this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + seconds * 1000);
+    const s = Number.isNaN(seconds) ? MAX_PAUSE_S : Math.min(MAX_PAUSE_S, Math.max(0, seconds));
+    this.#pausedUntil = Math.max(this.#pausedUntil, this.#now() + s * 1000);
   }
 
   /** Seconds the key stays paused (0 when it is not). */

@@ -107,3 +107,17 @@ Deno.test("pause: a refused key waits for everyone; meters of accounts on one ke
   budget.register(["volvo/V2", "volvo/V3"]);
   assertEquals(budget.vehicles, 3);
 });
+
+Deno.test("pause: a vendor's pause is held a day at most (a bogus Retry-After or countdown)", () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10, 12), 0);
+  const meter = new UsageMeter({ provider: "volvo", account: "a", pricing, clock });
+  const budget = new Budget({ requests_per_minute: 100 }, meter);
+  budget.pause(3_000_000);
+  assertEquals(budget.pausedFor(), 86_400, "35 days asked, a day held");
+  budget.pause(Infinity);
+  assertEquals(budget.pausedFor(), 86_400);
+  clock.advance(86_400_000);
+  assertEquals(budget.pausedFor(), 0, "sends again after the day");
+  budget.pause(-5);
+  assertEquals(budget.pausedFor(), 0);
+});

@@ -22,6 +22,7 @@
  * const grant = await oauth.exchangeCode(pending, params);
  * ```
  */
+import { listenFailure } from "./listen.ts";
 import { AuthorizationError, checkAuthorizationResponse } from "./oauth.ts";
 
 export interface CallbackServer {
@@ -88,7 +89,13 @@ export function startCallbackServer(options: { redirectUri: string }): CallbackS
       handler,
     });
   } catch (err) {
-    throw new Error(`cannot listen on 127.0.0.1:${uri.port || 80}: ${(err as Error).message}`);
+    const address = `127.0.0.1:${uri.port || 80}`;
+    const why = listenFailure(err, {
+      address,
+      key: "the port of redirect_uri",
+      set: (a) => `a redirect_uri on ${a} (registered with your app as well)`,
+    });
+    throw new Error(why ?? `cannot listen on ${address}: ${(err as Error).message}`);
   }
   let closing: Promise<void> | undefined;
   const close = () => (closing ??= server.shutdown().then(() => server.finished));

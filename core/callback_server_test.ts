@@ -108,7 +108,12 @@ Deno.test("callback server: denied consent and timeout reject; bad redirect URIs
     const e = assertThrows(() =>
       startCallbackServer({ redirectUri: `http://127.0.0.1:${busy.port}/cb` })
     );
-    assertStringIncludes(e.message, `cannot listen on 127.0.0.1:${busy.port}`);
+    assertStringIncludes(
+      e.message,
+      `cannot listen on 127.0.0.1:${busy.port} (the port of redirect_uri): another program ` +
+        `already uses port ${busy.port}`,
+    );
+    assertStringIncludes(e.message, "stop it, or choose a free port");
   } finally {
     await busy.close();
   }

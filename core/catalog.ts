@@ -123,6 +123,8 @@ export const POLL_STATES = [
   "backing_off",
   "rate_limited",
   "sign_in_needed",
+  // A push source delivers the vehicle's readings: nothing is polled.
+  "streaming",
   "unknown",
 ] as const;
 
@@ -443,6 +445,21 @@ export const CATALOG: readonly MetricDef[] = [
     { exporter: true, range: UNIX_TIME },
   ),
   stateset("ev.poll.state", "What the scheduler is doing with the vehicle.", [...POLL_STATES]),
+  // Push sources (Tesla Fleet Telemetry over MQTT): is the broker connection up, and what
+  // went wrong with it. Malformed stream values count in ev.parse.errors like polled ones.
+  g(
+    "ev.stream.connected",
+    "{boolean}",
+    "The account's stream is connected and subscribed (1 = yes, 0 = no: its cars are polled).",
+    ["provider", "account"],
+    { exporter: true },
+  ),
+  counter(
+    "ev.stream.errors",
+    "{error}",
+    "Stream connection faults by kind (unreachable, auth, tls, refused, protocol).",
+    ["provider", "account", "kind"],
+  ),
   // Every failed poll by kind, so faults that leave no HTTP status (timeouts, resets,
   // malformed bodies) are counted under one name with the log's `kind`.
   counter(

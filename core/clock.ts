@@ -1,5 +1,18 @@
 /** Real and virtual time. Everything that waits or stamps time takes a Clock. */
 
+/**
+ * The longest single wait, a day: every clock caps its sleeps here, so no value (a config
+ * interval, a vendor's Retry-After, a quota countdown, a bug's NaN) can turn into a timer
+ * that `setTimeout` clamps to 1 ms (anything above 2^31−1 ms, 24.8 days) and fires at once.
+ * A loop that wanted longer wakes after a day and plans again.
+ */
+export const MAX_WAIT_MS = 86_400_000;
+
+/** A wait as every clock takes it: at least 0, at most MAX_WAIT_MS; NaN counts as the most. */
+export function cappedWait(ms: number): number {
+  return Number.isNaN(ms) ? MAX_WAIT_MS : Math.min(MAX_WAIT_MS, Math.max(0, ms));
+}
+
 export interface Clock {
   /** Milliseconds since the Unix epoch. */
   now(): number;
@@ -36,10 +49,10 @@ export class VirtualClock implements Clock {
 
   sleep(ms: number, signal?: AbortSignal): Promise<void> {
     if (this.speed === 0) {
-      this.advance(ms);
+      this.advance(cappedWait(ms));
       return signal?.aborted ? Promise.reject(signal.reason) : Promise.resolve();
     }
-    return abortableDelay(ms / this.speed, signal);
+    return abortableDelay(cappedWait(ms) / this.speed, signal);
   }
 }
 
@@ -49,7 +62,7 @@ function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
     const timer = setTimeout(() => {
       signal?.removeEventListener("abort", onAbort);
       resolve();
-    }, Math.max(0, ms));
+    }, cappedWait(ms));
     const onAbort = () => {
       clearTimeout(timer);
       reject(signal!.reason);
@@ -81,7 +94,7 @@ export class StepClock implements Clock {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise((resolve, reject) => {
       const sleeper = {
-        at: this.#now + Math.max(0, ms),
+        at: this.#now + cappedWait(ms),
         seq: this.#seq++,
         wake: () => {
           signal?.removeEventListener("abort", onAbort);
@@ -163,7 +176,7 @@ class Lockstep {
     if (signal?.aborted) return Promise.reject(signal.reason);
     return new Promise<void>((resolve, reject) => {
       const waiter: Waiter = {
-        at: this.clock.now() + Math.max(0, ms),
+        at: this.clock.now() + cappedWait(ms),
         resolve: () => {
           signal?.removeEventListener("abort", onAbort);
           resolve();

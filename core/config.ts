@@ -1,19 +1,91 @@
 /**
- * One YAML config file plus environment overrides, validated up front. Errors name the key
- * and say how to fix it.
+ * One YAML config file plus environment overrides, validated up front. Every block takes only
+ * its own keys; errors name the file, the key (and the variable that set it) and the fix, and
+ * never quote a value.
  */
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { MAX_WAIT_MS } from "./clock.ts";
+import { block, keysUnder, unknownKey } from "./config_block.ts";
+import { listenProblem } from "./listen.ts";
 import { type Logger, loggerFromEnv } from "./log.ts";
+import { isLoopbackUrl } from "./oauth.ts";
 import { DEFAULT_SCHEDULER, type SchedulerConfig } from "./scheduler_config.ts";
-import { DEFAULT_SESSIONS, SessionsConfig } from "./sessions/config.ts";
+import { DEFAULT_SESSIONS, SESSIONS_KEYS, SessionsConfig } from "./sessions/config.ts";
+import { parseYamlText, YamlSyntaxError } from "./yaml_text.ts";
 
-const ListenAddress = z.string().regex(
-  /^(\[[0-9a-fA-F:]+\]|[A-Za-z0-9.-]+):\d{1,5}$/,
-  "expected host:port, e.g. 127.0.0.1:9464",
+/** A duration: seconds, or a number with s, m, h or d ("7d", "12h"); in seconds. */
+const Duration = z.union([
+  z.number().positive(),
+  z.string().regex(/^\d+(\.\d+)?\s*[smhd]$/, 'expected a duration such as "7d", "12h", "30m"'),
+]).transform((v) =>
+  typeof v === "number"
+    ? v
+    : parseFloat(v) * { s: 1, m: 60, h: 3600, d: 86400 }[v.trim().slice(-1) as "s"]
 );
 
-export const AccountConfig = z.object({
+export { splitListen } from "./listen.ts";
+
+/** The longest interval a `polling` key may ask for: every wait is capped there anyway. */
+const MAX_INTERVAL_S = MAX_WAIT_MS / 1000;
+
+/** The one check of a listen address (the `--listen` flag uses it too). */
+const ListenAddress = z.string().superRefine((address, ctx) => {
+  const problem = listenProblem(address);
+  if (problem) ctx.addIssue({ code: "custom", message: problem });
+});
+
+/** A vendor API base URL: https, or plain http on loopback (a fake or replay server). */
+const ApiBaseUrl = z.string().refine(
+  (value) => {
+    try {
+      const url = new URL(value);
+      return url.protocol === "https:" || (url.protocol === "http:" && isLoopbackUrl(url));
+    } catch {
+      return false;
+    }
+  },
+  "expected an https:// URL such as https://fleet-api.prd.eu.vn.cloud.tesla.com (plain http only on 127.0.0.1 or localhost)",
+);
+
+/** Every scheduler key, with its default (the `polling` block) or optional (an account's). */
+function pollingShape(defaults: boolean) {
+  return Object.fromEntries(
+    Object.entries(DEFAULT_SCHEDULER).map(([key, value]) => {
+      let type: z.ZodType<number | boolean>;
+      if (typeof value === "boolean") type = z.boolean();
+      else {
+        const number = value === 0 ? z.number().min(0) : z.number().positive();
+        type = key.endsWith("_s")
+          ? number.max(
+            MAX_INTERVAL_S,
+            `at most ${MAX_INTERVAL_S} (a day): no wait is longer than a day`,
+          )
+          : number.max(100, "at most 100");
+      }
+      return [key, defaults ? type.default(value) : type.optional()];
+    }),
+  );
+}
+
+const POLLING_KEYS = Object.keys(DEFAULT_SCHEDULER).map((k) => `polling.${k}`);
+
+function pollingSchema(): z.ZodType<SchedulerConfig>;
+function pollingSchema(defaults: false): z.ZodType<Partial<SchedulerConfig>>;
+function pollingSchema(defaults = true): z.ZodType {
+  return block(pollingShape(defaults));
+}
+
+const Budget = block({
+  requests_per_day: z.number().int().positive().optional(),
+  /** Requests in any 60 s (Volvo's per-key limit is 100). */
+  requests_per_minute: z.number().int().positive().optional(),
+  usd_per_month: z.number().positive().optional(),
+  safety_margin: z.number().min(0).max(0.9).default(0.1),
+});
+const BUDGET_KEYS = Object.keys(Budget.shape).map((k) => `budget.${k}`);
+
+/** The keys every `accounts` entry may have; a vendor's own come from its plug-in. */
+const ACCOUNT_SHAPE = {
   provider: z.string(),
   /** Name of the account; the token file is named after it. */
   name: z.string().regex(/^[A-Za-z0-9_-]+$/, "use letters, digits, - and _ only").default(
@@ -21,93 +93,128 @@ export const AccountConfig = z.object({
   ),
   /** Only these VINs; all vehicles of the account when empty. */
   vehicles: z.array(z.string()).default([]),
-  /** Vendor API base URL (e.g. a Fleet API region); the provider's default when unset. */
-  base_url: z.url("expected a URL such as https://fleet-api.prd.eu.vn.cloud.tesla.com")
-    .optional(),
+  /**
+   * The vendor's API base URL (a Fleet API region, a proxy, `replay --serve`), with stored
+   * tokens and a static token alike; the vendor's default host when unset.
+   */
+  api_base_url: ApiBaseUrl.optional(),
   /** What the account may spend; the scheduler stays inside it (core/budget.ts). */
-  budget: z.object({
-    requests_per_day: z.number().int().positive().optional(),
-    /** Requests in any 60 s (Volvo's per-key limit is 100). */
-    requests_per_minute: z.number().int().positive().optional(),
-    usd_per_month: z.number().positive().optional(),
-    safety_margin: z.number().min(0).max(0.9).default(0.1),
-  }).strict().optional(),
+  budget: Budget.optional(),
   /** This account's scheduler settings over the vendor's and the common `polling` ones. */
   polling: pollingSchema(false).optional(),
-}).loose();
+};
+
+/** A vendor's own keys of an `accounts` entry, as its plug-in declares them (core/plugin.ts). */
+export interface VendorAccountKeys {
+  readonly id: string;
+  readonly accountKeys: readonly string[];
+}
+
+/**
+ * An `accounts` entry: the common keys, and the keys of its vendor. Without `vendors` (tests
+ * of the common keys) the vendor's keys pass unchecked; every entry point passes them.
+ */
+function accountSchema(vendors?: readonly VendorAccountKeys[]) {
+  const common = z.looseObject(ACCOUNT_SHAPE);
+  if (!vendors) return common;
+  const own = Object.keys(ACCOUNT_SHAPE);
+  return common.superRefine((account, ctx) => {
+    const vendor = vendors.find((v) => v.id === account.provider);
+    if (!vendor) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["provider"],
+        message: `unknown provider "${account.provider}": use one of ` +
+          vendors.map((v) => v.id).join(", "),
+      });
+      return;
+    }
+    const known = [...own, ...vendor.accountKeys.filter((k) => !own.includes(k))];
+    for (const key of Object.keys(account)) {
+      if (known.includes(key)) continue;
+      ctx.addIssue({
+        code: "custom",
+        path: [key],
+        message: unknownKey(key, known, [...POLLING_KEYS, ...BUDGET_KEYS]),
+      });
+    }
+  });
+}
+
+export const AccountConfig = accountSchema();
 export type AccountConfig = z.infer<typeof AccountConfig>;
 
-export const Config = z.object({
-  listen: ListenAddress.default("127.0.0.1:9464"),
-  /** Export latitude/longitude/heading. Off unless the user opts in. */
-  location: z.boolean().default(false),
-  /** Where tokens and state live. */
-  state_dir: z.string().default("./state"),
-  /** Prometheus exporter-toolkit style web config (TLS, basic auth) for /metrics and /. */
-  web_config: z.string().optional(),
-  log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
-  greptimedb: z.object({
-    url: z.url("expected a URL such as http://localhost:4000"),
-    database: z.string().default("public"),
-    username: z.string().optional(),
-    password: z.string().optional(),
-  }).optional(),
-  accounts: z.array(AccountConfig).default([]),
-  /** Scheduler intervals and sleep logic (core/scheduler.ts); each key has a default. */
-  polling: pollingSchema().default(DEFAULT_SCHEDULER),
-  /** Drives, charges and parked periods kept in state_dir/sessions.db (core/sessions/). */
-  sessions: SessionsConfig.default(DEFAULT_SESSIONS),
-  /** Weather at each car's last position (enrich/weather.ts). Off when absent. */
-  weather: z.object({
-    source: z.enum(["open-meteo", "openweathermap"]),
-    /** OpenWeatherMap's key (a secret; EV_WEATHER_API_KEY keeps it out of the file). */
-    api_key: z.string().min(1).optional(),
-    /** Another instance of the service (a self-hosted Open-Meteo). */
-    url: z.url("expected a URL such as https://api.open-meteo.com").optional(),
-  }).strict().optional(),
-}).strict().superRefine((c, ctx) => {
-  if (c.weather?.source === "openweathermap" && !c.weather.api_key) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["weather", "api_key"],
-      message: "OpenWeatherMap needs an API key (set weather.api_key or EV_WEATHER_API_KEY), " +
-        "or use source: open-meteo, which needs none",
-    });
-  }
-  if (c.sessions.places.length && !c.location) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["sessions", "places"],
-      message: "places are found by the car's position: they need location: true",
-    });
-  }
-  if (c.weather && !c.location) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["weather"],
-      message: "weather is looked up at each car's position: it needs location: true",
-    });
-  }
+const Greptime = block({
+  url: z.url("expected a URL such as http://localhost:4000"),
+  database: z.string().default("public"),
+  username: z.string().optional(),
+  password: z.string().optional(),
 });
-export type Config = z.infer<typeof Config>;
 
-/** Every scheduler key with its default: numbers positive (or ≥ 0 where 0 is the default). */
-function pollingSchema(): z.ZodType<SchedulerConfig>;
-function pollingSchema(defaults: false): z.ZodType<Partial<SchedulerConfig>>;
-/** Every scheduler key: with its default (the `polling` block), or optional (an account's). */
-function pollingSchema(defaults = true): z.ZodType {
-  const shape = Object.fromEntries(
-    Object.entries(DEFAULT_SCHEDULER).map(([key, value]) => {
-      const type: z.ZodType<number | boolean> = typeof value === "boolean"
-        ? z.boolean()
-        : value === 0
-        ? z.number().min(0)
-        : z.number().positive();
-      return [key, defaults ? type.default(value) : type.optional()];
-    }),
-  );
-  return z.object(shape).strict();
+const Weather = block({
+  source: z.enum(["open-meteo", "openweathermap"]),
+  /** OpenWeatherMap's key (a secret; EV_WEATHER_API_KEY keeps it out of the file). */
+  api_key: z.string().min(1).optional(),
+  /** Another instance of the service (a self-hosted Open-Meteo). */
+  url: z.url("expected a URL such as https://api.open-meteo.com").optional(),
+});
+
+function configSchema(vendors?: readonly VendorAccountKeys[]) {
+  const nested = [
+    ...POLLING_KEYS,
+    ...keysUnder("greptimedb", Greptime.shape),
+    ...keysUnder("weather", Weather.shape),
+    ...SESSIONS_KEYS,
+  ];
+  return block({
+    listen: ListenAddress.default("127.0.0.1:9464"),
+    /** Export latitude/longitude/heading. Off unless the user opts in. */
+    location: z.boolean().default(false),
+    /** Where tokens and state live. */
+    state_dir: z.string().default("./state"),
+    /** Last known values older than this go absent (seconds); kept for good when unset. */
+    max_value_age: Duration.optional(),
+    /** How the status page shows lengths, temperatures and pressures; the exports stay SI. */
+    units: z.enum(["metric", "imperial"]).default("metric"),
+    /** Prometheus exporter-toolkit style web config (TLS, basic auth) for /metrics and /. */
+    web_config: z.string().optional(),
+    log_level: z.enum(["debug", "info", "warn", "error"]).default("info"),
+    greptimedb: Greptime.optional(),
+    accounts: z.array(accountSchema(vendors)).default([]),
+    /** Scheduler intervals and sleep logic (core/scheduler.ts); each key has a default. */
+    polling: pollingSchema().default(DEFAULT_SCHEDULER),
+    /** Drives, charges and parked periods kept in state_dir/sessions.db (core/sessions/). */
+    sessions: SessionsConfig.default(DEFAULT_SESSIONS),
+    /** Weather at each car's last position (enrich/weather.ts). Off when absent. */
+    weather: Weather.optional(),
+  }, nested).superRefine((c, ctx) => {
+    if (c.weather?.source === "openweathermap" && !c.weather.api_key) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["weather", "api_key"],
+        message: "OpenWeatherMap needs an API key (set weather.api_key or EV_WEATHER_API_KEY), " +
+          "or use source: open-meteo, which needs none",
+      });
+    }
+    if (c.sessions.places.length && !c.location) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["sessions", "places"],
+        message: "places are found by the car's position: they need location: true",
+      });
+    }
+    if (c.weather && !c.location) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["weather"],
+        message: "weather is looked up at each car's position: it needs location: true",
+      });
+    }
+  });
 }
+
+export const Config = configSchema();
+export type Config = z.infer<typeof Config>;
 
 export class ConfigError extends Error {
   constructor(message: string) {
@@ -116,59 +223,94 @@ export class ConfigError extends Error {
   }
 }
 
-/** Environment variables that override file keys (documented in the README). */
-const ENV_OVERRIDES: Record<string, (raw: Record<string, unknown>, v: string) => void> = {
-  EV_OBSERVER_LISTEN: (raw, v) => (raw.listen = v),
-  EV_OBSERVER_LOCATION: (raw, v) => (raw.location = v === "true" || v === "1"),
-  EV_OBSERVER_STATE_DIR: (raw, v) => (raw.state_dir = v),
-  EV_OBSERVER_WEB_CONFIG: (raw, v) => (raw.web_config = v),
-  EV_LOG_LEVEL: (raw, v) => (raw.log_level = v),
-  GREPTIMEDB_URL: (raw, v) => (greptime(raw).url = v),
-  GREPTIMEDB_DB: (raw, v) => (greptime(raw).database = v),
-  GREPTIMEDB_USERNAME: (raw, v) => (greptime(raw).username = v),
-  GREPTIMEDB_PASSWORD: (raw, v) => (greptime(raw).password = v),
+/** Environment variables that override file keys (documented in the README), by the key. */
+const ENV_OVERRIDES: Record<string, { key: string; apply: (raw: Raw, v: string) => void }> = {
+  EV_OBSERVER_LISTEN: { key: "listen", apply: (raw, v) => (raw.listen = v) },
+  EV_OBSERVER_LOCATION: {
+    key: "location",
+    apply: (raw, v) => (raw.location = v === "true" || v === "1"),
+  },
+  EV_OBSERVER_STATE_DIR: { key: "state_dir", apply: (raw, v) => (raw.state_dir = v) },
+  EV_OBSERVER_WEB_CONFIG: { key: "web_config", apply: (raw, v) => (raw.web_config = v) },
+  EV_LOG_LEVEL: { key: "log_level", apply: (raw, v) => (raw.log_level = v) },
+  GREPTIMEDB_URL: { key: "greptimedb.url", apply: (raw, v) => (greptime(raw).url = v) },
+  GREPTIMEDB_DB: { key: "greptimedb.database", apply: (raw, v) => (greptime(raw).database = v) },
+  GREPTIMEDB_USERNAME: {
+    key: "greptimedb.username",
+    apply: (raw, v) => (greptime(raw).username = v),
+  },
+  GREPTIMEDB_PASSWORD: {
+    key: "greptimedb.password",
+    apply: (raw, v) => (greptime(raw).password = v),
+  },
   // Only completes a weather block the file has: a key alone chooses no source.
-  EV_WEATHER_API_KEY: (raw, v) => {
-    if (raw.weather && typeof raw.weather === "object") {
-      raw.weather = { ...raw.weather as Record<string, unknown>, api_key: v };
-    }
+  EV_WEATHER_API_KEY: {
+    key: "weather.api_key",
+    apply: (raw, v) => {
+      if (raw.weather && typeof raw.weather === "object") {
+        raw.weather = { ...raw.weather as Raw, api_key: v };
+      }
+    },
   },
 };
 
-function greptime(raw: Record<string, unknown>): Record<string, unknown> {
+type Raw = Record<string, unknown>;
+
+function greptime(raw: Raw): Raw {
   raw.greptimedb ??= {};
-  return raw.greptimedb as Record<string, unknown>;
+  // A block that is not a mapping stays as it is, for the schema to report.
+  return typeof raw.greptimedb === "object" ? raw.greptimedb as Raw : {};
 }
 
-/** Parses config text (YAML) with env overrides; `source` names the file in errors. */
+/** A key path as the user writes it: `accounts[0].budget.requests_per_day`. */
+function keyPath(path: readonly PropertyKey[]): string {
+  return path.reduce<string>(
+    (out, part) =>
+      typeof part === "number" ? `${out}[${part}]` : out ? `${out}.${String(part)}` : String(part),
+    "",
+  );
+}
+
+/**
+ * Parses config text (YAML) with env overrides; `source` names the file in errors. `vendors`
+ * (every plug-in's account keys) makes unknown keys in an `accounts` entry errors too.
+ */
 export function parseConfig(
   text: string,
   env: Record<string, string | undefined> = {},
   source = "config",
+  vendors?: readonly VendorAccountKeys[],
 ): Config {
   let raw: unknown;
   try {
-    raw = text.trim() ? parseYaml(text) : {};
+    raw = text.trim() ? parseYamlText(text) : {};
   } catch (err) {
-    throw new ConfigError(`${source}: not valid YAML: ${(err as Error).message}`);
+    if (!(err instanceof YamlSyntaxError)) throw err;
+    throw new ConfigError(`${source}: not valid YAML ${err.message}`);
   }
   if (raw === null || raw === undefined) raw = {};
   if (typeof raw !== "object" || Array.isArray(raw)) {
     throw new ConfigError(`${source}: the top level must be a mapping of keys`);
   }
-  const obj = { ...(raw as Record<string, unknown>) };
-  for (const [name, apply] of Object.entries(ENV_OVERRIDES)) {
+  const obj = { ...(raw as Raw) };
+  /** Keys set from the environment, named in errors: the file may not even have them. */
+  const fromEnv = new Map<string, string>();
+  for (const [name, { key, apply }] of Object.entries(ENV_OVERRIDES)) {
     const v = env[name];
-    if (v !== undefined && v !== "") apply(obj, v);
+    if (v === undefined || v === "") continue;
+    apply(obj, v);
+    fromEnv.set(key, name);
   }
-  const parsed = Config.safeParse(obj);
+  const parsed = configSchema(vendors).safeParse(obj);
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
-      const key = i.path.join(".") || "(top level)";
-      const hint = i.code === "unrecognized_keys"
-        ? ` — remove or fix the spelling of ${i.keys.join(", ")} (see config.example.yaml)`
-        : "";
-      return `  ${key}: ${i.message}${hint}`;
+    const lines = parsed.error.issues.flatMap((i) => {
+      if (i.code === "unrecognized_keys") {
+        const hints = i.message.split("\n");
+        return i.keys.map((k, n) => `  ${keyPath([...i.path, k])}: ${hints[n] ?? i.message}`);
+      }
+      const key = keyPath(i.path);
+      const variable = fromEnv.get(key);
+      return [`  ${key || "(top level)"}${variable ? ` (set by ${variable})` : ""}: ${i.message}`];
     });
     throw new ConfigError(`${source} is invalid:\n${lines.join("\n")}`);
   }
@@ -192,7 +334,7 @@ export function secretKeys(raw: unknown, prefix = ""): string[] {
 async function warnIfReadable(path: string, text: string, log: Logger): Promise<void> {
   let keys: string[];
   try {
-    keys = secretKeys(parseYaml(text));
+    keys = secretKeys(parseYamlText(text));
   } catch {
     return; // parseConfig reports the YAML error
   }
@@ -208,15 +350,17 @@ async function warnIfReadable(path: string, text: string, log: Logger): Promise<
 }
 
 /**
- * Loads a config file; a missing file is an error only when the user named it. Warns (on
- * `log`) when the file holds a secret and its group or others may read it.
+ * Loads a config file; a missing file is an error only when the user named it. `vendors` are
+ * the plug-ins (their account keys: providers/mod.ts `PLUGINS`). Warns (on `log`) when the
+ * file holds a secret and its group or others may read it.
  */
 export async function loadConfig(
   path: string | undefined,
   env: Record<string, string | undefined>,
-  log: Logger = loggerFromEnv(),
+  options: { readonly vendors: readonly VendorAccountKeys[]; readonly log?: Logger },
 ): Promise<Config> {
-  if (!path) return parseConfig("", env, "defaults");
+  const { vendors, log = loggerFromEnv() } = options;
+  if (!path) return parseConfig("", env, "defaults", vendors);
   let text: string;
   try {
     text = await Deno.readTextFile(path);
@@ -229,13 +373,5 @@ export async function loadConfig(
     throw new ConfigError(`cannot read config file ${path}: ${(err as Error).message}`);
   }
   await warnIfReadable(path, text, log);
-  return parseConfig(text, env, path);
-}
-
-export function splitListen(listen: string): { hostname: string; port: number } {
-  const i = listen.lastIndexOf(":");
-  return {
-    hostname: listen.slice(0, i).replace(/^\[|\]$/g, ""),
-    port: Number(listen.slice(i + 1)),
-  };
+  return parseConfig(text, env, path, vendors);
 }

@@ -28,6 +28,12 @@ export interface VendorFlag {
 export interface VendorPlugin {
   /** The `provider:` value in the config, the token file's folder, the metrics label. */
   readonly id: string;
+  /**
+   * The keys of an `accounts` entry this vendor reads beyond the common ones (core/config.ts:
+   * provider, name, vehicles, api_base_url, budget, polling). The config refuses any other key
+   * in its entries, naming the closest one; the values are checked where the vendor reads them.
+   */
+  readonly accountKeys: readonly string[];
   readonly create: ProviderFactory;
   /** Opens a configured account for live polling (tokens from the token store). */
   readonly openAccount?: (deps: AccountDeps) => Promise<AccountSession>;
@@ -39,6 +45,14 @@ export interface VendorPlugin {
   readonly pricing?: PriceList;
   /** API base URL when the account config names none. */
   readonly defaultBaseUrl?: string;
+  /**
+   * Every origin (URL) this account's sign-in, refresh and polling reach, from its settings:
+   * the entry points allow these hosts and no other vendor host. An entry the plug-in cannot
+   * read yet gives [] (its error comes when the account opens).
+   */
+  readonly hosts?: (account: AccountConfig) => string[];
+  /** Files outside the config and state_dir this account reads (a stream's CA file). */
+  readonly files?: (account: AccountConfig) => string[];
   /** The vendor's own limits, when the account sets no `budget` (Volvo: per API key). */
   readonly defaultBudget?: BudgetConfig;
   /**

@@ -10,7 +10,7 @@ import type { Logger } from "./log.ts";
 import type { Readings } from "./readings.ts";
 import { type PollTarget, type RunOptions, runScheduler } from "./scheduler.ts";
 import type { SchedulerConfig } from "./scheduler_config.ts";
-import { vehicleKey, vinTail } from "./snapshot.ts";
+import { vehicleKey, type VehicleRef, vinTail } from "./snapshot.ts";
 import type { Provider, PushSource } from "./source.ts";
 
 export interface AccountRun {
@@ -35,6 +35,8 @@ export interface PollAccountsOptions {
   /** First wait before listing an account again, seconds (doubles to 30 min). */
   readonly retryS?: number;
   readonly onPoll?: RunOptions["onPoll"];
+  /** An account listed its vehicles (the ones it polls): vehicles it lost can be dropped. */
+  readonly onListed?: (account: AccountRun, vehicles: readonly VehicleRef[]) => void;
 }
 
 const MAX_RETRY_S = 1800;
@@ -84,6 +86,7 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
       }));
       // A budget may be shared by accounts on one vendor key: it counts all their vehicles.
       account.budget?.register(targets.map((t) => vehicleKey(t.vehicle)));
+      o.onListed?.(account, picked);
     } catch (err) {
       const signIn = err instanceof VendorError &&
         (err.kind === "sign_in_needed" || err.kind === "unauthorized");

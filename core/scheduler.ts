@@ -27,14 +27,20 @@
  * `runScheduler` executes its plans on a Clock, one loop per vehicle.
  */
 import { type Activity, activityOf, progressFields, stateWords } from "./activity.ts";
-import type { Budget, Tier } from "./budget.ts";
+import { type Budget, MAX_PAUSE_S, type Tier } from "./budget.ts";
 import { type Clock, type Participant, participate } from "./clock.ts";
 import { VendorError } from "./errors.ts";
 import { HttpError } from "./http.ts";
 import type { Logger } from "./log.ts";
 import { checkRanges } from "./parse.ts";
-import type { Readings } from "./readings.ts";
-import { type Snapshot, type VehicleRef, type VehicleState, vinTail } from "./snapshot.ts";
+import type { Readings, ScheduleView } from "./readings.ts";
+import {
+  type Snapshot,
+  vehicleKey,
+  type VehicleRef,
+  type VehicleState,
+  vinTail,
+} from "./snapshot.ts";
 import type { POLL_STATES } from "./catalog.ts";
 import { DEFAULT_SCHEDULER, type SchedulerConfig } from "./scheduler_config.ts";
 import type { EndpointSpec, Provider, PushSource } from "./source.ts";
@@ -63,7 +69,8 @@ export interface Plan {
   readonly reason: string;
 }
 
-type Mode = "start" | "asleep" | "waking" | "online" | "driving" | "charging" | "suspended";
+const MODES = ["start", "asleep", "waking", "online", "driving", "charging", "suspended"] as const;
+type Mode = (typeof MODES)[number];
 
 /** The decisions for one vehicle. Times are Unix seconds; it never reads a clock. */
 export class VehiclePlanner {
@@ -82,6 +89,34 @@ export class VehiclePlanner {
 
   first(): Plan {
     return plan("check", 0, "idle", "polling", "start");
+  }
+
+  /** What a restart needs to resume this vehicle (saved with its values). */
+  view(): ScheduleView {
+    const finite = (n: number) => Number.isFinite(n) && n > 0 ? n : undefined;
+    return {
+      mode: this.mode,
+      asleepSince: this.mode === "asleep" ? finite(this.#asleepSince) : undefined,
+      onlineSince: this.mode === "waking" ? finite(this.#onlineSince) : undefined,
+      busyAt: finite(this.#busyAt),
+      suspendUntil: this.mode === "suspended" ? finite(this.#suspendUntil) : undefined,
+    };
+  }
+
+  /**
+   * Starts from a previous run's view instead of from nothing: a car known asleep stays
+   * asleep, so when it next shows online the blip rule holds (no read that would keep it up).
+   * Returns whether the view was usable.
+   */
+  resume(view: ScheduleView): boolean {
+    const mode = MODES.find((m) => m === view.mode);
+    if (!mode || mode === "start") return false;
+    this.mode = mode;
+    this.#asleepSince = view.asleepSince ?? 0;
+    this.#onlineSince = view.onlineSince ?? 0;
+    this.#busyAt = view.busyAt ?? -Infinity;
+    this.#suspendUntil = view.suspendUntil ?? 0;
+    return true;
   }
 
   afterCheck(state: VehicleState, now: number): Plan {
@@ -218,7 +253,7 @@ export class VehiclePlanner {
 }
 
 /** A vendor's `Retry-After` is honoured up to a day: a bogus header must not park a car. */
-export const MAX_RETRY_AFTER_S = 86_400;
+export const MAX_RETRY_AFTER_S = MAX_PAUSE_S;
 
 /**
  * The wait after the `streak`-th failure in a row: the backoff doubling to its cap, ±20 %
@@ -356,11 +391,13 @@ async function execute(
       const { state } = await provider.checkState(vehicle);
       // Known state first: a failed full read still leaves ev_vehicle_state truthful.
       readings.setState(vehicle, state);
+      target.stream?.polled?.(vehicle, state);
       return { kind: "state", state };
     }
     const snapshot = await provider.fetch(vehicle, endpoints ? { endpoints } : undefined);
     if (!snapshot) {
       readings.setState(vehicle, "asleep");
+      target.stream?.polled?.(vehicle, "asleep");
       return { kind: "state", state: "asleep" };
     }
     // Absurd values are dropped and counted; a partial snapshot (some endpoints only) is
@@ -441,6 +478,11 @@ class VehicleLoop {
       provider: target.vehicle.provider,
       vehicle: vinTail(target.vehicle.vin),
     });
+    // A previous run's view of this car (restored with its values): resume from it.
+    const saved = o.readings.vehicles.get(vehicleKey(target.vehicle))?.schedule;
+    if (saved && this.#planner.resume(saved)) {
+      this.#log.info("vehicle", { mode: this.#planner.mode, why: "resumed from the saved state" });
+    }
   }
 
   /** Throws only when the run's signal aborts a wait. */
@@ -448,17 +490,26 @@ class VehicleLoop {
     const { readings, signal } = this.o;
     const { vehicle, budget, stream } = this.target;
     let next = this.#planner.first();
+    let streaming = false;
     while (!signal.aborted) {
       await this.#wait(next);
-      if (stream?.live(vehicle)) {
+      const live = stream?.live(vehicle) ?? false;
+      if (live !== streaming) {
+        streaming = live;
+        this.#log.info(live ? "streaming: not polled" : "not streaming: polling", {
+          mode: this.#planner.mode,
+        });
+      }
+      if (live) {
         // The stream delivers this car's readings: look again later, without a request.
-        next = plan("check", this.config.asleep_s, "idle", "polling", "streaming");
+        next = plan("check", this.config.asleep_s, "idle", "streaming", "streaming");
         continue;
       }
       const previous = this.#planner.mode;
       const { outcome, plan: after } = await this.#poll(next.action);
       next = after;
       this.#narrate(previous, outcome);
+      readings.setSchedule(vehicle, this.#planner.view(), this.target.account);
       if (budget?.limited) {
         const labels = { provider: vehicle.provider, account: this.target.account ?? "default" };
         readings.setGauge("ev.api.budget.remaining", labels, budget.remaining());

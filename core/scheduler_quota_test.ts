@@ -207,6 +207,29 @@ Deno.test("429: the key waits out the minute, then goes on", async () => {
   assert(next >= at + 60 && next < at + 120, `resumed at ${next - at} s`);
 });
 
+Deno.test("a vendor pause beyond a day (Retry-After 3,000,000 s, a quota countdown) is held a day at most", async () => {
+  for (const kind of ["rate_limited", "quota"] as const) {
+    let refused = false;
+    const { requests } = await runKey(
+      ["V1", "V2"],
+      {
+        fail: (vin, t) => {
+          if (vin !== "V1" || t < 600 || refused) return undefined;
+          refused = true;
+          return new VendorError(kind, "refused", { status: 429, retryAfterS: 3_000_000 });
+        },
+      },
+      3 * 86_400,
+      { requests_per_minute: 100 },
+    );
+    const at = requests.find((r) => r.vin === "V1" && r.t >= 600)!.t;
+    assertEquals(requests.filter((r) => r.t > at && r.t < at + 86_400), [], kind);
+    const next = requests.find((r) => r.t > at)?.t;
+    assert(next !== undefined, `${kind}: the key sends again within three days`);
+    assert(next <= at + 86_400 * 1.1, `${kind}: resumed after ${next - at} s, not 35 days`);
+  }
+});
+
 Deno.test("after a drive the trip endpoints are read at once; not while it drives", async () => {
   const { reads } = await runKey(
     ["V1"],

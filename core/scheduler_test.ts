@@ -45,6 +45,40 @@ Deno.test("at start an online car is read right away", () => {
   assertEquals(brief(p.afterCheck("online", 0)), ["fetch", 0, "polling"]);
 });
 
+Deno.test("resumed from a saved view: a car known asleep that shows online is a blip, not unknown", () => {
+  const before = new VehiclePlanner();
+  before.afterCheck("asleep", 1000);
+  const saved = before.view();
+  assertEquals(saved, {
+    mode: "asleep",
+    asleepSince: 1000,
+    onlineSince: undefined,
+    busyAt: undefined,
+    suspendUntil: undefined,
+  });
+  const p = new VehiclePlanner();
+  assert(p.resume(JSON.parse(JSON.stringify(saved))), "the view survives JSON");
+  assertEquals(p.mode, "asleep");
+  // A fresh planner would read at once (the test above); a resumed one waits out the blip.
+  assertEquals(brief(p.afterCheck("online", 5000)), ["check", 240, "suspended"]);
+  assertEquals(p.mode, "waking");
+});
+
+Deno.test("resumed: the last activity still counts for the idle time before a sleep attempt", () => {
+  const config = { ...DEFAULT_SCHEDULER, idle_before_suspend_s: 600 };
+  const before = new VehiclePlanner(config);
+  before.afterFetch(driving, 2000);
+  const p = new VehiclePlanner(config);
+  p.resume(before.view());
+  assertEquals(p.view().busyAt, 2000);
+  // Parked a minute after the drive: read again within the idle time, as without a restart…
+  assertEquals(brief(p.afterFetch(parked, 2060)), ["fetch", 30, "polling"]);
+  assertEquals(brief(before.afterFetch(parked, 2060)), ["fetch", 30, "polling"]);
+  // …and left alone once the idle time is over.
+  assertEquals(brief(p.afterFetch(parked, 2600)), ["check", 180, "suspended"]);
+  assert(!new VehiclePlanner().resume({ mode: "bogus" }), "an unknown mode starts afresh");
+});
+
 Deno.test("charging: faster at higher power, clamped, and just before the estimated end", () => {
   const charging = (kw?: number, ttf?: number): Activity => ({
     ...parked,

@@ -89,4 +89,10 @@ export interface PushSource {
    * makes no data request for it. False while disconnected or when the car never streamed.
    */
   live(vehicle: VehicleRef): boolean;
+  /**
+   * What a poll found while the stream was not live. A car the stream cannot vouch for (the
+   * broker was away, so a wake may have gone unseen) and that a poll finds asleep can be left
+   * to the stream again: its next wake comes through the stream.
+   */
+  polled?(vehicle: VehicleRef, state: VehicleState): void;
 }

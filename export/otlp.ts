@@ -12,7 +12,9 @@ import type { BatchObservableResult, Histogram, Observable } from "@opentelemetr
 import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
 import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
 import {
+  AggregationTemporality,
   AggregationType,
+  InstrumentType,
   MeterProvider,
   PeriodicExportingMetricReader,
   type PushMetricExporter,
@@ -321,7 +323,13 @@ export class OtlpExport {
       },
       forceFlush: () => exporter.forceFlush(),
       shutdown: () => exporter.shutdown(),
-      selectAggregationTemporality: (t) => exporter.selectAggregationTemporality(t),
+      // Gauges carry no temporality on the wire; the SDK's cumulative storage would go on
+      // pushing a series after it left collectSeries (a vehicle gone from the account, values
+      // past max_value_age). Delta storage pushes what is observed now, as /metrics does.
+      selectAggregationTemporality: (t) =>
+        t === InstrumentType.OBSERVABLE_GAUGE
+          ? AggregationTemporality.DELTA
+          : exporter.selectAggregationTemporality(t),
     };
   }
 

@@ -3,7 +3,7 @@ import root from "otlp-decoder/build/src/generated/root.js";
 import { CHARGING_STATES } from "../core/catalog.ts";
 import { createLogger } from "../core/log.ts";
 import { OtlpExport, otlpSettings } from "./otlp.ts";
-import { fixtureReadings, TESLA_VIN } from "./test_helpers.ts";
+import { fixtureReadings, TESLA_VIN, teslaSnapshot } from "./test_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
 type Obj = any;
@@ -170,6 +170,47 @@ Deno.test("pushes protobuf to GreptimeDB's path with db header and Basic auth", 
       request.resourceMetrics[0].resource.attributes.map((a: Obj) => [a.key, a.value]),
     );
     assert.deepEqual(resource["service.name"], { stringValue: "ev-observer" });
+  } finally {
+    await otlp.shutdown();
+    await rx.close();
+  }
+});
+
+Deno.test("OTLP pushes what /metrics shows: last values while asleep, none once expired or gone", async () => {
+  const rx = receiver();
+  const { log } = quietLog();
+  const readings = fixtureReadings();
+  const otlp = new OtlpExport(readings, otlpSettings({}, { url: rx.url })!, {
+    location: false,
+    log,
+  });
+  try {
+    await otlp.forceFlush();
+    readings.setState(teslaSnapshot().vehicle, "asleep");
+    await otlp.forceFlush();
+    assert.equal(rx.received.length, 2);
+    const byName = metricsByName(rx.received[1].request);
+    const tesla = (name: string) =>
+      points(byName.get(name)).filter((p: Obj) => strAttrs(p).vin === TESLA_VIN);
+    assert.equal(tesla("ev.battery.level")[0].asDouble, 0.77, "the last known charge");
+    assert.equal(tesla("ev.odometer")[0].asDouble, 24140121.6);
+    assert.equal(tesla("ev.last_sample.timestamp")[0].asDouble, 1763900000, "its age");
+    const state = tesla("ev.vehicle.state").filter((p: Obj) => p.asDouble === 1);
+    assert.deepEqual(state.map((p: Obj) => strAttrs(p).state), ["asleep"], "why nothing newer");
+    // Past max_value_age the values go, the sample time stays; gone from the account, all goes.
+    const pushed = async () => {
+      await otlp.forceFlush();
+      const byName = metricsByName(rx.received.at(-1)!.request);
+      return [...byName.values()].flatMap((m) =>
+        points(m).filter((p: Obj) => strAttrs(p).vin === TESLA_VIN).map(() => m.name)
+      );
+    };
+    readings.expireValues(1763900001);
+    const expired = new Set(await pushed());
+    assert.ok(!expired.has("ev.battery.level"), "expired: no charge");
+    assert.ok(expired.has("ev.last_sample.timestamp"), "expired: the sample time stays");
+    readings.forget(teslaSnapshot().vehicle);
+    assert.deepEqual(await pushed(), [], "a vehicle that left is not pushed any more");
   } finally {
     await otlp.shutdown();
     await rx.close();

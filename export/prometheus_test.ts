@@ -72,8 +72,15 @@ Deno.test("each exposition reflects the current readings (old series are reset)"
   const prom = new PrometheusExport(readings);
   assert.match(await prom.exposition(), /ev_battery_level_ratio\{[^}]*\} 0\.77/);
   readings.setState(teslaSnapshot().vehicle, "asleep");
-  const text = await prom.exposition();
-  assert.doesNotMatch(text, /^ev_battery_level_ratio\{/m);
+  let text = await prom.exposition();
+  // Asleep: the last known value stays, with its sample time.
+  assert.match(text, /^ev_battery_level_ratio\{[^}]*\} 0\.77$/m);
+  assert.match(text, /^ev_last_sample_timestamp_seconds\{[^}]*\} 1763900000$/m);
+  readings.forget(teslaSnapshot().vehicle);
+  text = await prom.exposition();
+  assert.doesNotMatch(text, /^ev_battery_level_ratio\{/m, "a vehicle that left: reset");
+  readings.setState(teslaSnapshot().vehicle, "asleep");
+  text = await prom.exposition();
   assert.ok(
     lines(text).includes(
       `ev_vehicle_state{provider="tesla",vin="${TESLA_VIN}",state="asleep"} 1`,

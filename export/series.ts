@@ -93,8 +93,10 @@ function collectVehicle(entry: VehicleEntry, emit: Emit): void {
   const info = metric(INFO);
   emit(info, base, Object.fromEntries(info.labels.map((l) => [l, entry.info[l] ?? ""])), 1);
 
+  // The last known values, asleep or not: ev.last_sample.timestamp says how old they are and
+  // ev.vehicle.state why nothing newer came. None before the first read or after max_value_age.
   const snapshot = entry.snapshot;
-  if (!snapshot) return; // asleep/offline: no stale values
+  if (!snapshot) return;
   for (const sample of snapshot.samples) {
     const def = metric(sample.metric);
     if (DERIVED.has(def.name)) throw new Error(`${def.name} is derived, not sampled`);

@@ -65,25 +65,47 @@ Deno.test("location metrics are off by default and on when enabled", () => {
   assert.equal(on.filter(isLocation).length, 3);
 });
 
-Deno.test("an asleep vehicle keeps ev.vehicle.state but loses its sampled values", () => {
+Deno.test("an asleep vehicle keeps its last known values, their sample time and its state", () => {
   const readings = fixtureReadings();
   const tesla = teslaSnapshot().vehicle;
+  const awake = collectSeries(readings).filter((s) => s.labels.vin === TESLA_VIN);
   readings.setState(tesla, "asleep");
   const series = collectSeries(readings);
   const state = find(series, "ev.vehicle.state", { vin: TESLA_VIN });
   assert.deepEqual(state.map((s) => s.labels.state), [...VEHICLE_STATES]);
   assert.deepEqual(state.filter((s) => s.value === 1).map((s) => s.labels.state), ["asleep"]);
   for (const name of ["ev.battery.level", "ev.charging.state", "ev.locked", "ev.tire.pressure"]) {
-    assert.equal(find(series, name, { vin: TESLA_VIN }).length, 0, name);
+    assert.ok(find(series, name, { vin: TESLA_VIN }).length > 0, name);
   }
-  // Freshness and static facts stay: they say how old the last values were and whose car.
+  // Every sampled series of the car is still there with the value it had while awake.
+  const values = (xs: Series[]) =>
+    xs.filter((s) => s.labels.vin === TESLA_VIN && s.def.name !== "ev.vehicle.state")
+      .map((s) => `${s.def.name}${JSON.stringify(s.labels)} ${s.value}`).sort();
+  assert.deepEqual(values(series), values(awake));
   assert.equal(find(series, "ev.last_sample.timestamp", { vin: TESLA_VIN })[0].value, 1763900000);
   assert.equal(find(series, "ev.vehicle.info", { vin: TESLA_VIN }).length, 1);
-  // A vehicle only ever seen asleep has its state and info, and no timestamp.
+  // A vehicle only ever seen asleep has its state and info, and no timestamp nor values.
   const volvo = find(series, "ev.vehicle.state", { vin: VOLVO_VIN, state: "asleep" });
   assert.equal(volvo[0].value, 1);
   assert.equal(find(series, "ev.last_sample.timestamp", { vin: VOLVO_VIN }).length, 0);
   assert.equal(find(series, "ev.battery.level", { vin: VOLVO_VIN }).length, 0);
+});
+
+Deno.test("values go once they outlive max_value_age, or when the vehicle leaves", () => {
+  const readings = fixtureReadings();
+  const tesla = teslaSnapshot().vehicle;
+  readings.setState(tesla, "offline");
+  assert.deepEqual(readings.expireValues(1763900000), [], "not older than the limit");
+  const dropped = readings.expireValues(1763900001);
+  assert.deepEqual(dropped.map((e) => e.vehicle.vin), [TESLA_VIN]);
+  let series = collectSeries(readings);
+  assert.equal(find(series, "ev.battery.level", { vin: TESLA_VIN }).length, 0);
+  // Its age and whose car it is stay visible.
+  assert.equal(find(series, "ev.last_sample.timestamp", { vin: TESLA_VIN })[0].value, 1763900000);
+  assert.equal(find(series, "ev.vehicle.info", { vin: TESLA_VIN }).length, 1);
+  assert.ok(readings.forget(tesla));
+  series = collectSeries(readings);
+  assert.equal(series.filter((s) => s.labels.vin === TESLA_VIN).length, 0, "left: nothing");
 });
 
 Deno.test("ev.vehicle.info has value 1 and exactly the catalog's info labels", () => {
@@ -178,7 +200,7 @@ Deno.test("exporter gauges and the poll state set come out with their own labels
   assert.equal(budget.value, 411, "the latest value wins");
   assert.equal(find(series, "ev.token.expiry.timestamp")[0].value, 1.7e9);
   const poll = find(series, "ev.poll.state");
-  assert.equal(poll.length, 7, "one series per poll state");
+  assert.equal(poll.length, 8, "one series per poll state (streaming included)");
   assert.deepEqual(
     poll.filter((s) => s.value === 1).map((s) => s.labels),
     [{ provider: "tesla", vin: TESLA_VIN, state: "suspended" }],

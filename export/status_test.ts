@@ -24,10 +24,10 @@ Deno.test("history keeps at most one point a minute for 24 hours, however long i
   assert(history.size() <= 1441, `bounded: ${history.size()} points`);
   assert(points.length >= 1400, `a point a minute: ${points.length}`);
   assert(points[0][0] >= now - 86_400, "nothing older than 24 hours");
-  assertEquals(points.at(-1), [now, ((3 * 86_400) % 1000) / 1000], "the newest value is kept");
+  assertEquals(points.at(-1), [now, ((3 * 86_400) % 1000) / 1000, 1], "the newest, charging");
   // A replay that starts over goes back in time: the old day is dropped.
   readings.record(at(base, t0, 0.5));
-  assertEquals(history.points(base.vehicle, t0), [[t0, 0.5]]);
+  assertEquals(history.points(base.vehicle, t0), [[t0, 0.5, 1]]);
   history.close();
   readings.record(at(base, t0 + 60, 0.6));
   assertEquals(history.size(), 1, "closed: no longer listening");
@@ -101,4 +101,55 @@ Deno.test("the model: a Volvo whose drive system runs shows as driving (it has n
   readings.record(snapshot(0));
   assertEquals(statusModel(readings, history, { now }).vehicles[0].state, "parked");
   history.close();
+});
+
+Deno.test("the page in metric and imperial units, from the same base-unit model", () => {
+  const readings = new Readings();
+  const history = new StatusHistory(readings);
+  readings.record(teslaSnapshot());
+  const now = () => (teslaSnapshot().sampledAt + 30) * 1000;
+  const metric = renderVehicles(statusModel(readings, history, { now }));
+  assertStringIncludes(metric, "<dt>Odometer</dt><dd>24,140 km</dd>");
+  assertStringIncludes(metric, "<dt>Range</dt><dd>322 km</dd>");
+  assertStringIncludes(metric, "inside 21.5 °C");
+  assertStringIncludes(metric, '<span class="tyre">FL 2.9</span> bar');
+  assertStringIncludes(metric, "11.0 kW");
+  const imperial = renderVehicles(statusModel(readings, history, { now, units: "imperial" }));
+  assertStringIncludes(imperial, "<dt>Odometer</dt><dd>15,000 mi</dd>");
+  assertStringIncludes(imperial, "<dt>Range</dt><dd>200 mi</dd>");
+  assertStringIncludes(imperial, "inside 71 °F");
+  assertStringIncludes(imperial, '<span class="tyre">FL 42</span> psi');
+  history.close();
+});
+
+Deno.test("the last drives follow the units too: km and Wh/km, or mi and Wh/mi", () => {
+  const now = 1_700_000_000;
+  const drive = {
+    kind: "drive" as const,
+    endS: now - 3600,
+    durationS: 1800,
+    km: 32.19,
+    kwh: 5.2,
+    whPerKm: 161.5,
+    socStart: 0.8,
+    socEnd: 0.73,
+  };
+  const model = (units: "metric" | "imperial") => ({
+    now,
+    units,
+    vehicles: [{
+      provider: "tesla",
+      name: "Model 3",
+      vinTail: "000001",
+      state: "parked",
+      requestsSinceStart: 0,
+      history: [],
+      sessions: [drive],
+    }],
+  });
+  assertStringIncludes(renderVehicles(model("metric")), "32.2 km · 5.2 kWh · 162 Wh/km · 80→73 %");
+  assertStringIncludes(
+    renderVehicles(model("imperial")),
+    "20.0 mi · 5.2 kWh · 260 Wh/mi · 80→73 %",
+  );
 });

@@ -26,8 +26,9 @@
  */
 import bcrypt from "bcryptjs";
 import { createHash } from "node:crypto";
-import { parse as parseYaml } from "yaml";
 import { z } from "zod";
+import { closestKey } from "../core/closest_key.ts";
+import { parseYamlText, YamlSyntaxError } from "../core/yaml_text.ts";
 
 export class WebConfigError extends Error {
   constructor(message: string) {
@@ -40,29 +41,33 @@ const BCRYPT = /^\$2[abxy]?\$(0[4-9]|[12]\d|3[01])\$[./A-Za-z0-9]{53}$/;
 const unsupported = (what: string) =>
   z.any().refine(() => false, `${what} is not supported by ev-observer; remove it`);
 
+const TlsServerConfig = z.object({
+  cert_file: z.string().min(1, "give the certificate file (PEM)"),
+  key_file: z.string().min(1, "give the private key file (PEM)"),
+  // Deno's TLS (rustls) offers TLS 1.2 and 1.3 with its own safe ciphers.
+  min_version: z.literal("TLS12", "only TLS12 (the default) is supported").optional(),
+  client_auth_type: z.literal(
+    "NoClientCert",
+    "client certificates are not supported by ev-observer",
+  ).optional(),
+  prefer_server_cipher_suites: z.boolean().optional(),
+  max_version: unsupported("max_version").optional(),
+  client_ca_file: unsupported("client_ca_file (client certificates)").optional(),
+  client_allowed_sans: unsupported("client_allowed_sans (client certificates)").optional(),
+  cipher_suites: unsupported("cipher_suites").optional(),
+  curve_preferences: unsupported("curve_preferences").optional(),
+}).strict();
+
+const HttpServerConfig = z.object({
+  /** HTTP/2 is negotiated by Deno on its own. */
+  http2: z.boolean().optional(),
+  headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, "not a header name"), z.string())
+    .optional(),
+}).strict();
+
 const WebConfigFile = z.object({
-  tls_server_config: z.object({
-    cert_file: z.string().min(1, "give the certificate file (PEM)"),
-    key_file: z.string().min(1, "give the private key file (PEM)"),
-    // Deno's TLS (rustls) offers TLS 1.2 and 1.3 with its own safe ciphers.
-    min_version: z.literal("TLS12", "only TLS12 (the default) is supported").optional(),
-    client_auth_type: z.literal(
-      "NoClientCert",
-      "client certificates are not supported by ev-observer",
-    ).optional(),
-    prefer_server_cipher_suites: z.boolean().optional(),
-    max_version: unsupported("max_version").optional(),
-    client_ca_file: unsupported("client_ca_file (client certificates)").optional(),
-    client_allowed_sans: unsupported("client_allowed_sans (client certificates)").optional(),
-    cipher_suites: unsupported("cipher_suites").optional(),
-    curve_preferences: unsupported("curve_preferences").optional(),
-  }).strict().optional(),
-  http_server_config: z.object({
-    /** HTTP/2 is negotiated by Deno on its own. */
-    http2: z.boolean().optional(),
-    headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, "not a header name"), z.string())
-      .optional(),
-  }).strict().optional(),
+  tls_server_config: TlsServerConfig.optional(),
+  http_server_config: HttpServerConfig.optional(),
   basic_auth_users: z.record(
     z.string(),
     z.string().regex(
@@ -78,6 +83,13 @@ const WebConfigFile = z.object({
     }
   }).optional(),
 }).strict();
+
+/** The blocks' keys, for "did you mean": by the block's name ("" is the top level). */
+const KNOWN_KEYS: Record<string, z.ZodObject | undefined> = {
+  "": WebConfigFile,
+  tls_server_config: TlsServerConfig,
+  http_server_config: HttpServerConfig,
+};
 
 export interface WebConfigOptions {
   /** How long a successful check is remembered, ms (default 60 s: a 15 s scrape reuses it). */
@@ -222,18 +234,22 @@ export async function parseWebConfig(
 ): Promise<WebConfig> {
   let raw: unknown;
   try {
-    raw = text.trim() ? parseYaml(text) : {};
+    raw = text.trim() ? parseYamlText(text) : {};
   } catch (err) {
-    throw new WebConfigError(`${path}: not valid YAML: ${(err as Error).message}`);
+    if (!(err instanceof YamlSyntaxError)) throw err;
+    throw new WebConfigError(`${path}: not valid YAML ${err.message}`);
   }
   const parsed = WebConfigFile.safeParse(raw ?? {});
   if (!parsed.success) {
-    const lines = parsed.error.issues.map((i) => {
+    const lines = parsed.error.issues.flatMap((i) => {
       const key = i.path.join(".") || "(top level)";
-      const hint = i.code === "unrecognized_keys"
-        ? `unknown key ${i.keys.join(", ")} (exporter-toolkit web config format)`
-        : i.message;
-      return `  ${key}: ${hint}`;
+      if (i.code !== "unrecognized_keys") return [`  ${key}: ${i.message}`];
+      const known = Object.keys(KNOWN_KEYS[String(i.path[0] ?? "")]?.shape ?? {});
+      return i.keys.map((k) => {
+        const near = closestKey(k, known);
+        const fix = near ? `did you mean ${near}?` : `known here: ${known.join(", ")}`;
+        return `  ${key}: unknown key ${k} — ${fix} (exporter-toolkit web config format)`;
+      });
     });
     throw new WebConfigError(`web config ${path} is invalid:\n${lines.join("\n")}`);
   }

@@ -179,6 +179,20 @@ Deno.test("web config: promtool and ev-observer agree; errors name the key and t
     assertStringIncludes(colon.message, "basic_auth_users.a:b: a user name must be non-empty");
     const yaml = await assertRejects(() => parseWebConfig("basic_auth_users: [\n", "web.yml"));
     assertStringIncludes(yaml.message, "not valid YAML");
+    // A syntax error names line, column and key, never the line (the hash is a secret).
+    const leak = await assertRejects(() =>
+      parseWebConfig(`basic_auth_users:\n  alice: ${HASH}: oops\n`, "web.yml")
+    );
+    assertStringIncludes(leak.message, "web.yml: not valid YAML at line 2, column");
+    assertStringIncludes(leak.message, "in key basic_auth_users.alice");
+    assert(!leak.message.includes(HASH.slice(0, 12)), leak.message);
+    const typo = await assertRejects(() =>
+      parseWebConfig("tls_server_config:\n  cert_fil: a.crt\n  key_file: a.key\n", "web.yml")
+    );
+    assertStringIncludes(
+      typo.message,
+      "tls_server_config: unknown key cert_fil — did you mean cert_file?",
+    );
 
     // An empty file is valid (like exporter-toolkit's): no TLS, no auth.
     const empty = await parseWebConfig("", "web.yml");

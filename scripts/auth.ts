@@ -72,8 +72,8 @@ ${vendorHelp()}
 
 The address is always printed. For a redirect URI on 127.0.0.1/localhost a one-shot server
 receives the answer; otherwise (Tesla's tesla://auth/callback, or a browser on another
-machine) paste the address the browser ended on. The task may read only the current directory
-and write only ./state: keep the config, the state_dir and any cache.json there.
+machine) paste the address the browser ended on. It runs allowed only the vendor's hosts for
+this account, loopback, reading the config, state_dir and an imported file, writing state_dir.
 `;
 
 const NAME = /^[A-Za-z0-9_-]+$/;
@@ -166,9 +166,9 @@ function explain(err: unknown): { message: string; code: number } {
   }
   if (err instanceof Deno.errors.NotCapable || err instanceof Deno.errors.PermissionDenied) {
     return {
-      message: `${text(err as Error)}\nThe auth task may read only the current directory and ` +
-        "write only ./state: run it from the directory that holds the config (with state_dir " +
-        "./state), or run scripts/auth.ts with deno run and matching --allow-read/--allow-write.",
+      message: `${text(err as Error)}\nauth is allowed the account's hosts, loopback, the ` +
+        "config file, state_dir and the imported file only: check the file's owner and mode, " +
+        "or name the file with --config / state_dir.",
       code: 1,
     };
   }
@@ -207,7 +207,7 @@ async function signIn(args: string[], invokedAs: string): Promise<void> {
     options[name] = given[name]!;
   }
   const env = Deno.env.toObject();
-  const config = await loadConfig(values.config, env);
+  const config = await loadConfig(values.config, env, { vendors: PLUGINS });
   const picked = pickAccount(config, values.config ?? "the config", providerId!, values.account);
   const log = createLogger({ level: config.log_level });
   const request: SignInRequest = {

@@ -1,6 +1,6 @@
 /**
- * `deno task auth` end to end: the real script in a child process, with the task's own
- * permission flags, against a fake Tesla SSO (replay/fake_oauth.ts) and a fake Tesla
+ * `deno task auth` end to end: the task's command line in a child process (the launcher, then
+ * auth with the permissions its config needs), against a fake Tesla SSO (replay/fake_oauth.ts) and a fake Tesla
  * API, driven through its stdin and stdout like a user with a browser would.
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../core/testing.ts";
@@ -8,18 +8,10 @@ import { FakeOAuthServer, followAuthorize } from "../replay/fake_oauth.ts";
 import { FakeTeslaApi } from "../providers/tesla/sim/fake_tesla_api.ts";
 import { realClock } from "../core/clock.ts";
 import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/sim/fake_api.ts";
+import { taskCommand } from "./testing_task.ts";
 
-const ROOT = new URL("../", import.meta.url);
-const SCRIPT = new URL("scripts/auth.ts", ROOT).pathname;
-const CONFIG = new URL("deno.json", ROOT).pathname;
 const FLEET_SECRET = "fleet-client-secret-5d1c7e9a3b";
 const TESLAPY = new URL("../providers/tesla/testdata/teslapy_cache.json", import.meta.url);
-
-/** The permission flags of `deno task auth`, so the test proves they are enough. */
-async function taskPermissions(): Promise<string[]> {
-  const task: string = JSON.parse(await Deno.readTextFile(CONFIG)).tasks.auth;
-  return task.split(/\s+/).filter((word) => word.startsWith("--allow-"));
-}
 
 interface Child {
   /** Resolves with the first match of `re` in stdout so far or later. */
@@ -33,16 +25,16 @@ interface Run {
   readonly stderr: string;
 }
 
-/** Runs scripts/auth.ts in `cwd` (which plays the project directory) and lets `drive` act. */
+/** Runs `deno task auth` in `cwd` (which plays the project directory) and lets `drive` act. */
 async function runAuth(
   cwd: string,
   args: string[],
   drive: (child: Child) => Promise<void> = async () => {},
   env: Record<string, string> = {},
-  script = SCRIPT,
+  command?: string[],
 ): Promise<Run> {
   const proc = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", CONFIG, ...await taskPermissions(), script, ...args],
+    args: [...command ?? await taskCommand("auth"), ...args],
     cwd,
     env: { NO_COLOR: "1", ...env },
     stdin: "piped",
@@ -340,9 +332,8 @@ Deno.test("ev-observer auth (the binary's dispatcher) runs the same command and 
   const dir = await project("accounts: []\n");
   try {
     await Deno.copyFile(TESLAPY, `${dir}/cache.json`);
-    const main = new URL("scripts/main.ts", ROOT).pathname;
     const args = ["auth", "tesla", "--config", "config.yaml", "--import-teslapy", "cache.json"];
-    const run = await runAuth(dir, args, undefined, {}, main);
+    const run = await runAuth(dir, args, undefined, {}, await taskCommand("ev-observer"));
     assertEquals(run.code, 0, run.stderr);
     // Not in the config yet: the entry to add, then the next command in the binary's words.
     assertStringIncludes(run.stdout, "    - provider: tesla\n      name: default\n");

@@ -1,9 +1,12 @@
 /**
- * `ev-observer <command>`: the one entry point of the compiled binary and of the container.
- * Each command is a script with `export function main(args)`.
+ * `ev-observer <command>`: the one entry point of the compiled binary, the container and the
+ * `deno task`s that run the product. Each command is a script with `export function main(args)`,
+ * run with the permissions its config needs (app/launch.ts). Imports no npm code: this
+ * process may start Deno.
  */
+import { checkGranted, launch, stageOf } from "../app/launch.ts";
 
-type Main = (args: string[]) => void | Promise<void>;
+type Main = (args: string[], invokedAs: string) => void | Promise<void>;
 
 interface Command {
   readonly about: string;
@@ -47,8 +50,16 @@ ${lines.join("\n")}
 Run \`ev-observer <command> --help\` for a command's options.`;
 }
 
-export async function main(args: string[] = Deno.args): Promise<void> {
-  const [name, ...rest] = args;
+export async function main(
+  argv: string[] = Deno.args,
+  invokedAs = "ev-observer",
+): Promise<void> {
+  const stage = stageOf(argv);
+  const [name, ...rest] = stage.args;
+  if (stage.stage === "plan") {
+    const { printPermissions } = await import("../app/permissions.ts");
+    return await printPermissions(name, rest);
+  }
   if (name === undefined || name === "help" || name === "--help" || name === "-h") {
     console.log(usage());
     if (name === undefined) Deno.exit(2);
@@ -59,8 +70,30 @@ export async function main(args: string[] = Deno.args): Promise<void> {
     console.error(`unknown command "${name}"\n\n${usage()}`);
     Deno.exit(2);
   }
+  if (stage.stage === undefined && !Deno.build.standalone) {
+    await launch(name, rest, { entry: new URL(import.meta.url).pathname, invokedAs });
+  }
+  if (Deno.build.standalone) await standalone(name, rest);
+  // Loaded only here: the launcher itself loads no npm code.
+  if (stage.stage === "work") (await import("../app/cli.ts")).stopWithParent();
   const script = await command.load();
-  await script.main(rest);
+  await script.main(rest, stage.invokedAs ?? invokedAs);
+}
+
+/** A compiled binary runs the command itself, once it knows its permissions are enough. */
+async function standalone(name: string, args: string[]): Promise<void> {
+  const { permissionsFor } = await import("../app/permissions.ts");
+  const needed = await permissionsFor(name, args, Deno.env.toObject()).catch((e) => {
+    console.error((e as Error).message);
+    Deno.exit(2);
+  });
+  const missing = await checkGranted(needed);
+  if (missing.length === 0) return;
+  console.error(
+    `this binary was built without permission for ${missing.join(", ")}, which the config ` +
+      `needs: rebuild it for this config with \`deno task compile --config PATH\``,
+  );
+  Deno.exit(2);
 }
 
 if (import.meta.main) await main();

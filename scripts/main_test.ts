@@ -3,7 +3,7 @@
  * directory that is not the repository (as the binary and the container are), and the
  * compiled binary itself where Deno can obtain its runtime for `deno compile`.
  */
-import { assert, assertEquals, assertStringIncludes } from "../core/testing.ts";
+import { assertEquals, assertStringIncludes } from "../core/testing.ts";
 import { COMMANDS } from "./main.ts";
 import { projectRoot, taskArgs } from "./testing_task.ts";
 
@@ -84,10 +84,7 @@ Deno.test({
   async fn() {
     const dir = await Deno.makeTempDir({ prefix: "ev-observer-bin-" });
     try {
-      const args = await taskArgs("compile");
-      const out = args.indexOf("--output");
-      assert(out > 0, "the compile task names its output");
-      args[out + 1] = `${dir}/ev-observer`;
+      const args = [...await taskArgs("compile"), "--output", `${dir}/ev-observer`];
       const build = await run(Deno.execPath(), args, projectRoot);
       assertEquals(build.code, 0, build.stderr);
       const res = await run(`${dir}/ev-observer`, ["replay", "--once", "--print"], dir);

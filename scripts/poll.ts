@@ -9,11 +9,14 @@ import { pollAccounts } from "../core/poller.ts";
 import { startWeather } from "../enrich/weather.ts";
 import { Readings } from "../core/readings.ts";
 import type { AccountStatus } from "../export/status.ts";
-import { configPath, openConfiguredAccounts, type Opened } from "../app/accounts.ts";
+import { openConfiguredAccounts, type Opened, requiredConfigPath } from "../app/accounts.ts";
 import { fail, flags, onShutdownSignal } from "../app/cli.ts";
-import { startExports } from "../app/exports.ts";
+import { metricsListen, startExports } from "../app/exports.ts";
 import { startSessions } from "../app/sessions.ts";
 import { vehicleKey } from "../core/snapshot.ts";
+import { PLUGINS } from "../providers/mod.ts";
+import { LastKnown } from "../core/last_known.ts";
+import { signInCommand } from "../core/account_keys.ts";
 
 const HELP = `
 deno task poll [options]
@@ -33,8 +36,9 @@ without a sign-in command yet):
   EV_<PROVIDER>_ACCESS_TOKEN            e.g. EV_TESLA_ACCESS_TOKEN, for every account of it
   EV_<PROVIDER>_<ACCOUNT>_ACCESS_TOKEN  for one account (name upper-cased, - as _)
 
-The task may reach loopback and the vendors' hosts only; for a remote OTLP backend run the
-command of the task with that host added to --allow-net.
+It runs allowed exactly what the config needs: its listen address, the OTLP/GreptimeDB host,
+the weather service, each account's vendor hosts; reading the config and state_dir, writing
+state_dir.
 `;
 
 export async function main(
@@ -46,16 +50,32 @@ export async function main(
     listen: { type: "string" },
   }, HELP);
   const env = Deno.env.toObject();
-  const path = await configPath(values.config);
-  const config = await loadConfig(path, env).catch((e) => fail(e));
+  const path = await requiredConfigPath(values.config).catch((e) => fail(e));
+  const config = await loadConfig(path, env, { vendors: PLUGINS }).catch((e) => fail(e));
   const log = createLogger({
     level: config.log_level,
     format: env.EV_LOG_FORMAT === "json" ? "json" : "logfmt",
   });
+  let listen;
+  try {
+    listen = metricsListen(values.listen, config, env, path);
+  } catch (e) {
+    fail(e);
+  }
   if (config.accounts.length === 0) {
-    fail(new ConfigError(`${path ?? "the config"} lists no accounts: add one under accounts:`));
+    fail(new ConfigError(`${path} lists no accounts: add one under accounts:`));
   }
   const readings = new Readings();
+  // Last run's values first, so /metrics and the status page serve them from the start.
+  const lastKnown = new LastKnown({
+    stateDir: config.state_dir,
+    readings,
+    clock: realClock,
+    log,
+    location: config.location,
+    maxValueAgeS: config.max_value_age,
+  });
+  await lastKnown.restore(config.accounts);
   const opened = await openConfiguredAccounts(config, {
     configPath: path,
     env,
@@ -91,19 +111,21 @@ export async function main(
         costUsd: today.usd,
       },
       pollState: entry?.pollState,
+      signIn: o.tokens && signInCommand(o.run.provider.id, o.run.name, path, invokedAs),
     };
   };
   const sessions = await startSessions(config, { readings, clock: realClock, log })
     .catch((e) => fail(e, log));
-  const exports = await startExports(config, readings, log, values.listen ?? config.listen, {
+  const exports = await startExports(config, readings, log, listen, {
     account,
     mode: "live",
     sessions,
-  });
+  }).catch((e) => fail(e, log));
   // Weather at each car's position, when configured (it needs location: true).
   const weather = startWeather(config, { readings, clock: realClock, log });
   const controller = new AbortController();
   onShutdownSignal(controller, log);
+  lastKnown.start();
   await pollAccounts({
     accounts: opened.map((o) => o.run),
     readings,
@@ -117,7 +139,9 @@ export async function main(
       accountOf.set(vehicleKey(target.vehicle), o);
       if (o.tokens) tokenGauges();
     },
+    onListed: (run, vehicles) => lastKnown.listed(run.name, run.provider.id, vehicles),
   });
+  await lastKnown.stop();
   weather?.stop();
   await exports.close();
   await sessions?.close();

@@ -13,20 +13,13 @@ import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/sim/fake_api.ts";
 import { FAKE_CLIENT } from "../providers/volvo/sim/fake_auth.ts";
 import { volvoTokenStore } from "../providers/volvo/identity.ts";
 import { FakeWeather } from "../enrich/testdata/fake_weather.ts";
-import { freePort, projectRoot } from "./testing_task.ts";
+import { freePort, taskCommand } from "./testing_task.ts";
 
-const SCRIPT = `${projectRoot}scripts/poll.ts`;
-const CONFIG = `${projectRoot}deno.json`;
-
-async function taskPermissions(): Promise<string[]> {
-  const task: string = JSON.parse(await Deno.readTextFile(CONFIG)).tasks.poll;
-  return task.split(/\s+/).filter((word) => word.startsWith("--allow-"));
-}
-
+/** `deno task poll` from `cwd`: the launcher, and poll with the permissions of its config. */
 function spawn(cwd: string, args: string[], env: Record<string, string>) {
-  return taskPermissions().then((perms) =>
+  return taskCommand("poll").then((task) =>
     new Deno.Command(Deno.execPath(), {
-      args: ["run", "--config", CONFIG, ...perms, SCRIPT, ...args],
+      args: [...task, ...args],
       cwd,
       env: { NO_COLOR: "1", EV_TESLA_ACCESS_TOKEN: "", ...env },
       stdout: "piped",
@@ -105,7 +98,7 @@ Deno.test("deno task poll: a static token from the environment, for proxies and 
   try {
     await Deno.writeTextFile(
       `${dir}/config.yaml`,
-      `accounts:\n  - provider: tesla\n    name: home\n    base_url: ${fake.url}\n`,
+      `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n`,
     );
     const token = fake.auth.mint().access_token;
     const port = freePort();
@@ -237,6 +230,117 @@ Deno.test("deno task poll: weather at a Volvo's position, from the configured so
     }
   } finally {
     await Promise.all([fake.shutdown(), sky.close()]);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+/** A clock whose time the test moves: the simulated car's day, the poller's wall time apart. */
+function movableClock(at: number) {
+  let offset = at * 1000 - Date.now();
+  return {
+    clock: { now: () => Date.now() + offset, sleep: realClock.sleep },
+    moveTo: (t: number) => (offset = t * 1000 - Date.now()),
+  };
+}
+
+const SOC = /^ev_battery_level_ratio\{provider="tesla",[^}]*\} ([\d.]+)$/m;
+const SAMPLE_AT = /^ev_last_sample_timestamp_seconds\{provider="tesla",[^}]*\} ([\d.]+)$/m;
+
+Deno.test("deno task poll: killed while charging, restarted while the car sleeps, serves the last charge at once", async () => {
+  const { clock, moveTo } = movableClock(0);
+  const fake = new FakeTesla({ clock });
+  const day = fake.scenario;
+  moveTo(day.startedAt + day.charges[0].start + 1800); // half an hour into the evening charge
+  const dir = await Deno.makeTempDir({ prefix: "ev-poll-" });
+  const file = `${dir}/state/last_known.json`;
+  const port = freePort();
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    const minted = fake.auth.mint();
+    const now = Math.floor(Date.now() / 1000);
+    await teslaTokenStore(`${dir}/state`, "home", createLogger({ write: () => {} })).save({
+      access_token: minted.access_token,
+      refresh_token: minted.refresh_token,
+      expires_at: now + 10 * 86400,
+      obtained_at: now,
+      token_type: "Bearer",
+      extra: { api: "owner" },
+    });
+    await Deno.writeTextFile(
+      `${dir}/config.yaml`,
+      `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n` +
+        `    auth_host: ${fake.url}\n`,
+    );
+
+    // First run: the car is read while charging, and the reading reaches the disk.
+    const first = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {});
+    let soc = NaN;
+    let sampledAt = NaN;
+    try {
+      const text = await scrape(port, 'state="charging"} 1');
+      assertStringIncludes(
+        text,
+        'ev_charging_state{provider="tesla",vin="5YJ3E1EA9PF000001",state="charging"} 1',
+      );
+      soc = Number(SOC.exec(text)?.[1]);
+      sampledAt = Number(SAMPLE_AT.exec(text)?.[1]);
+      assert(soc > 0.4 && soc < 0.8, `charging from 40 % to 80 %: ${soc}`);
+      for (let i = 0; i < 100; i++) {
+        const saved = await Deno.readTextFile(file).then(JSON.parse).catch(() => undefined);
+        if (saved?.vehicles?.[0]?.lastSampleAt === sampledAt) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      assertEquals(JSON.parse(await Deno.readTextFile(file)).vehicles[0].lastSampleAt, sampledAt);
+      assertEquals((await Deno.stat(file)).mode! & 0o777, 0o600);
+    } finally {
+      first.kill("SIGKILL");
+      await first.output();
+    }
+
+    // Hours later the car sleeps; the exporter starts again.
+    moveTo(day.startedAt + 23.5 * 3600);
+    const reads = () => fake.answers.get("GET /api/1/vehicles/{id}/vehicle_data 200") ?? 0;
+    const readsBefore = reads();
+    const started = performance.now();
+    const second = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {});
+    let stderr = "";
+    try {
+      // The very first answer of /metrics and of the status page already carry the values.
+      let text = "";
+      while (!text && performance.now() - started < 20_000) {
+        text = await fetch(`${url}/metrics`).then((r) => r.text()).catch(() => "");
+        if (!text) await new Promise((r) => setTimeout(r, 20));
+      }
+      const served = performance.now();
+      const status = await (await fetch(`${url}/status.json`)).json();
+      const seen = performance.now();
+      assertEquals(Number(SOC.exec(text)?.[1]), soc, "the last charge, on the first scrape");
+      assertEquals(Number(SAMPLE_AT.exec(text)?.[1]), sampledAt, "with its old sample time");
+      assertEquals(status.vehicles[0].soc, soc, "and on the status page");
+      assertEquals(status.vehicles[0].lastSampleAt, sampledAt);
+      assert(seen - served < 1000, `status page ${Math.round(seen - served)} ms after /metrics`);
+      console.log(`restart: first /metrics answer ${Math.round(served - started)} ms after spawn`);
+      // The first check finds it asleep: state asleep, values kept, no read that would wake it.
+      const asleep = await scrape(
+        port,
+        'ev_vehicle_state{provider="tesla",vin="5YJ3E1EA9PF000001",state="asleep"} 1',
+      );
+      assertStringIncludes(asleep, 'state="asleep"} 1');
+      assertEquals(Number(SOC.exec(asleep)?.[1]), soc);
+      assertEquals(Number(SAMPLE_AT.exec(asleep)?.[1]), sampledAt);
+      assertEquals(reads(), readsBefore, "no vehicle_data for a sleeping car");
+    } finally {
+      second.kill("SIGTERM");
+      const out = await second.output();
+      stderr = new TextDecoder().decode(out.stderr);
+      assertEquals(out.code, 0, stderr);
+    }
+    assertStringIncludes(stderr, "restored last known values");
+    assertStringIncludes(stderr, "vehicles=1");
+    assertStringIncludes(stderr, 'mode=charging why="resumed from the saved state"');
+    assert(!stderr.includes("5YJ3E1EA9PF000001"), "no VIN in the log");
+  } finally {
+    await fake.shutdown();
     await Deno.remove(dir, { recursive: true });
   }
 });

@@ -8,9 +8,10 @@ import { createLogger } from "../core/log.ts";
 import { pollAccounts } from "../core/poller.ts";
 import { Readings } from "../core/readings.ts";
 import { Recorder } from "../replay/recorder.ts";
-import { configPath, openConfiguredAccounts } from "../app/accounts.ts";
+import { openConfiguredAccounts, requiredConfigPath } from "../app/accounts.ts";
 import { fail, flags, onShutdownSignal } from "../app/cli.ts";
 import { vehicleKey } from "../core/snapshot.ts";
+import { PLUGINS } from "../providers/mod.ts";
 
 const HELP = `
 deno task record <provider> [options]
@@ -27,8 +28,8 @@ Options:
   --cycles N        stop after N polls of every vehicle (whichever comes first)
   --vehicle VIN     record only this vehicle (repeatable; default: the account's vehicles)
   --keep-location   keep exact coordinates (default: moved to a demo place, shape kept)
-  --out PATH        write the cassette here instead (under fixtures/: the task may write
-                    only there and to state_dir)
+  --out PATH        write the cassette here instead (the command may write only its
+                    folder and state_dir)
   --config PATH     config file (default: config.yaml if it exists)
   --base-url URL    send the provider's API calls here (e.g. \`deno task replay --serve\`)
   -h, --help        this text
@@ -86,15 +87,15 @@ export async function main(args: string[] = Deno.args, invokedAs = "ev-observer"
     fail(e);
   }
   const env = Deno.env.toObject();
-  const path = await configPath(values.config);
-  const config = await loadConfig(path, env).catch((e) => fail(e));
+  const path = await requiredConfigPath(values.config).catch((e) => fail(e));
+  const config = await loadConfig(path, env, { vendors: PLUGINS }).catch((e) => fail(e));
   const log = createLogger({
     level: config.log_level,
     format: env.EV_LOG_FORMAT === "json" ? "json" : "logfmt",
   });
   const accounts = config.accounts.filter((a) => a.provider === provider);
   if (accounts.length === 0) {
-    fail(new ConfigError(`${path ?? "the config"} has no ${provider} account under accounts:`));
+    fail(new ConfigError(`${path} has no ${provider} account under accounts:`));
   }
   const out = values.out ?? `fixtures/${provider}/${scenario}/cassette.json`;
   const recorder = new Recorder({
@@ -112,7 +113,7 @@ export async function main(args: string[] = Deno.args, invokedAs = "ev-observer"
       if (account.provider !== provider) return undefined;
       return {
         ...account,
-        ...(values["base-url"] ? { base_url: values["base-url"] } : {}),
+        ...(values["base-url"] ? { api_base_url: values["base-url"] } : {}),
         ...(values.vehicle?.length ? { vehicles: values.vehicle } : {}),
       };
     },

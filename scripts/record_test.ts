@@ -9,7 +9,7 @@ import { teslaDay } from "../providers/tesla/sim/scenario.ts";
 import { loadCassette } from "../replay/cassette.ts";
 import { isValidVin } from "../replay/vin.ts";
 import { parseDuration } from "./record.ts";
-import { projectRoot, taskArgs } from "./testing_task.ts";
+import { projectRoot, taskArgs, taskCommand } from "./testing_task.ts";
 
 const decode = (b: Uint8Array) => new TextDecoder().decode(b);
 
@@ -29,16 +29,11 @@ Deno.test("deno task record: a redacted cassette that replays, with no planted s
     const token = fake.auth.mint().access_token;
     await Deno.writeTextFile(
       `${dir}/config.yaml`,
-      `accounts:\n  - provider: tesla\n    name: home\n    base_url: ${fake.url}\n`,
+      `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n`,
     );
-    const perms = (await taskArgs("record")).filter((a) => a.startsWith("--allow-"));
     const out = await new Deno.Command(Deno.execPath(), {
       args: [
-        "run",
-        "--config",
-        `${projectRoot}deno.json`,
-        ...perms,
-        `${projectRoot}scripts/record.ts`,
+        ...await taskCommand("record"),
         "tesla",
         "--scenario",
         "evening",
@@ -104,16 +99,11 @@ Deno.test("deno task record: a stop signalled twice (process group + forwarder) 
     const token = fake.auth.mint().access_token;
     await Deno.writeTextFile(
       `${dir}/config.yaml`,
-      `accounts:\n  - provider: tesla\n    name: home\n    base_url: ${fake.url}\n`,
+      `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n`,
     );
-    const perms = (await taskArgs("record")).filter((a) => a.startsWith("--allow-"));
     const child = new Deno.Command(Deno.execPath(), {
       args: [
-        "run",
-        "--config",
-        `${projectRoot}deno.json`,
-        ...perms,
-        `${projectRoot}scripts/record.ts`,
+        ...await taskCommand("record"),
         "tesla",
         "--scenario",
         "stopped",

@@ -2,7 +2,8 @@
  * `deno task replay`: plays recorded cassettes through the full pipeline (fake vendor API →
  * provider → both exports) on a virtual clock. With no arguments it is the demo.
  */
-import { loadConfig } from "../core/config.ts";
+import { ConfigError, loadConfig } from "../core/config.ts";
+import { listenFailure, portProblem } from "../core/listen.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { type Logger, loggerFromEnv } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
@@ -14,9 +15,10 @@ import { sampleValue, vehicleKey } from "../core/snapshot.ts";
 import { OtlpExport, otlpSettings } from "../export/otlp.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startFakeServer } from "../replay/fake_server.ts";
+import { PLUGINS } from "../providers/mod.ts";
 import { simOf } from "../providers/sims.ts";
 import { fail, flags, onShutdownSignal } from "../app/cli.ts";
-import { startExports } from "../app/exports.ts";
+import { metricsListen, startExports } from "../app/exports.ts";
 import { startSessions } from "../app/sessions.ts";
 
 export const DEFAULT_FIXTURES = [
@@ -52,12 +54,13 @@ Options:
   --speed N         virtual seconds per real second (default 1440: a day in a minute)
   --start TIME      start this far into the cassette: seconds or HH:MM
                     (default: the beginning; with --once, the cassette's sample moment)
-  --once            run one poll cycle, flush OTLP, and exit
+  --once            run one poll cycle, flush OTLP, and exit (status 1 when the OTLP
+                    backend did not take the push: a connection check)
   --print           with --once: print the /metrics exposition to stdout
   --loop            start the cassette over when it ends (for long-running demos)
   --serve           run only the fake vendor API from the cassette(s) on loopback and print
                     its base URL, for curl, a browser or another client (default speed 1)
-  --port N          with --serve: listen on N (the next cassette on N+1, …; default: any)
+  --port N          with --serve only: listen on N (the next cassette on N+1, …; default: any)
   --listen ADDR     /metrics address (default from config, 127.0.0.1:9464)
   --config PATH     config file (location, greptimedb block, log level)
   --location        export latitude/longitude/heading
@@ -67,15 +70,35 @@ Environment: OTEL_EXPORTER_OTLP_ENDPOINT / OTEL_EXPORTER_OTLP_METRICS_ENDPOINT t
 push on (or a greptimedb block in the config); EV_LOG_LEVEL=debug shows every request.
 `;
 
+/** `--start`: seconds, or HH:MM with minutes 00–59 (hours past 23 reach a later day). */
 function parseStart(value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const hm = /^(\d{1,2}):(\d{2})$/.exec(value);
-  if (hm) return Number(hm[1]) * 3600 + Number(hm[2]) * 60;
-  const n = Number(value);
+  if (hm && Number(hm[2]) < 60) return Number(hm[1]) * 3600 + Number(hm[2]) * 60;
+  const n = hm || value.trim() === "" ? NaN : Number(value);
   if (!Number.isFinite(n) || n < 0) {
-    throw new Error(`--start: expected seconds or HH:MM, got "${value}"`);
+    throw new ConfigError(
+      `--start: expected seconds or HH:MM (minutes 00–59), e.g. --start 18:00, got "${value}"`,
+    );
   }
   return n;
+}
+
+/** Flags that only mean something together with another one. */
+function checkFlagPairs(
+  values: { once?: boolean; print?: boolean; serve?: boolean; port?: string },
+) {
+  if (values.print && !values.once) {
+    throw new ConfigError(
+      "--print prints the exposition of one poll cycle: add --once (deno task replay --once " +
+        "--print), or scrape /metrics while the replay runs",
+    );
+  }
+  if (values.port !== undefined && !values.serve) {
+    throw new ConfigError(
+      "--port sets the fake vendor API's port and needs --serve; /metrics takes --listen ADDR",
+    );
+  }
 }
 
 /** Runs the replay with these command-line arguments (the `ev-observer replay` entry too). */
@@ -94,14 +117,17 @@ export async function main(args: string[] = Deno.args): Promise<void> {
     location: { type: "boolean" },
   }, HELP);
   const env = Deno.env.toObject();
-  const config = await loadConfig(values.config, env).catch((e) => fail(e));
+  const config = await loadConfig(values.config, env, { vendors: PLUGINS }).catch((e) => fail(e));
   if (values.location) config.location = true;
   const log = loggerFromEnv();
   const speed = values.speed === undefined ? (values.serve ? 1 : 1440) : Number(values.speed);
   if (!Number.isFinite(speed) || speed <= 0) fail(new Error(`--speed must be a positive number`));
   let start: number | undefined;
+  let listen;
   try {
+    checkFlagPairs(values);
     start = parseStart(values.start);
+    listen = metricsListen(values.listen, config, env, values.config);
   } catch (e) {
     fail(e);
   }
@@ -112,6 +138,14 @@ export async function main(args: string[] = Deno.args): Promise<void> {
 
   const origin = Math.min(...cassettes.map((c) => c.startedAt));
   const duration = Math.max(...cassettes.map((c) => c.startedAt + c.duration)) - origin;
+  if (start !== undefined && start >= duration) {
+    fail(
+      new ConfigError(
+        `--start ${values.start}: the cassettes last ${fmtClock(duration)} (${duration} s); ` +
+          "start before their end",
+      ),
+    );
+  }
   const offset = start ?? (values.once ? Math.min(...cassettes.map((c) => c.sampleAt)) : 0);
   const clock = new VirtualClock((origin + offset) * 1000, values.once ? 0 : speed);
   if (values.serve) return await serveOnly(cassettes, clock, log, values.port);
@@ -120,7 +154,7 @@ export async function main(args: string[] = Deno.args): Promise<void> {
   const sessions = await startSessions(config, { readings, clock, log, path: ":memory:" });
   const exports = values.once && !values.listen
     ? undefined
-    : await startExports(config, readings, log, values.listen ?? config.listen, {
+    : await startExports(config, readings, log, listen, {
       now: () => clock.now(),
       mode: `replay of ${cassettes.map((c) => `${c.vendor}/${c.scenario}`).join(", ")}`,
       sessions,
@@ -153,6 +187,18 @@ export async function main(args: string[] = Deno.args): Promise<void> {
     }
     if (values.print && prometheus) {
       await Deno.stdout.write(new TextEncoder().encode(await prometheus.exposition()));
+    }
+    // --once serves as a connection check: a push the backend did not take fails the run.
+    if (otlp && otlp.failures > 0) {
+      await session.shutdown();
+      fail(
+        new Error(
+          `OTLP export failed (${otlp.failures} of ${otlp.failures + otlp.exports} pushes): ` +
+            `${otlp.lastError} — check that the backend runs and that ` +
+            "OTEL_EXPORTER_OTLP_(METRICS_)ENDPOINT or greptimedb.url points at it",
+        ),
+        log,
+      );
     }
   } else {
     const controller = new AbortController();
@@ -209,15 +255,29 @@ async function serveOnly(
   port: string | undefined,
 ): Promise<never> {
   const first = port === undefined ? 0 : Number(port);
-  if (!Number.isInteger(first) || first < 0 || first > 65535) {
-    fail(new Error(`--port: expected a port number, got "${port}"`));
-  }
-  const fakes = cassettes.map((cassette, i) => {
+  const last = first + cassettes.length - 1;
+  // The same check as every listen address; the fakes take N, N+1, … on loopback.
+  const problem = port === undefined ? undefined : portProblem(port) ??
+    (last > 65535 ? `ports ${first}–${last} (one per cassette) end past 65535` : undefined);
+  if (problem) fail(new ConfigError(`--port: ${problem}, e.g. --port 8080`));
+  const fakes: ReturnType<typeof startFakeServer>[] = [];
+  for (const [i, cassette] of cassettes.entries()) {
     const hook = simOf(cassette.vendor)?.fakeHook;
-    const fake = startFakeServer({ cassette, clock, hook, log, port: first ? first + i : 0 });
+    const at = first ? first + i : 0;
+    try {
+      fakes.push(startFakeServer({ cassette, clock, hook, log, port: at }));
+    } catch (err) {
+      await Promise.all(fakes.map((f) => f.shutdown()));
+      const why = listenFailure(err, {
+        address: `127.0.0.1:${at}`,
+        key: "--port",
+        set: (a) => `--port ${a.slice(a.lastIndexOf(":") + 1)}`,
+      });
+      fail(why ? new ConfigError(why) : err, log);
+    }
+    const fake = fakes[fakes.length - 1];
     console.log(`${cassette.vendor}/${cassette.scenario} ${fake.url}`);
-    return fake;
-  });
+  }
   log.info("serving the fake vendor API; Ctrl-C stops", { speed: clock.speed });
   const controller = new AbortController();
   onShutdownSignal(controller, log);

@@ -3,7 +3,8 @@ import { assert, assertEquals, assertStringIncludes } from "../core/testing.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { createLogger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
-import { pollOnce } from "../core/scheduler.ts";
+import { pollOnce, runScheduler } from "../core/scheduler.ts";
+import { collectSeries } from "../export/series.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { withoutDurations } from "../export/test_helpers.ts";
 import { loadCassette } from "../replay/cassette.ts";
@@ -59,7 +60,9 @@ Deno.test("golden /metrics while driving, charging and at the end of the replaye
   }
   assertStringIncludes(texts[0], 'ev_drive_shift_state{provider="tesla"');
   assert(/ev_vehicle_state\{[^}]*state="asleep"\} 1/.test(texts[2]), "asleep at the end");
-  assert(!texts[2].includes("ev_battery_level_ratio{"), "an asleep car keeps no stale values");
+  // Asleep, the car keeps its last known values; the sample time says how old they are.
+  assert(/^ev_battery_level_ratio\{[^}]*\} 0\.8$/m.test(texts[2]), "last known charge");
+  assert(/^ev_odometer_meters\{/m.test(texts[2]), "last known odometer");
 });
 
 Deno.test("state of charge rises while charging and location stays off by default", async () => {
@@ -69,6 +72,56 @@ Deno.test("state of charge rises while charging and location stays off by defaul
   assert(!a.includes("ev_location_latitude"), "no location unless enabled");
   const [withLocation] = await exposeAt([7 * 3600 + 50 * 60], true);
   assertStringIncludes(withLocation, "ev_location_latitude_deg{");
+});
+
+Deno.test("the demo day: after each car's first read, its charge, range and odometer never go", async () => {
+  const cassettes = await Promise.all(
+    ["tesla/day", "volvo/xc40-bev-day"].map((c) =>
+      loadCassette(new URL(`fixtures/${c}/cassette.json`, root).pathname)
+    ),
+  );
+  const origin = Math.min(...cassettes.map((c) => c.startedAt));
+  const end = Math.max(...cassettes.map((c) => c.startedAt + c.duration));
+  const clock = new VirtualClock(origin * 1000, 0);
+  const readings = new Readings();
+  const log = createLogger({ write: () => {} });
+  const session = await startReplay({ cassettes, clock, readings, log, location: false });
+  const controller = new AbortController();
+  const read = new Set<string>();
+  const missing: string[] = [];
+  const asleepWithValues = new Set<string>();
+  let checks = 0;
+  try {
+    await runScheduler({
+      targets: session.targets,
+      readings,
+      clock,
+      log,
+      signal: controller.signal,
+      onPoll: (_, outcome) => {
+        if (outcome.kind === "snapshot") read.add(outcome.snapshot.vehicle.provider);
+        // What /metrics renders at this virtual moment.
+        const series = collectSeries(readings);
+        for (const entry of readings.vehicles.values()) {
+          const { provider } = entry.vehicle;
+          if (!read.has(provider)) continue;
+          checks++;
+          for (const name of ["ev.battery.level", "ev.battery.range", "ev.odometer"]) {
+            const has = series.some((s) => s.def.name === name && s.labels.provider === provider);
+            if (!has) missing.push(`${provider} ${name} at ${clock.now() / 1000 - origin} s`);
+          }
+          if (entry.state !== "online") asleepWithValues.add(`${provider} ${entry.state}`);
+        }
+        if (clock.now() / 1000 >= end) controller.abort();
+      },
+    });
+  } finally {
+    await session.shutdown();
+  }
+  assertEquals(missing.slice(0, 5), [], `${missing.length} moments without a value`);
+  assertEquals([...read].sort(), ["tesla", "volvo"]);
+  assert(checks > 200, `checked ${checks} moments`);
+  assert(asleepWithValues.has("tesla asleep"), "the Tesla slept, values kept");
 });
 
 async function run(args: string[], env: Record<string, string> = {}) {

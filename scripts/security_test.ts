@@ -15,9 +15,8 @@ import { FakeTesla } from "../providers/tesla/sim/fake_api.ts";
 import { fleetId, fleetVin, renamed } from "../providers/tesla/sim/fake_fleet.ts";
 import { DAY_START } from "../providers/tesla/sim/scenario.ts";
 import { FaultPlan, faults, withFaults } from "../replay/faults.ts";
-import { freePort, projectRoot, waitFor } from "./testing_task.ts";
+import { freePort, taskCommand, waitFor } from "./testing_task.ts";
 
-const CONFIG = `${projectRoot}deno.json`;
 const CLIENT_ID = "security-test-app";
 const CLIENT_SECRET = "cs-planted-Zq8vK2mX7wLp4N";
 const EMAIL = "planted.driver@example.org";
@@ -26,15 +25,10 @@ const ID = fleetId(424242);
 /** Where the car is parked and driven from: exact, and nowhere near the demo's places. */
 const HOME = { latitude: 47.376887, longitude: 8.541694 };
 
-async function taskPermissions(task: string): Promise<string[]> {
-  const line: string = JSON.parse(await Deno.readTextFile(CONFIG)).tasks[task];
-  return line.split(/\s+/).filter((word) => word.startsWith("--allow-"));
-}
-
-/** A script run like its task, in `cwd`, with everything it prints collected. */
-async function start(task: string, script: string, cwd: string, args: string[], env = {}) {
+/** A task run in `cwd`, with everything it prints collected. */
+async function start(task: string, cwd: string, args: string[], env = {}) {
   const child = new Deno.Command(Deno.execPath(), {
-    args: ["run", "--config", CONFIG, ...await taskPermissions(task), script, ...args],
+    args: [...await taskCommand(task), ...args],
     cwd,
     env: { NO_COLOR: "1", EV_LOG_LEVEL: "debug", EV_TESLA_ACCESS_TOKEN: "", ...env },
     stdin: "null",
@@ -143,7 +137,7 @@ polling: { driving_s: 0.25, online_s: 0.25, charging_min_s: 0.25, backoff_s: 0.2
     await Deno.chmod(`${dir}/config.yaml`, 0o600);
 
     // Sign in: the browser follows the printed address to the loopback callback.
-    const auth = await start("auth", `${projectRoot}scripts/auth.ts`, dir, [
+    const auth = await start("auth", dir, [
       "tesla",
       "--config",
       "config.yaml",
@@ -166,7 +160,7 @@ polling: { driving_s: 0.25, online_s: 0.25, charging_min_s: 0.25, backoff_s: 0.2
 
     // Poll through the faults until every one was met and the car is read again.
     const port = freePort();
-    const poll = await start("poll", `${projectRoot}scripts/poll.ts`, dir, [
+    const poll = await start("poll", dir, [
       "--config",
       "config.yaml",
       "--listen",

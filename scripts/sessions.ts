@@ -8,6 +8,7 @@ import { configPath } from "../app/accounts.ts";
 import { fail, flags } from "../app/cli.ts";
 import { sessionsPath } from "../app/sessions.ts";
 import { reportFilter, sessionsOutput } from "../app/sessions_report.ts";
+import { PLUGINS } from "../providers/mod.ts";
 
 const HELP = `
 deno task sessions [--car VIN] [--kind drive|charge|parked] [--from DATE] [--to DATE]
@@ -31,6 +32,9 @@ Options:
 
 Days and times in the table are in sessions.timezone of the config (UTC by default); CSV and
 JSON carry Unix milliseconds (start_ms, end_ms).
+
+It runs allowed to read the config and to read and write the database file, nothing else: not
+the token store beside it in state_dir, no network.
 `;
 
 export async function main(args: string[] = Deno.args): Promise<void> {
@@ -45,8 +49,9 @@ export async function main(args: string[] = Deno.args): Promise<void> {
     config: { type: "string" },
     db: { type: "string" },
   }, HELP);
-  const config = await loadConfig(await configPath(values.config), Deno.env.toObject())
-    .catch((e) => fail(e));
+  const config = await loadConfig(await configPath(values.config), Deno.env.toObject(), {
+    vendors: PLUGINS,
+  }).catch((e) => fail(e));
   if (values.csv && values.json) fail(new ConfigError("--csv and --json: choose one"));
   const path = values.db ?? sessionsPath(config);
   const exists = await Deno.stat(path).then(
@@ -54,9 +59,8 @@ export async function main(args: string[] = Deno.args): Promise<void> {
     (e) =>
       e instanceof Deno.errors.NotFound ? false : fail(
         new ConfigError(
-          `cannot read ${path}: ${e.message} — the task reads and writes inside the project ` +
-            `folder only; run scripts/sessions.ts with deno run and --allow-read/--allow-write ` +
-            `for that folder`,
+          `cannot read ${path}: ${e.message} — check that this user may read and write ` +
+            "the file (or name another with --db)",
         ),
       ),
   );

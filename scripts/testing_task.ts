@@ -14,6 +14,16 @@ export async function taskArgs(name: string): Promise<string[]> {
 
 export const projectRoot = root.pathname;
 
+/**
+ * `deno task name` as arguments for Deno.execPath() that work from any directory (a test's
+ * temp dir playing the project): deno.json named, script paths absolute.
+ */
+export async function taskCommand(name: string): Promise<string[]> {
+  const [run, ...rest] = await taskArgs(name);
+  const absolute = rest.map((a) => a.endsWith(".ts") ? root.pathname + a : a);
+  return [run, `--config=${root.pathname}deno.json`, ...absolute];
+}
+
 /** A TCP port that was free a moment ago, on loopback. */
 export function freePort(): number {
   const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });

@@ -3,17 +3,18 @@
  * capacities, places (geofences) and what charging costs there.
  */
 import { z } from "zod";
+import { block, keysUnder } from "../config_block.ts";
 
 const HHMM = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, "expected a time such as 22:00");
 
 /** One time-of-use window; `to` before `from` runs past midnight (22:00–06:00). */
-const Window = z.object({
+const Window = block({
   from: HHMM,
   to: HHMM,
   price_per_kwh: z.number().min(0),
-}).strict();
+});
 
-export const Tariff = z.object({
+const TARIFF_SHAPE = {
   /** Charging here costs nothing (a free Supercharging car, a free charger at work). */
   free: z.boolean().default(false),
   price_per_kwh: z.number().min(0).optional(),
@@ -23,23 +24,39 @@ export const Tariff = z.object({
   price_per_minute: z.number().min(0).optional(),
   /** A fixed fee per charge. */
   session_fee: z.number().min(0).optional(),
-}).strict().refine((t) => t.time_of_use.length === 0 || t.price_per_kwh !== undefined, {
-  message: "time_of_use needs price_per_kwh too: the price outside its windows",
-  path: ["price_per_kwh"],
-});
+};
+
+/** A tariff; a window's `from`/`to` written beside its prices belongs under `time_of_use`. */
+export const Tariff = block(TARIFF_SHAPE, keysUnder("time_of_use", Window.shape)).refine(
+  (t) => t.time_of_use.length === 0 || t.price_per_kwh !== undefined,
+  {
+    message: "time_of_use needs price_per_kwh too: the price outside its windows",
+    path: ["price_per_kwh"],
+  },
+);
 export type Tariff = z.infer<typeof Tariff>;
 
-export const Place = z.object({
+const TARIFF_KEYS = keysUnder("tariff", TARIFF_SHAPE);
+
+/** A place; a price written beside its position belongs under its `tariff`. */
+export const Place = block({
   name: z.string().min(1),
   latitude: z.number().min(-90).max(90),
   longitude: z.number().min(-180).max(180),
   radius_m: z.number().positive().max(5000).default(150),
   /** What charging costs here; the default tariff when absent. */
   tariff: Tariff.optional(),
-}).strict();
+}, TARIFF_KEYS);
 export type Place = z.infer<typeof Place>;
 
-export const SessionsConfig = z.object({
+const Vehicle = block({
+  vin: z.string().min(1),
+  usable_kwh: z.number().positive().max(300).optional(),
+  /** DC charges are free (a Tesla with free Supercharging). */
+  free_dc: z.boolean().default(false),
+});
+
+const SESSIONS_SHAPE = {
   /** Keep sessions in state_dir/sessions.db and export their counters. */
   enabled: z.boolean().default(true),
   /**
@@ -64,15 +81,17 @@ export const SessionsConfig = z.object({
   dc_tariff: Tariff.optional(),
   places: z.array(Place).default([]),
   /** Per car: the usable capacity when the vendor states none or states the gross one. */
-  vehicles: z.array(
-    z.object({
-      vin: z.string().min(1),
-      usable_kwh: z.number().positive().max(300).optional(),
-      /** DC charges are free (a Tesla with free Supercharging). */
-      free_dc: z.boolean().default(false),
-    }).strict(),
-  ).default([]),
-}).strict().superRefine((c, ctx) => {
+  vehicles: z.array(Vehicle).default([]),
+};
+
+/**
+ * The block; a tariff's or a car's key written directly under `sessions:` is refused with
+ * where it belongs.
+ */
+export const SessionsConfig = block(SESSIONS_SHAPE, [
+  ...TARIFF_KEYS,
+  ...keysUnder("vehicles", Vehicle.shape),
+]).superRefine((c, ctx) => {
   try {
     new Intl.DateTimeFormat("en", { timeZone: c.timezone });
   } catch {
@@ -96,3 +115,6 @@ export const SessionsConfig = z.object({
 export type SessionsConfig = z.infer<typeof SessionsConfig>;
 
 export const DEFAULT_SESSIONS: SessionsConfig = SessionsConfig.parse({});
+
+/** The block's keys as `sessions.<key>`: the top level's hint for a key put there by mistake. */
+export const SESSIONS_KEYS = keysUnder("sessions", SESSIONS_SHAPE);

@@ -6,13 +6,26 @@
  * names only, no `@` modifier, no negative matching on `__name__`, plain functions.
  */
 import { CHARGING_STATES, SHIFT_STATES, VEHICLE_STATES } from "../../core/catalog.ts";
-import type { DashboardSpec, PanelSpec } from "./spec.ts";
+import { type DashboardSpec, lastKnown, type PanelSpec, UNITS_VARIABLE } from "./spec.ts";
 import { SESSION_DASHBOARDS } from "./session_dashboards.ts";
 import { sqlDashboardJson } from "./sessions_sql_dashboard.ts";
 export type { DashboardSpec, PanelSpec, Query } from "./spec.ts";
 
 /** The per-vehicle selector every query carries. */
 const V = `vin=~"$vin"`;
+
+/**
+ * Charging sessions begun in the range: rises of the "charging" state, from its changes and its
+ * values at both ends ((changes + end - start) / 2; 0 at the start when it was not there yet).
+ * Not resets() of the energy added: that is a gauge, and a session that starts from 0 after
+ * one that ended at 0, or the first one of a new series, resets nothing.
+ */
+function sessionsStarted(): string {
+  const s = `ev_charging_state{${V}, state="charging"}`;
+  const end = lastKnown(s);
+  return `sum by (vin) ((changes(${s}[$__range]) + ${end} - ((${s} offset $__range) or ` +
+    `(${end} * 0))) / 2)`;
+}
 
 /**
  * A state set folded into one series per vehicle: the current state's weight (1, 2, …), so a
@@ -52,7 +65,11 @@ const overview: DashboardSpec = {
       min: 0,
       max: 1,
       thresholds: socThresholds,
-      queries: [{ expr: `ev_battery_level_ratio{${V}}`, legend: "{{vin}}" }],
+      queries: [{
+        expr: lastKnown(`ev_battery_level_ratio{${V}}`),
+        legend: "{{vin}}",
+        instant: true,
+      }],
     },
     {
       title: "Range (rated)",
@@ -62,8 +79,9 @@ const overview: DashboardSpec = {
       unit: "lengthkm",
       decimals: 0,
       queries: [{
-        expr: `ev_battery_range_meters{${V}, estimate="rated"} / 1000`,
+        expr: `${lastKnown(`ev_battery_range_meters{${V}, estimate="rated"}`)} / 1000`,
         legend: "{{vin}}",
+        instant: true,
       }],
     },
     {
@@ -72,7 +90,11 @@ const overview: DashboardSpec = {
       w: 4,
       h: 6,
       unit: "percentunit",
-      queries: [{ expr: `ev_charging_limit_ratio{${V}}`, legend: "{{vin}}" }],
+      queries: [{
+        expr: lastKnown(`ev_charging_limit_ratio{${V}}`),
+        legend: "{{vin}}",
+        instant: true,
+      }],
     },
     {
       title: "Odometer",
@@ -81,7 +103,11 @@ const overview: DashboardSpec = {
       h: 6,
       unit: "lengthkm",
       decimals: 0,
-      queries: [{ expr: `ev_odometer_meters{${V}} / 1000`, legend: "{{vin}}" }],
+      queries: [{
+        expr: `${lastKnown(`ev_odometer_meters{${V}}`)} / 1000`,
+        legend: "{{vin}}",
+        instant: true,
+      }],
     },
     {
       title: "Last sample age",
@@ -90,7 +116,11 @@ const overview: DashboardSpec = {
       h: 6,
       unit: "s",
       description: "Time since the vendor's newest sample. Grows while the car sleeps.",
-      queries: [{ expr: `time() - ev_last_sample_timestamp_seconds{${V}}`, legend: "{{vin}}" }],
+      queries: [{
+        expr: `time() - ${lastKnown(`ev_last_sample_timestamp_seconds{${V}}`)}`,
+        legend: "{{vin}}",
+        instant: true,
+      }],
     },
     {
       title: "State of charge and limit",
@@ -151,10 +181,11 @@ const overview: DashboardSpec = {
       type: "geomap",
       w: 12,
       h: 10,
-      description: "Only with `location: true` in the config (off by default); empty otherwise.",
+      description: "The last known position. Only with `location: true` in the config (off by " +
+        "default); empty otherwise.",
       queries: [
-        { expr: `ev_location_latitude_deg{${V}}`, instant: true, table: true },
-        { expr: `ev_location_longitude_deg{${V}}`, instant: true, table: true },
+        { expr: lastKnown(`ev_location_latitude_deg{${V}}`), instant: true, table: true },
+        { expr: lastKnown(`ev_location_longitude_deg{${V}}`), instant: true, table: true },
       ],
       extra: {
         transformations: [{ id: "joinByField", options: { byField: "vin", mode: "outer" } }],
@@ -267,12 +298,9 @@ const charging: DashboardSpec = {
       type: "stat",
       w: 6,
       h: 5,
-      description: "Charging sessions that began in the time range (energy added restarted).",
-      queries: [{
-        expr: `sum by (vin) (resets(ev_charging_energy_added_joules{${V}}[$__range]))`,
-        legend: "{{vin}}",
-        instant: true,
-      }],
+      decimals: 0,
+      description: "Charging sessions that began in the time range (the car started charging).",
+      queries: [{ expr: sessionsStarted(), legend: "{{vin}}", instant: true }],
     },
     {
       title: "Most energy added in a session",
@@ -292,14 +320,22 @@ const charging: DashboardSpec = {
       w: 6,
       h: 5,
       unit: "s",
-      queries: [{ expr: `ev_charging_time_to_full_seconds{${V}}`, legend: "{{vin}}" }],
+      queries: [{
+        expr: lastKnown(`ev_charging_time_to_full_seconds{${V}}`),
+        legend: "{{vin}}",
+        instant: true,
+      }],
     },
     {
       title: "Plugged in",
       type: "stat",
       w: 6,
       h: 5,
-      queries: [{ expr: `ev_charging_plugged_in{${V}}`, legend: "{{vin}}" }],
+      queries: [{
+        expr: lastKnown(`ev_charging_plugged_in{${V}}`),
+        legend: "{{vin}}",
+        instant: true,
+      }],
       mappings: [[0, "no", GREY], [1, "yes", "#73bf69"]],
     },
   ],
@@ -391,7 +427,11 @@ const driving: DashboardSpec = {
       h: 5,
       unit: "lengthkm",
       decimals: 0,
-      queries: [{ expr: `ev_odometer_meters{${V}} / 1000`, legend: "{{vin}}" }],
+      queries: [{
+        expr: `${lastKnown(`ev_odometer_meters{${V}}`)} / 1000`,
+        legend: "{{vin}}",
+        instant: true,
+      }],
     },
   ],
 };
@@ -443,8 +483,9 @@ const battery: DashboardSpec = {
       w: 12,
       h: 8,
       queries: [{
-        expr: `max by (vin, wheel) (ev_tire_warning{${V}})`,
+        expr: `max by (vin, wheel) (${lastKnown(`ev_tire_warning{${V}}`)})`,
         legend: "{{wheel}} {{vin}}",
+        instant: true,
       }],
       mappings: [[0, "ok", "#73bf69"], [1, "warning", "#f2495c"]],
     },
@@ -469,8 +510,9 @@ const battery: DashboardSpec = {
       decimals: 1,
       description: "Newer firmware only.",
       queries: [{
-        expr: `ev_battery_energy_remaining_joules{${V}} / 3600000`,
+        expr: `${lastKnown(`ev_battery_energy_remaining_joules{${V}}`)} / 3600000`,
         legend: "{{vin}}",
+        instant: true,
       }],
     },
     {
@@ -478,7 +520,11 @@ const battery: DashboardSpec = {
       type: "stat",
       w: 6,
       h: 8,
-      queries: [{ expr: `ev_charging_max_range_charges{${V}}`, legend: "{{vin}}" }],
+      queries: [{
+        expr: lastKnown(`ev_charging_max_range_charges{${V}}`),
+        legend: "{{vin}}",
+        instant: true,
+      }],
     },
   ],
 };
@@ -547,8 +593,9 @@ const exporter: DashboardSpec = {
       unit: "s",
       thresholds: [[null, "red"], [3600, "orange"], [86400, "green"]],
       queries: [{
-        expr: `min by (provider) (ev_token_expiry_timestamp_seconds) - time()`,
+        expr: `min by (provider) (${lastKnown("ev_token_expiry_timestamp_seconds")}) - time()`,
         legend: "{{provider}}",
+        instant: true,
       }],
     },
     {
@@ -604,7 +651,11 @@ const exporter: DashboardSpec = {
       w: 24,
       h: 5,
       unit: "s",
-      queries: [{ expr: `time() - ev_last_sample_timestamp_seconds{${V}}`, legend: "{{vin}}" }],
+      queries: [{
+        expr: `time() - ${lastKnown(`ev_last_sample_timestamp_seconds{${V}}`)}`,
+        legend: "{{vin}}",
+        instant: true,
+      }],
     },
   ],
 };
@@ -620,7 +671,45 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
 
 const DS = { type: "prometheus", uid: "${datasource}" };
 
+/**
+ * Units: a dashboard variable, `$units` (metric 0, imperial 1), switches every length,
+ * temperature, pressure and speed panel. Grafana cannot convert units itself, and a provisioned
+ * dashboard cannot read ev-observer's config; so each such query comes twice, once converted
+ * for each choice and gated by the variable (only one returns data), and a field override per
+ * query gives Grafana's own unit (km or mi, °C or °F, …) to the axis and the stat. Each viewer
+ * picks theirs; the link `?var-units=1` or a saved default keeps it.
+ */
+const IMPERIAL: Record<string, { unit: string; convert: (expr: string) => string }> = {
+  lengthkm: { unit: "lengthmi", convert: (e) => swapEnd(e, " / 1000", " / 1609.344") },
+  velocitykmh: { unit: "velocitymph", convert: (e) => swapEnd(e, " * 3.6", " * 2.236936") },
+  pressurebar: { unit: "pressurepsi", convert: (e) => swapEnd(e, " / 100000", " / 6894.757") },
+  celsius: { unit: "fahrenheit", convert: (e) => `(${e}) * 1.8 + 32` },
+  "suffix: Wh/km": {
+    unit: "suffix: Wh/mi",
+    convert: (e) => swapEnd(e, " / 3.6", " / 3.6 * 1.609344"),
+  },
+};
+
+/** `expr` with its final conversion factor replaced; throws when it has another one. */
+function swapEnd(expr: string, from: string, to: string): string {
+  if (!expr.endsWith(from)) throw new Error(`expected "${expr}" to end with "${from}"`);
+  return expr.slice(0, -from.length) + to;
+}
+
+/** A query that returns data only while `$units` is `choice` (0 metric, 1 imperial). */
+function gated(expr: string, choice: 0 | 1): string {
+  return `(${expr}) and on() (vector($units) == ${choice})`;
+}
+
 function panelJson(p: PanelSpec, id: number, gridPos: Record<string, number>) {
+  const imperial = p.unit ? IMPERIAL[p.unit] : undefined;
+  const queries = imperial
+    ? [
+      ...p.queries.map((q) => ({ ...q, expr: gated(q.expr, 0) })),
+      ...p.queries.map((q) => ({ ...q, expr: gated(imperial.convert(q.expr), 1) })),
+    ]
+    : p.queries;
+  const refId = (i: number) => String.fromCharCode(65 + i);
   const mappings = p.mappings?.length
     ? [{
       type: "value",
@@ -642,9 +731,9 @@ function panelJson(p: PanelSpec, id: number, gridPos: Record<string, number>) {
     ...(p.description ? { description: p.description } : {}),
     datasource: DS,
     gridPos,
-    targets: p.queries.map((q, i) => ({
+    targets: queries.map((q, i) => ({
       datasource: DS,
-      refId: String.fromCharCode(65 + i),
+      refId: refId(i),
       expr: q.expr,
       legendFormat: q.legend ?? "__auto",
       range: !q.instant,
@@ -667,7 +756,12 @@ function panelJson(p: PanelSpec, id: number, gridPos: Record<string, number>) {
           : { mode: "palette-classic" },
         custom,
       },
-      overrides: [],
+      overrides: imperial
+        ? p.queries.map((_, i) => ({
+          matcher: { id: "byFrameRefID", options: refId(p.queries.length + i) },
+          properties: [{ id: "unit", value: imperial.unit }],
+        }))
+        : [],
     },
     options: p.type === "state-timeline"
       ? { showValue: "never", mergeValues: true, rowHeight: 0.8, legend: { showLegend: false } }
@@ -745,6 +839,7 @@ export function dashboardJson(d: DashboardSpec): Record<string, unknown> {
           hide: 0,
           options: [],
         },
+        UNITS_VARIABLE,
       ],
     },
     annotations: { list: [] },

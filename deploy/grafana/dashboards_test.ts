@@ -26,6 +26,7 @@ interface Dashboard {
   templating: { list: { name: string; type: string; query?: unknown; definition?: string }[] };
   panels: {
     title: string;
+    type: string;
     datasource: { uid: string };
     targets: { expr: string; instant: boolean; datasource: { uid: string } }[];
   }[];
@@ -60,10 +61,14 @@ async function targets(): Promise<Target[]> {
   return out;
 }
 
-/** Grafana's variables replaced the way a test can run them: every vehicle, fixed windows. */
+/**
+ * Grafana's variables replaced the way a test can run them: every vehicle, fixed windows, and
+ * the units a query is gated on (its imperial twin runs with imperial chosen).
+ */
 const substitute = (expr: string) =>
   expr.replaceAll("$vin", ".*").replaceAll("$__rate_interval", "30s")
-    .replaceAll("$__range", "10m");
+    .replaceAll("$__range", "10m")
+    .replaceAll("$units", expr.includes("vector($units) == 1") ? "1" : "0");
 
 const CATALOG_NAMES = new Set(CATALOG.map((m) => prometheusName(m)));
 
@@ -141,10 +146,158 @@ Deno.test("every dashboard query parses, suits GreptimeDB and names catalog metr
   assertEquals(problems, []);
 });
 
+/** Functions whose PromQL meaning holds only for counters (a gauge's drop is not a reset). */
+const COUNTER_FUNCTIONS = new Set(["rate", "irate", "increase", "resets"]);
+
+/** Metrics passed to a counter-only function in `expr`, by function. */
+function counterFunctionArguments(expr: string): [string, string][] {
+  const out: [string, string][] = [];
+  const cursor = parser.parse(expr).cursor();
+  do {
+    if (cursor.node.name !== "FunctionCall") continue;
+    const id = cursor.node.getChild("FunctionIdentifier");
+    const fn = id ? expr.slice(id.from, id.to) : "";
+    if (!COUNTER_FUNCTIONS.has(fn)) continue;
+    const inner = cursor.node.cursor();
+    do {
+      if (inner.node.name === "Identifier" && inner.node.parent?.name === "VectorSelector") {
+        out.push([fn, expr.slice(inner.from, inner.to)]);
+      }
+    } while (inner.next() && inner.from < cursor.to);
+  } while (cursor.next());
+  return out;
+}
+
+Deno.test("rate, increase and resets are applied to counters only", async () => {
+  assertEquals(counterFunctionArguments("resets(ev_charging_energy_added_joules[1h])"), [
+    ["resets", "ev_charging_energy_added_joules"],
+  ]);
+  const kinds = new Map(CATALOG.map((m) => [prometheusName(m), m.kind]));
+  const problems: string[] = [];
+  for (const t of await targets()) {
+    for (const [fn, name] of counterFunctionArguments(substitute(t.expr))) {
+      if (kinds.get(name) !== "counter") {
+        problems.push(`${t.dashboard} / ${t.panel}: ${fn}() of ${name}, a ${kinds.get(name)}`);
+      }
+    }
+  }
+  assertEquals(problems, []);
+});
+
+Deno.test("stat, gauge and map panels show the last known value over the whole range", async () => {
+  const problems: string[] = [];
+  for (const d of (await shipped()).values()) {
+    for (const p of d.panels) {
+      if (!["stat", "gauge", "geomap"].includes(p.type)) continue;
+      for (const t of p.targets) {
+        // A plain instant query looks back 5 minutes: a car asleep for longer would show nothing.
+        const whole = /\[(\$__range|\d+[hd])\]/.test(t.expr);
+        if (!t.instant || !whole) problems.push(`${d.title} / ${p.title}: ${t.expr}`);
+      }
+    }
+  }
+  assertEquals(problems, []);
+});
+
+Deno.test("units: every length, temperature, pressure and speed panel has an imperial twin", async () => {
+  const IMPERIAL: Record<string, string> = {
+    lengthkm: "lengthmi",
+    celsius: "fahrenheit",
+    pressurebar: "pressurepsi",
+    velocitykmh: "velocitymph",
+    "suffix: Wh/km": "suffix: Wh/mi",
+  };
+  let twins = 0;
+  // The SQL dashboard's twins are checked on SQLite (sessions_sql_dashboard_test.ts).
+  for (const d of (await promql()).values()) {
+    for (
+      const p of d.panels as unknown as {
+        title: string;
+        // deno-lint-ignore no-explicit-any
+        fieldConfig: { defaults: { unit?: string }; overrides: any[] };
+        targets: { refId: string; expr: string }[];
+      }[]
+    ) {
+      const unit = p.fieldConfig.defaults.unit;
+      if (!unit || !(unit in IMPERIAL)) {
+        assert(p.targets.every((t) => !t.expr.includes("$units")), `${d.title} / ${p.title}`);
+        continue;
+      }
+      const half = p.targets.length / 2;
+      const metric = p.targets.slice(0, half);
+      const imperial = p.targets.slice(half);
+      assert(metric.every((t) => t.expr.endsWith("and on() (vector($units) == 0)")), p.title);
+      assert(imperial.every((t) => t.expr.endsWith("and on() (vector($units) == 1)")), p.title);
+      assertEquals(
+        p.fieldConfig.overrides.map((o) => [o.matcher.options, o.properties[0].value]),
+        imperial.map((t) => [t.refId, IMPERIAL[unit]]),
+        `${d.title} / ${p.title}`,
+      );
+      twins += imperial.length;
+    }
+  }
+  assert(twins >= 12, `${twins} imperial queries`);
+});
+
+Deno.test("Sessions started counts every charge begun in the range (promtool on exact series)", async () => {
+  const charging = (await shipped()).get("charging.json")!;
+  const panel = charging.panels.find((p) => p.title === "Sessions started")!;
+  const expr = panel.targets[0].expr.replaceAll("$vin", ".*").replaceAll("$__range", "2h");
+  const dir = await Deno.makeTempDir({ prefix: "ev-sessions-" });
+  try {
+    // Five-minute samples over two hours: a charge already running when the range starts is not
+    // counted (its unplug resets the energy added: resets() counts that); two begin inside it,
+    // one from 0 kWh and one resumed on the same plug-in, and resets() sees neither.
+    const vin = 'vin="V1", provider="tesla"';
+    await Deno.writeTextFile(
+      `${dir}/test.yml`,
+      JSON.stringify({
+        evaluation_interval: "5m",
+        tests: [{
+          interval: "5m",
+          input_series: [
+            {
+              series: `ev_charging_state{${vin}, state="charging"}`,
+              values: "1 1 0 0 0 0 0 0 1 1 1 0 0 0 0 0 0 1 1 1 1 0 0 0 0 0",
+            },
+            {
+              series: `ev_charging_energy_added_joules{${vin}}`,
+              values: "5 6 6 0 0 0 0 0 1 2 2 2 2 2 2 2 2 2 3 4 5 5 5 5 5 5",
+            },
+          ],
+          promql_expr_test: [
+            { expr, eval_time: "125m", exp_samples: [{ labels: '{vin="V1"}', value: 2 }] },
+            {
+              expr: `sum by (vin) (resets(ev_charging_energy_added_joules[2h]))`,
+              eval_time: "125m",
+              exp_samples: [{ labels: '{vin="V1"}', value: 1 }],
+            },
+            // Within the first charge only: none begun.
+            {
+              expr: expr.replaceAll("[2h]", "[5m]").replace("offset 2h", "offset 5m"),
+              eval_time: "5m",
+              exp_samples: [{ labels: '{vin="V1"}', value: 0 }],
+            },
+          ],
+        }],
+      }),
+    );
+    const out = await new Deno.Command("promtool", {
+      args: ["test", "rules", `${dir}/test.yml`],
+      stdout: "piped",
+      stderr: "piped",
+    }).output();
+    const text = new TextDecoder().decode(out.stdout) + new TextDecoder().decode(out.stderr);
+    assertEquals(out.code, 0, text);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("every panel uses the $datasource variable and every dashboard has $vin", async () => {
   for (const [file, d] of await promql()) {
     const names = d.templating.list.map((v) => v.name);
-    assertEquals(names, ["datasource", "vin"], file);
+    assertEquals(names, ["datasource", "vin", "units"], file);
     const vin = d.templating.list[1];
     assertEquals(analyse(vin.definition!.replace(/^label_values\((\w+),.*$/, "$1")).metrics, [
       "ev_vehicle_info",

@@ -4,7 +4,7 @@
  * `increase(…[$__range])`. Same PromQL rules as dashboards.ts. The counters rise when a session
  * ends, so a session crossing midnight counts on the day it ended.
  */
-import type { DashboardSpec } from "./spec.ts";
+import { type DashboardSpec, lastKnown } from "./spec.ts";
 
 const V = `vin=~"$vin"`;
 /** A counter's rise per vehicle, summed over its other labels (type, currency). */
@@ -260,7 +260,11 @@ export const health: DashboardSpec = {
       decimals: 1,
       description: "Median over the newest five charges of energy added ÷ state of charge added " +
         "(charges adding at least 10 %, from the vendor's energy counter).",
-      queries: [{ expr: `ev_battery_capacity_estimate_joules{${V}} / ${KWH}`, legend: "{{vin}}" }],
+      queries: [{
+        expr: `${lastKnown(`ev_battery_capacity_estimate_joules{${V}}`)} / ${KWH}`,
+        legend: "{{vin}}",
+        instant: true,
+      }],
     },
     {
       title: "Range at 100 % (vendor)",
@@ -270,9 +274,10 @@ export const health: DashboardSpec = {
       unit: "lengthkm",
       decimals: 0,
       queries: [{
-        expr: `ev_battery_range_meters{${V}, estimate="rated"} / ignoring(estimate) ` +
-          `(ev_battery_level_ratio{${V}} > 0.1) / 1000`,
+        expr: `${lastKnown(`ev_battery_range_meters{${V}, estimate="rated"}`)} / ` +
+          `ignoring(estimate) (${lastKnown(`ev_battery_level_ratio{${V}}`)} > 0.1) / 1000`,
         legend: "{{vin}}",
+        instant: true,
       }],
     },
     {

@@ -2,8 +2,11 @@
  * "EV · Sessions (GreptimeDB)": one row per drive, charge and parked period from the table the
  * sessions sender fills (export/greptime_sessions.ts), over GreptimeDB's MySQL protocol
  * (Grafana's MySQL data source, raw SQL: GreptimeDB's docs say the SQL builder does not work).
- * Queries keep to plain SELECT/WHERE/ORDER BY so a test can run them on SQLite too.
+ * Queries keep to plain SELECT/WHERE/ORDER BY so a test can run them on SQLite too. The tables
+ * show the stored columns, named with their units (distance_km); a chart in km or Wh/km has an
+ * imperial twin switched by `$units`, as on the PromQL dashboards.
  */
+import { UNITS_VARIABLE } from "./spec.ts";
 
 export interface SqlPanel {
   readonly title: string;
@@ -13,12 +16,21 @@ export interface SqlPanel {
   readonly h: number;
   readonly unit?: string;
   readonly description?: string;
+  /** The query converted for `$units` imperial, and Grafana's unit for it. */
+  readonly imperial?: { readonly unit: string; readonly sql: string };
 }
 
 /** The table export/greptime_sessions.ts creates (a test checks the two agree). */
 export const T = "ev_sessions";
 /** Grafana's macros: the dashboard's time range and the chosen cars. */
 const WHERE = `$__timeFilter(start_time) AND vin IN ($vin)`;
+
+/** Wh per km (or per mile, given the conversion) of each drive, as a time series. */
+function consumption(value: string): string {
+  return `SELECT start_time AS time, vin AS metric, ${value} AS value FROM ${T} ` +
+    `WHERE kind = 'drive' AND efficiency_wh_per_km IS NOT NULL AND ${WHERE} ` +
+    `ORDER BY start_time`;
+}
 
 export const SQL_PANELS: readonly SqlPanel[] = [
   {
@@ -47,9 +59,8 @@ export const SQL_PANELS: readonly SqlPanel[] = [
     w: 12,
     h: 8,
     unit: "suffix: Wh/km",
-    sql: `SELECT start_time AS time, vin AS metric, efficiency_wh_per_km AS value FROM ${T} ` +
-      `WHERE kind = 'drive' AND efficiency_wh_per_km IS NOT NULL AND ${WHERE} ` +
-      `ORDER BY start_time`,
+    sql: consumption("efficiency_wh_per_km"),
+    imperial: { unit: "suffix: Wh/mi", sql: consumption("efficiency_wh_per_km * 1.609344") },
   },
   {
     title: "Usable capacity per charge",
@@ -75,6 +86,17 @@ export const SQL_PANELS: readonly SqlPanel[] = [
 
 const DS = { type: "mysql", uid: "${sql}" };
 
+/**
+ * A panel's queries: its own, or with an imperial twin each gated by `$units` (only one
+ * returns rows).
+ */
+export function sqlQueries(p: SqlPanel): string[] {
+  if (!p.imperial) return [p.sql];
+  const gated = (sql: string, choice: 0 | 1) =>
+    sql.replace(" ORDER BY ", ` AND $units = ${choice} ORDER BY `);
+  return [gated(p.sql, 0), gated(p.imperial.sql, 1)];
+}
+
 export function sqlDashboardJson(): Record<string, unknown> {
   let x = 0, y = 0, rowH = 0;
   const panels = SQL_PANELS.map((p, i) => {
@@ -93,15 +115,23 @@ export function sqlDashboardJson(): Record<string, unknown> {
       ...(p.description ? { description: p.description } : {}),
       datasource: DS,
       gridPos,
-      targets: [{
+      targets: sqlQueries(p).map((sql, n) => ({
         datasource: DS,
-        refId: "A",
+        refId: String.fromCharCode(65 + n),
         editorMode: "code",
         rawQuery: true,
-        rawSql: p.sql,
+        rawSql: sql,
         format: p.type === "timeseries" ? "time_series" : "table",
-      }],
-      fieldConfig: { defaults: { ...(p.unit ? { unit: p.unit } : {}) }, overrides: [] },
+      })),
+      fieldConfig: {
+        defaults: { ...(p.unit ? { unit: p.unit } : {}) },
+        overrides: p.imperial
+          ? [{
+            matcher: { id: "byFrameRefID", options: "B" },
+            properties: [{ id: "unit", value: p.imperial.unit }],
+          }]
+          : [],
+      },
       options: p.type === "table" ? { showHeader: true } : {},
     };
   });
@@ -145,6 +175,7 @@ export function sqlDashboardJson(): Record<string, unknown> {
           hide: 0,
           options: [],
         },
+        UNITS_VARIABLE,
       ],
     },
     annotations: { list: [] },

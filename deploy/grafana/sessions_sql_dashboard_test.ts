@@ -10,7 +10,7 @@ import { SESSION_COLUMNS, TEXT_COLUMNS } from "../../core/sessions/session.ts";
 import { assert, assertEquals } from "../../core/testing.ts";
 import { insertStatement, SESSIONS_TABLE } from "../../export/greptime_sessions.ts";
 import { findSessions, SCENARIOS } from "../../bench/sessions.ts";
-import { SQL_PANELS, sqlDashboardJson, T } from "./sessions_sql_dashboard.ts";
+import { SQL_PANELS, sqlDashboardJson, sqlQueries, T } from "./sessions_sql_dashboard.ts";
 
 const column = (c: string) => c === "start_ms" ? "start_time" : c === "end_ms" ? "end_time" : c;
 
@@ -27,16 +27,31 @@ Deno.test("sessions SQL dashboard: the sender's table, and rows in every panel",
   const from = Math.min(...sessions.map((s) => s.start_ms));
   const to = Math.max(...sessions.map((s) => s.end_ms));
   const vins = [...new Set(sessions.map((s) => `'${s.vin}'`))].join(", ");
+  /** The rows of a query with Grafana's macros and variables filled in. */
+  const rows = (query: string, units: 0 | 1) => {
+    const sql = query.replace("$__timeFilter(start_time)", `start_time BETWEEN ${from} AND ${to}`)
+      .replace("$vin", vins).replace("$units", String(units));
+    assert(!sql.includes("$"), `a macro left: ${sql}`);
+    return db.prepare(sql).all();
+  };
+  let twins = 0;
   for (const p of SQL_PANELS) {
-    const sql = p.sql.replace("$__timeFilter(start_time)", `start_time BETWEEN ${from} AND ${to}`)
-      .replace("$vin", vins);
-    assert(!sql.includes("$"), `${p.title}: a macro left: ${sql}`);
-    const rows = db.prepare(sql).all();
-    assert(rows.length > 0, `${p.title}: no rows`);
+    const queries = sqlQueries(p);
+    const metric = rows(queries[0], 0);
+    assert(metric.length > 0, `${p.title}: no rows`);
     if (p.type === "timeseries") {
-      assertEquals(Object.keys(rows[0]).sort(), ["metric", "time", "value"], p.title);
+      assertEquals(Object.keys(metric[0]).sort(), ["metric", "time", "value"], p.title);
     }
+    if (queries.length === 1) continue;
+    // With $units, exactly one of the twins answers, the imperial one converted.
+    twins++;
+    assertEquals([rows(queries[0], 1).length, rows(queries[1], 0).length], [0, 0], p.title);
+    const imperial = rows(queries[1], 1) as { value: number }[];
+    assertEquals(imperial.length, metric.length, p.title);
+    const ratio = imperial[0].value / (metric[0] as { value: number }).value;
+    assert(Math.abs(ratio - 1.609344) < 1e-9, `${p.title}: imperial / metric = ${ratio}`);
   }
+  assert(twins >= 1, "the consumption chart has an imperial twin");
   db.close();
 });
 

@@ -1,4 +1,7 @@
-/** What a dashboard is made of, for the generators (dashboards.ts, session_dashboards.ts). */
+/**
+ * What a dashboard is made of, for the generators (dashboards.ts, session_dashboards.ts), and
+ * the PromQL they share.
+ */
 
 export interface Query {
   readonly expr: string;
@@ -32,3 +35,26 @@ export interface DashboardSpec {
   readonly description: string;
   readonly panels: readonly PanelSpec[];
 }
+
+/**
+ * The last known value of a series within the dashboard's range, for stat panels and the map:
+ * an instant query over the whole range, so a value sampled hours ago (the car asleep, the
+ * exporter restarted) still shows, where a plain query looks back 5 minutes only.
+ */
+export function lastKnown(selector: string): string {
+  return `last_over_time(${selector}[$__range])`;
+}
+
+/** The `$units` dashboard variable: metric 0, imperial 1 (dashboards.ts says how it is used). */
+export const UNITS_VARIABLE = {
+  name: "units",
+  label: "Units",
+  type: "custom",
+  query: "metric : 0,imperial : 1",
+  current: { selected: true, text: "metric", value: "0" },
+  options: [
+    { selected: true, text: "metric", value: "0" },
+    { selected: false, text: "imperial", value: "1" },
+  ],
+  hide: 0,
+};

@@ -40,6 +40,7 @@ import {
 import { PROVIDER } from "./api.ts";
 import { discoverRegion } from "./region.ts";
 import { TeslaTokenExtra } from "./types.ts";
+import { TelemetryKeys } from "./stream_config.ts";
 
 /**
  * Default hosts (Fleet: https://developer.tesla.com/docs/fleet-api/getting-started/base-urls).
@@ -85,6 +86,8 @@ export const TeslaAccount = z.object({
   fleet_auth_host: HostUrl.optional(),
   /** Owner REST base, or the Fleet host asked for the account's region. */
   api_base_url: HostUrl.optional(),
+  /** Fleet Telemetry from the owner's MQTT broker (stream_config.ts); polling is the fallback. */
+  telemetry: TelemetryKeys.optional(),
   /** Waking is a scheduler setting, the same for every vendor: `polling.wake_up`. */
   wake_up: z.never({
     error: "is a polling setting: write polling: {wake_up: true} in this account, " +

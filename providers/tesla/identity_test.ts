@@ -14,6 +14,7 @@ import {
   teslaSignInPlan,
 } from "./identity.ts";
 import { pickTeslaPyEntry } from "./teslapy.ts";
+import { teslaPlugin } from "./mod.ts";
 
 const LABEL = "config.yaml accounts[0]";
 
@@ -257,16 +258,20 @@ Deno.test("tesla sign-in: a Fleet account found in another region gets a hint ab
   );
 });
 
-Deno.test("tesla identity: the auth task may reach every default Tesla host", async () => {
-  const deno = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
-  const allowed = (deno.tasks.auth as string).match(/--allow-net=(\S+)/)![1].split(",");
-  const hosts = [
-    ...Object.values(TESLA_HOSTS.sso),
-    TESLA_HOSTS.fleetAuth,
-    ...Object.values(TESLA_HOSTS.fleet),
-  ].map((u) => new URL(u).hostname);
-  for (const host of hosts) assert(allowed.includes(host), `--allow-net lacks ${host}`);
-  assert(allowed.includes("127.0.0.1"), "the callback server needs loopback");
+Deno.test("tesla plug-in: an account may reach every default Tesla host it signs in or polls on", () => {
+  const hosts = (extra: Record<string, unknown>) =>
+    teslaPlugin.hosts!({ provider: "tesla", name: "home", vehicles: [], ...extra });
+  const owner = hosts({});
+  for (const u of [...Object.values(TESLA_HOSTS.sso), TESLA_HOSTS.owner.global]) {
+    assert(owner.includes(u), `owner lacks ${u}`);
+  }
+  const fleet = hosts({ api: "fleet", client_id: "app", redirect_uri: "http://localhost:1/cb" });
+  for (const u of [TESLA_HOSTS.fleetAuth, ...Object.values(TESLA_HOSTS.fleet)]) {
+    assert(fleet.includes(u), `fleet lacks ${u}`);
+  }
+  // Overridden hosts replace the defaults: a fake on loopback reaches nothing of Tesla's.
+  const fake = hosts({ auth_host: "http://127.0.0.1:7001", api_base_url: "http://127.0.0.1:7002" });
+  assertEquals(fake, ["http://127.0.0.1:7001", "http://127.0.0.1:7002"]);
 });
 
 Deno.test("teslapy cache: picking a sign-in never prints an e-mail", () => {

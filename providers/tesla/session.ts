@@ -1,8 +1,10 @@
 /**
  * A live Tesla account for `deno task poll`: its token manager (refresh ahead of expiry, one
  * refresh on a 401, "sign-in needed" when the refresh token is dead) wired into the provider,
- * and for the Fleet API the account's regional host (re-discovered on a 421).
+ * for the Fleet API the account's regional host (re-discovered on a 421), and with a
+ * `telemetry` block its Fleet Telemetry stream (stream.ts), which polling falls back from.
  */
+import { ConfigError } from "../../core/config.ts";
 import { VendorError } from "../../core/errors.ts";
 import { TokenManager } from "../../core/tokens.ts";
 import type { AccountDeps, AccountSession } from "../../core/plugin.ts";
@@ -10,6 +12,8 @@ import { teslaIdentity, teslaRefresh, teslaSignInCommand, teslaTokenStore } from
 import { createTeslaProvider } from "./provider.ts";
 import type { TeslaTokenExtra } from "./types.ts";
 import { FleetBaseUrl } from "./region.ts";
+import { TeslaStream } from "./stream.ts";
+import { telemetrySettings } from "./stream_config.ts";
 
 export interface TeslaAccountSession extends AccountSession {
   readonly tokens: TokenManager<TeslaTokenExtra>;
@@ -59,5 +63,26 @@ export async function openTeslaAccount(deps: AccountDeps): Promise<TeslaAccountS
     baseUrl: identity.apiBaseUrl,
     location: deps.location,
   }, base);
-  return { provider, tokens, signInCommand, tokenStatus: () => tokens.status() };
+  const telemetry = identity.settings.telemetry;
+  const stream = telemetry &&
+    new TeslaStream({
+      settings: await telemetrySettings(
+        telemetry,
+        deps.env,
+        (key, message) => new ConfigError(`${deps.label}.${key}: ${message}`),
+      ),
+      account: identity.account,
+      vins: deps.account.vehicles,
+      readings: deps.readings,
+      clock,
+      log: log.child({ provider: "tesla", account: identity.account, source: "telemetry" }),
+      location: deps.location,
+    });
+  return {
+    provider,
+    ...(stream ? { stream } : {}),
+    tokens,
+    signInCommand,
+    tokenStatus: () => tokens.status(),
+  };
 }

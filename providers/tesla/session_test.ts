@@ -256,3 +256,33 @@ Deno.test("tesla session: a TeslaPy sign-in imported into the store keeps workin
     await w.close();
   }
 });
+
+Deno.test("tesla session: a telemetry block opens the account's stream; a bad one names the key", async () => {
+  const w = await world({
+    telemetry: { broker_url: "mqtt://127.0.0.1:1", topic_base: "tesla" },
+  } as Partial<AccountConfig>);
+  try {
+    await w.signIn();
+    const session = await openTeslaAccount(w.deps);
+    assert(session.stream, "a stream beside the provider");
+    assertEquals(session.stream.id, "tesla");
+    assertEquals(session.stream.live({ provider: "tesla", id: "1", vin: "X" }), false);
+    const none = await openTeslaAccount({
+      ...w.deps,
+      account: { ...w.deps.account, telemetry: undefined } as AccountConfig,
+    });
+    assertEquals(none.stream, undefined);
+    const err = await assertRejects(() =>
+      openTeslaAccount({
+        ...w.deps,
+        account: {
+          ...w.deps.account,
+          telemetry: { broker_url: "mqtts://broker.example:8883", password_env: "EV_NOPE" },
+        } as AccountConfig,
+      })
+    );
+    assertStringIncludes(err.message, "config.yaml accounts[0].telemetry.password_env");
+  } finally {
+    await w.close();
+  }
+});

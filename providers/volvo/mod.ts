@@ -1,12 +1,13 @@
 /** The Volvo plug-in: Connected Vehicle, Energy and Location APIs. */
 import type { VendorPlugin } from "../../core/plugin.ts";
-import { volvoSignInPlan } from "./identity.ts";
+import { VOLVO_HOSTS, VolvoIdentityKeys, volvoSignInPlan } from "./identity.ts";
 import { VOLVO_SCHEDULER } from "./polling.ts";
-import { createVolvoProvider } from "./provider.ts";
+import { createVolvoProvider, VolvoAccount } from "./provider.ts";
 import { openVolvoAccount } from "./session.ts";
 
 export const volvoPlugin: VendorPlugin = {
   id: "volvo",
+  accountKeys: [...Object.keys(VolvoIdentityKeys.shape), ...Object.keys(VolvoAccount.shape)],
   create: createVolvoProvider,
   openAccount: openVolvoAccount,
   signIn: { plan: volvoSignInPlan },
@@ -16,4 +17,11 @@ export const volvoPlugin: VendorPlugin = {
   defaultBudget: { requests_per_day: 10_000, requests_per_minute: 100, safety_margin: 0.1 },
   budgetKey: (account) => typeof account.vcc_api_key === "string" ? account.vcc_api_key : undefined,
   scheduler: VOLVO_SCHEDULER,
+  // Volvo ID (sign-in, refresh) and the API.
+  hosts: (account) => {
+    const parsed = VolvoIdentityKeys.safeParse(account);
+    if (!parsed.success) return [];
+    const { auth_host = VOLVO_HOSTS.id, api_base_url = VOLVO_HOSTS.api } = parsed.data;
+    return [auth_host, api_base_url];
+  },
 };

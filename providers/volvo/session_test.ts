@@ -24,6 +24,7 @@ import { defaultScopes, VolvoError } from "./api.ts";
 import { FAKE_API_KEY, FakeVolvo } from "./sim/fake_api.ts";
 import { VOLVO_HOSTS, volvoIdentity, volvoSignInPlan, volvoTokenStore } from "./identity.ts";
 import { openVolvoAccount } from "./session.ts";
+import { volvoPlugin } from "./mod.ts";
 import { DAY_START } from "./sim/scenario.ts";
 
 const SECRET = "volvo-client-secret-7f3e9a";
@@ -272,10 +273,12 @@ Deno.test("volvo identity: defaults, scopes from config, and each mistake names 
   }
 });
 
-Deno.test("volvo identity: the auth task may reach Volvo ID and the API", async () => {
-  const deno = JSON.parse(await Deno.readTextFile(new URL("../../deno.json", import.meta.url)));
-  const allowed = (deno.tasks.auth as string).match(/--allow-net=(\S+)/)![1].split(",");
-  for (const url of Object.values(VOLVO_HOSTS)) {
-    assert(allowed.includes(new URL(url).hostname), `--allow-net lacks ${url}`);
-  }
+Deno.test("volvo plug-in: an account may reach Volvo ID and the API, or their overrides", () => {
+  const hosts = (extra: Record<string, unknown>) =>
+    volvoPlugin.hosts!({ provider: "volvo", name: "home", vehicles: [], ...extra });
+  assertEquals(hosts({}), Object.values(VOLVO_HOSTS));
+  assertEquals(
+    hosts({ auth_host: "http://127.0.0.1:7001", api_base_url: "http://127.0.0.1:7002/" }),
+    ["http://127.0.0.1:7001", "http://127.0.0.1:7002/"],
+  );
 });

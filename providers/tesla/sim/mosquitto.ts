@@ -1,0 +1,178 @@
+/**
+ * A real Mosquitto for tests (Debian's `mosquitto`): started on a free loopback port from a
+ * config written to a temporary folder, optionally with a password file and a TLS listener
+ * (a throwaway CA and a server certificate for `localhost`, made with openssl). `stop` kills
+ * it, as a broker crash would; `start` brings it back on the same port.
+ */
+
+const MOSQUITTO = "/usr/sbin/mosquitto";
+
+export interface BrokerOptions {
+  /** Require this user name and password (no anonymous clients). */
+  readonly user?: { readonly name: string; readonly password: string };
+  /** A TLS listener with a self-signed CA (`caPem`); clients connect to `localhost`. */
+  readonly tls?: boolean;
+}
+
+export class Mosquitto {
+  #process?: Deno.ChildProcess;
+  #log = "";
+
+  private constructor(
+    readonly dir: string,
+    readonly port: number,
+    readonly tls: boolean,
+    /** The CA that signed the broker's certificate (TLS only). */
+    readonly caPem?: string,
+  ) {}
+
+  /** Starts a broker; throws with its log when it does not come up. */
+  static async start(options: BrokerOptions = {}): Promise<Mosquitto> {
+    const dir = await Deno.makeTempDir({ prefix: "ev-mosquitto-" });
+    const port = freePort();
+    const lines = [`listener ${port} 127.0.0.1`, "persistence false", "log_dest stderr"];
+    // Run as root (CI), Mosquitto would switch to its own user, which cannot read this folder.
+    if (Deno.uid() === 0) lines.push("user root");
+    if (options.user) {
+      const file = `${dir}/passwd`;
+      await run("mosquitto_passwd", ["-b", "-c", file, options.user.name, options.user.password]);
+      lines.push(`password_file ${file}`, "allow_anonymous false");
+    } else {
+      lines.push("allow_anonymous true");
+    }
+    let caPem: string | undefined;
+    if (options.tls) {
+      caPem = await makeCertificates(dir);
+      lines.push(`cafile ${dir}/ca.pem`, `certfile ${dir}/server.pem`, `keyfile ${dir}/server.key`);
+    }
+    await Deno.writeTextFile(`${dir}/mosquitto.conf`, lines.join("\n") + "\n");
+    const broker = new Mosquitto(dir, port, options.tls === true, caPem);
+    await broker.start();
+    return broker;
+  }
+
+  get url(): string {
+    return this.tls ? `mqtts://localhost:${this.port}` : `mqtt://127.0.0.1:${this.port}`;
+  }
+
+  get running(): boolean {
+    return this.#process !== undefined;
+  }
+
+  /** Mosquitto's own log so far (for failed tests). */
+  get log(): string {
+    return this.#log;
+  }
+
+  async start(): Promise<void> {
+    if (this.#process) return;
+    const child = new Deno.Command(MOSQUITTO, {
+      args: ["-c", `${this.dir}/mosquitto.conf`],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+    }).spawn();
+    this.#process = child;
+    (async () => {
+      const decoder = new TextDecoder();
+      for await (const chunk of child.stderr) this.#log += decoder.decode(chunk);
+    })().catch(() => {});
+    const deadline = Date.now() + 5000;
+    for (;;) {
+      try {
+        (await Deno.connect({ hostname: "127.0.0.1", port: this.port })).close();
+        return;
+      } catch {
+        if (Date.now() > deadline) {
+          await this.stop();
+          throw new Error(`mosquitto did not start on port ${this.port}:\n${this.#log}`);
+        }
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+  }
+
+  /** Kills the broker (SIGKILL: no goodbye to its clients, like a crash). */
+  async stop(): Promise<void> {
+    const child = this.#process;
+    if (!child) return;
+    this.#process = undefined;
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // already gone
+    }
+    await child.status;
+  }
+
+  /** Stops it and removes its folder. */
+  async close(): Promise<void> {
+    await this.stop();
+    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+  }
+}
+
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
+
+async function run(command: string, args: string[], cwd?: string): Promise<void> {
+  const out = await new Deno.Command(command, { args, cwd, stdout: "null", stderr: "piped" })
+    .output();
+  if (!out.success) {
+    throw new Error(`${command} failed: ${new TextDecoder().decode(out.stderr)}`);
+  }
+}
+
+/** A CA and a server certificate for localhost and 127.0.0.1; returns the CA's PEM. */
+async function makeCertificates(dir: string): Promise<string> {
+  const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
+  await run("openssl", [
+    "req",
+    "-x509",
+    ...ec,
+    "-keyout",
+    "ca.key",
+    "-out",
+    "ca.pem",
+    "-days",
+    "2",
+    "-subj",
+    "/CN=ev-observer test CA",
+  ], dir);
+  await run("openssl", [
+    "req",
+    ...ec,
+    "-keyout",
+    "server.key",
+    "-out",
+    "server.csr",
+    "-subj",
+    "/CN=localhost",
+  ], dir);
+  await Deno.writeTextFile(
+    `${dir}/server.ext`,
+    "subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n",
+  );
+  await run("openssl", [
+    "x509",
+    "-req",
+    "-in",
+    "server.csr",
+    "-CA",
+    "ca.pem",
+    "-CAkey",
+    "ca.key",
+    "-CAcreateserial",
+    "-out",
+    "server.pem",
+    "-days",
+    "2",
+    "-extfile",
+    "server.ext",
+  ], dir);
+  return await Deno.readTextFile(`${dir}/ca.pem`);
+}
