@@ -13,6 +13,7 @@ import {
   loadSeeds,
   VOLVO_FUZZ_SEED,
 } from "../providers/volvo/sim/fuzz.ts";
+import { runSessionsBench, sessionsTable } from "../bench/sessions.ts";
 import { fail, flags } from "../app/cli.ts";
 
 const HELP = `
@@ -20,6 +21,7 @@ deno task bench tesla-day|volvo-day [--json] [--in-process]
 deno task bench faults [--json] [--only NAME,NAME]
 deno task bench load [--json] [--vehicles N] [--clients N] [--seconds S]
 deno task bench volvo-fuzz [--runs N] [--seed S]
+deno task bench sessions [--json]
 
 Plays the reference Tesla day (asleep overnight with two "fake online" blips, a 35-minute
 morning drive, a 40-minute evening drive, 3.5 h of 11 kW charging, asleep again) on a
@@ -62,6 +64,13 @@ volvo-fuzz: the fast-check fuzz of the Volvo mappers (providers/volvo/sim/fuzz.t
 cases of each property by default: mapBodies on mutated and random bodies, and the provider
 and pollOnce on those bodies as text. Prints the seed and counts; a failure names the seed
 and count that reproduce it (also with FUZZ_SEED / FUZZ_RUNS on the test).
+sessions: replays the Tesla reference day (as a running exporter sees it, and from a cold
+start), the Volvo BEV and PHEV days (the PHEV also with its usable capacity configured) and the
+Tesla stress days (a red light and a DC fast charge inside one drive, four days parked in the
+cold, an AC charge through 90 minutes offline) with the polling default, and compares the drives,
+charges and parked periods found with what the simulators did: counts (missed, split,
+invented) and the error of distance, energy used, energy added, vampire drain and the capacity
+estimate.
 
 Options:
   --json          print JSON (tesla-day, volvo-day: one object keyed by strategy)
@@ -93,11 +102,12 @@ async function main() {
   if (name === "faults") return await faults(options.json, values.only);
   if (name === "load") return await load(options.json, values);
   if (name === "volvo-fuzz") return await volvoFuzz(values);
+  if (name === "sessions") return await sessions(options.json);
   fail(
     new Error(
       `unknown benchmark "${
         name ?? ""
-      }" (known: tesla-day, volvo-day, faults, load, volvo-fuzz); see --help`,
+      }" (known: tesla-day, volvo-day, faults, load, volvo-fuzz, sessions); see --help`,
     ),
   );
 }
@@ -200,6 +210,16 @@ async function volvoFuzz(values: Record<string, string | boolean | undefined>) {
       `${label}: ${run.runs} cases clean (seed ${run.seed}, ${bodies} seed bodies, ${s} s)`,
     );
   }
+}
+
+async function sessions(json: boolean) {
+  const results = await runSessionsBench(
+    undefined,
+    (r) => json ? undefined : console.error(`  ${r.name}: done`),
+  );
+  if (json) return console.log(JSON.stringify(results, null, 2));
+  const table = sessionsTable(results.scenarios);
+  console.log(`\nSessions found against the simulators' truth:\n\n${table}`);
 }
 
 if (import.meta.main) await main();

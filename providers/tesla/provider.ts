@@ -160,6 +160,15 @@ export function mapVehicleData(vehicle: VehicleRef, body: unknown, opts: MapOpti
     if (!state) reportField(report, "charge_state.charging_state", "unknown value");
     states.push({ metric: "ev.charging.state", state: state ?? "unknown" });
     add("ev.charging.plugged_in", cs.charging_state === "Disconnected" ? 0 : 1);
+    // A fast charger is DC; any other charge is AC (TeslaMate reads null phases the same way).
+    const current = cs.charging_state === "Disconnected"
+      ? "none"
+      : cs.fast_charger_present
+      ? "dc"
+      : state === "charging" || state === "starting"
+      ? "ac"
+      : undefined;
+    if (current) states.push({ metric: "ev.charging.type", state: current });
   }
   add("ev.charging.port_open", flag(cs.charge_port_door_open));
   add("ev.charging.power", conv(cs.charger_power, u.kwToWatts));

@@ -75,6 +75,20 @@ Deno.test("vehicle_data reference payload: every unit converted to base units", 
   assertEquals([...ctx.readings.counters.values()].length, 0);
 });
 
+Deno.test("charging current: a fast charger is DC, another charge AC, unplugged none", async () => {
+  const body = (await load("vehicle_data.fleet.json")).response;
+  const typeOf = (charge: Record<string, unknown>) =>
+    mapVehicleData(vehicle, { ...body, charge_state: { ...body.charge_state, ...charge } }, setup())
+      .states.find((x) => x.metric === "ev.charging.type")?.state;
+  assertEquals(
+    typeOf({ charging_state: "Charging", fast_charger_present: true, charger_phases: null }),
+    "dc",
+  );
+  assertEquals(typeOf({ charging_state: "Charging", fast_charger_present: false }), "ac");
+  assertEquals(typeOf({ charging_state: "Disconnected" }), "none");
+  assertEquals(typeOf({ charging_state: "Complete", fast_charger_present: false }), undefined);
+});
+
 Deno.test("hours and mph conversions", () => {
   const ctx = setup();
   const s = mapVehicleData(vehicle, {

@@ -45,6 +45,7 @@ export const ChargeStateFields = {
   charger_actual_current: optNum,
   charger_pilot_current: optNum,
   charger_phases: optNum,
+  fast_charger_present: optBool,
   charge_current_request: optNum,
   charge_current_request_max: optNum,
   charge_energy_added: optNum,
