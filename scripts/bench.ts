@@ -1,11 +1,12 @@
 /**
  * `deno task bench <name>`: benchmarks on the simulated vendor APIs, on virtual clocks:
  * `tesla-day` (bench/tesla_day.ts), `volvo-day` (bench/volvo_day.ts), `faults`
- * (app/fault_suite.ts) and `load` (bench/load.ts).
+ * (app/fault_suite.ts), `load` (bench/load.ts) and `fleet` (bench/fleet.ts).
  */
 import { runBench, STRATEGIES, table, TRADEOFF, TRADEOFF_ROWS } from "../bench/tesla_day.ts";
 import * as volvo from "../bench/volvo_day.ts";
 import { loadTable, runLoad } from "../bench/load.ts";
+import { fleetTable, runFleet } from "../bench/fleet.ts";
 import { FAULT_CASES, faultRows, faultTable } from "../app/fault_suite.ts";
 import { fail, flags } from "../app/cli.ts";
 
@@ -13,6 +14,7 @@ const HELP = `
 deno task bench tesla-day|volvo-day [--json] [--in-process]
 deno task bench faults [--json] [--only NAME,NAME]
 deno task bench load [--json] [--vehicles N] [--clients N] [--seconds S]
+deno task bench fleet [--json] [--vehicles N,N] [--seconds S]
 
 Plays the reference Tesla day (asleep overnight with two "fake online" blips, a 35-minute
 morning drive, a 40-minute evening drive, 3.5 h of 11 kW charging, asleep again) on a
@@ -51,11 +53,16 @@ and p50/p99 latency per path, p99 under load against one client alone, the polls
 meanwhile, and the server's memory in the first and last third of the run. The figures depend
 on the machine; compare ratios, not absolute numbers.
 
+fleet: for 1, 10, 100 and 1,000 simulated Teslas (or --vehicles), all charging and polled in a
+child process: RSS steady and peak, /metrics p50/p99 with one client and with 20, /healthz p99
+while the 20 scrape (S seconds, default 10), exposition bytes, and one OTLP push decoded: its
+points against the series of /metrics. --json prints {"rows": [...]}.
+
 Options:
   --json          print JSON (tesla-day, volvo-day: one object keyed by strategy)
   --in-process    tesla-day, volvo-day: talk to the fake without sockets (default: loopback)
   --only NAMES    faults: only these faults (names as in the table's first column)
-  --vehicles N    load: simulated vehicles (default 200)
+  --vehicles N    load: simulated vehicles (default 200); fleet: sizes, comma-separated
   --clients N     load: concurrent clients (default 50)
   --seconds S     load: measured seconds (default 20, after a fifth of that as warm-up)
   -h, --help      this text
@@ -76,9 +83,12 @@ async function main() {
   if (name === "volvo-day") return await volvoDay(options);
   if (name === "faults") return await faults(options.json, values.only);
   if (name === "load") return await load(options.json, values);
+  if (name === "fleet") return await fleet(options.json, values);
   fail(
     new Error(
-      `unknown benchmark "${name ?? ""}" (known: tesla-day, volvo-day, faults, load); see --help`,
+      `unknown benchmark "${
+        name ?? ""
+      }" (known: tesla-day, volvo-day, faults, load, fleet); see --help`,
     ),
   );
 }
@@ -162,6 +172,21 @@ async function load(json: boolean, values: Record<string, string | boolean | und
   });
   console.log(json ? JSON.stringify(report, null, 2) : `\n${loadTable(report)}`);
   if (report.total.errors > 0) Deno.exit(1);
+}
+
+async function fleet(json: boolean, values: Record<string, string | boolean | undefined>) {
+  const raw = typeof values.vehicles === "string" ? values.vehicles : "1,10,100,1000";
+  const sizes = raw.split(",").map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) {
+    fail(new Error("--vehicles: expected sizes like 1,10,100,1000"));
+  }
+  const seconds = values.seconds === undefined ? 10 : Number(values.seconds);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    fail(new Error("--seconds: expected a positive number"));
+  }
+  const rows = await runFleet({ sizes, seconds, deno: "deno" });
+  console.log(json ? JSON.stringify({ rows }, null, 2) : `\n${fleetTable(rows)}`);
+  if (rows.some((r) => r.errors > 0 || r.otlp_points !== r.series)) Deno.exit(1);
 }
 
 if (import.meta.main) await main();
