@@ -93,7 +93,7 @@ async function handle(req: Request, opts: ServerOptions, log: Logger): Promise<R
   switch (pathname) {
     case "/metrics":
       try {
-        const body = await opts.prometheus.exposition();
+        const body = await opts.prometheus.stream();
         return new Response(body, { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
       } catch (err) {
         const message = (err as Error)?.message ?? String(err);

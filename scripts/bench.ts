@@ -1,11 +1,12 @@
 /**
  * `deno task bench <name>`: benchmarks on the simulated vendor APIs, on virtual clocks:
  * `tesla-day` (bench/tesla_day.ts), `volvo-day` (bench/volvo_day.ts), `faults`
- * (app/fault_suite.ts) and `load` (bench/load.ts).
+ * (app/fault_suite.ts), `load` (bench/load.ts) and `fleet` (bench/fleet.ts).
  */
 import { runBench, STRATEGIES, table, TRADEOFF, TRADEOFF_ROWS } from "../bench/tesla_day.ts";
 import * as volvo from "../bench/volvo_day.ts";
 import { loadTable, runLoad } from "../bench/load.ts";
+import { fleetTable, runFleet } from "../bench/fleet.ts";
 import { FAULT_CASES, faultRows, faultTable } from "../app/fault_suite.ts";
 import {
   fuzzMapBodies,
@@ -22,6 +23,7 @@ deno task bench faults [--json] [--only NAME,NAME]
 deno task bench load [--json] [--vehicles N] [--clients N] [--seconds S]
 deno task bench volvo-fuzz [--runs N] [--seed S]
 deno task bench sessions [--json]
+deno task bench fleet [--json] [--vehicles N,N] [--seconds S]
 
 Plays the reference Tesla day (asleep overnight with two "fake online" blips, a 35-minute
 morning drive, a 40-minute evening drive, 3.5 h of 11 kW charging, asleep again) on a
@@ -71,12 +73,16 @@ cold, an AC charge through 90 minutes offline) with the polling default, and com
 charges and parked periods found with what the simulators did: counts (missed, split,
 invented) and the error of distance, energy used, energy added, vampire drain and the capacity
 estimate.
+fleet: for 1, 10, 100 and 1,000 simulated Teslas (or --vehicles), all charging and polled in a
+child process: RSS steady and peak, /metrics p50/p99 with one client and with 20, /healthz p99
+while the 20 scrape (S seconds, default 10), exposition bytes, and one OTLP push decoded: its
+points against the series of /metrics. --json prints {"rows": [...]}.
 
 Options:
   --json          print JSON (tesla-day, volvo-day: one object keyed by strategy)
   --in-process    tesla-day, volvo-day: talk to the fake without sockets (default: loopback)
   --only NAMES    faults: only these faults (names as in the table's first column)
-  --vehicles N    load: simulated vehicles (default 200)
+  --vehicles N    load: simulated vehicles (default 200); fleet: sizes, comma-separated
   --clients N     load: concurrent clients (default 50)
   --seconds S     load: measured seconds (default 20, after a fifth of that as warm-up)
   --runs N        volvo-fuzz: cases per property (default 10000)
@@ -103,11 +109,12 @@ async function main() {
   if (name === "load") return await load(options.json, values);
   if (name === "volvo-fuzz") return await volvoFuzz(values);
   if (name === "sessions") return await sessions(options.json);
+  if (name === "fleet") return await fleet(options.json, values);
   fail(
     new Error(
       `unknown benchmark "${
         name ?? ""
-      }" (known: tesla-day, volvo-day, faults, load, volvo-fuzz, sessions); see --help`,
+      }" (known: tesla-day, volvo-day, faults, load, volvo-fuzz, sessions, fleet); see --help`,
     ),
   );
 }
@@ -220,6 +227,21 @@ async function sessions(json: boolean) {
   if (json) return console.log(JSON.stringify(results, null, 2));
   const table = sessionsTable(results.scenarios);
   console.log(`\nSessions found against the simulators' truth:\n\n${table}`);
+}
+
+async function fleet(json: boolean, values: Record<string, string | boolean | undefined>) {
+  const raw = typeof values.vehicles === "string" ? values.vehicles : "1,10,100,1000";
+  const sizes = raw.split(",").map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) {
+    fail(new Error("--vehicles: expected sizes like 1,10,100,1000"));
+  }
+  const seconds = values.seconds === undefined ? 10 : Number(values.seconds);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    fail(new Error("--seconds: expected a positive number"));
+  }
+  const rows = await runFleet({ sizes, seconds, deno: "deno" });
+  console.log(json ? JSON.stringify({ rows }, null, 2) : `\n${fleetTable(rows)}`);
+  if (rows.some((r) => r.errors > 0 || r.otlp_points !== r.series)) Deno.exit(1);
 }
 
 if (import.meta.main) await main();
