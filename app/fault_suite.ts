@@ -1,14 +1,14 @@
 /**
- * The fault plan of ev-observer, one definition for the fault tests (replay/faults_test.ts) and
- * `deno task bench faults` (bench/faults.ts): two Tesla vehicles replayed from the day cassette
- * on an exact step clock, car A behind a fault plan, car B healthy. `runFaults` plays one case
- * and records what both cars saw; `faultRow` turns that into the report row: requests tried,
- * process alive, other vehicles unaffected, recovery time and data lost.
+ * The fault plan of ev-observer, one definition for the fault tests (app/fault_suite_test.ts)
+ * and `deno task bench faults`: two vehicles of one vendor replayed from its day cassette (two
+ * Teslas, or two Volvos on their own API keys) on an exact step clock, car A behind a fault
+ * plan, car B healthy. `runFaults` plays one case and records what both cars saw; `faultRow`
+ * turns that into the report row: requests tried, process alive, other vehicles unaffected,
+ * recovery time and data lost.
  */
 import { StepClock, VirtualClock } from "../core/clock.ts";
 import { HttpError } from "../core/http.ts";
 import { createLogger } from "../core/log.ts";
-import { checkRanges } from "../core/parse.ts";
 import { Readings } from "../core/readings.ts";
 import { runScheduler } from "../core/scheduler.ts";
 import type { SchedulerConfig } from "../core/scheduler_config.ts";
@@ -30,6 +30,40 @@ const VIN_B = "5YJ3E1EA9PF000002";
 const ID_B = "1000000000000002";
 /** 07:40 on the day: driving until 08:10, then parked online. */
 export const START_S = 27_600;
+
+export type Vendor = "tesla" | "volvo";
+
+/** The two cars of a vendor's runs: A meets the faults, B must not notice. */
+export interface Fleet {
+  readonly cassette: URL;
+  readonly vinA: string;
+  /** The vendor's id of car A in API paths (Tesla `id_s`; Volvo uses the VIN). */
+  readonly idA: string;
+  readonly vinB: string;
+  readonly idB: string;
+  /** Seconds into the cassette's day where the runs start. */
+  readonly startS: number;
+  /** Account settings of car B over the simulator's replay account. */
+  readonly accountB?: Readonly<Record<string, string>>;
+}
+
+const VOLVO_VIN_A = "YV1XZEFV0R2000001";
+const VOLVO_VIN_B = "YV1XZEFV0R2000002";
+export const FLEETS: Readonly<Record<Vendor, Fleet>> = {
+  tesla: { cassette: DAY, vinA: VIN_A, idA: ID_A, vinB: VIN_B, idB: ID_B, startS: START_S },
+  // The XC40 BEV day: the morning commute 07:40–08:12, then parked.
+  volvo: {
+    cassette: new URL("../fixtures/volvo/xc40-bev-day/cassette.json", import.meta.url),
+    vinA: VOLVO_VIN_A,
+    idA: VOLVO_VIN_A,
+    vinB: VOLVO_VIN_B,
+    idB: VOLVO_VIN_B,
+    startS: 27_600,
+    // Each car on its own API key, as two households would be: the key's quota and rate
+    // limit (faults on A's key) are not B's.
+    accountB: { vcc_api_key: "replay-vcc-api-key-b" },
+  },
+};
 export const RUN_S = 1_100;
 /** Faults last this long (storms); afterwards the car must recover. */
 export const STORM_S = 500;
@@ -55,8 +89,10 @@ export interface Poll {
   readonly at: number;
   readonly outcome: "snapshot" | "state" | "woke" | "error";
   readonly kind?: string;
-  /** The stored values after a full read (samples, states, vendor time), as JSON. */
+  /** The values the read gave (samples, states, vendor time), as JSON. */
   readonly values?: string;
+  /** The endpoints it read, when only some (Volvo). */
+  readonly endpoints?: readonly string[];
 }
 
 export interface Run {
@@ -78,6 +114,7 @@ export interface Run {
   /** Car A's cassette, for fault-free reference reads. */
   readonly cassetteA: Cassette;
   readonly origin: number;
+  readonly vendor: Vendor;
 }
 
 /** What a fault must show, beyond surviving it. */
@@ -94,10 +131,17 @@ export interface Expect {
   readonly storm?: boolean;
   /** Field of ev_parse_errors_total that counts it. */
   readonly parseField?: string;
+  /**
+   * Some endpoints of a read fail while others answer (Volvo): the reads go on with what
+   * answered, so no poll fails; each refused answer is counted and logged by endpoint.
+   */
+  readonly partial?: boolean;
   readonly endpoint?: string;
 }
 
 export interface FaultCase {
+  /** The cars it is played on (Tesla when absent). */
+  readonly vendor?: Vendor;
   /** Short name: the table's first column and `--only`. */
   readonly name: string;
   /** What the test is called. */
@@ -107,12 +151,26 @@ export interface FaultCase {
   readonly expect?: Expect;
 }
 
-const storm = (fault: Fault, path = VEHICLES): FaultRule[] => [
+const storm = (fault: Fault, path: string | RegExp = VEHICLES): FaultRule[] => [
   { path, from: 0, until: STORM_S, fault },
 ];
 
 const HTML_200 = "<!doctype html><title>Maintenance</title><h1>Back soon</h1>";
 const EXPIRED_401 = { response: null, error: "token expired (401)", error_description: "" };
+
+/** Every request about car A's data on Volvo (not the vehicle list). */
+const VOLVO_CAR = /^\/(connected-vehicle\/v2\/vehicles\/[^/]+(\/[^/]+)?|energy\/v2\/vehicles\/.+)$/;
+/** Connected Vehicle only: the endpoints whose bodies come in a `data` envelope. */
+const VOLVO_CV = /^\/connected-vehicle\/v2\/vehicles\/[^/]+(\/[^/]+)?$/;
+/** The vehicle details: the first request of the first read, so every fault meets it. */
+const VOLVO_DETAILS = "/connected-vehicle/v2/vehicles/{vin}";
+const VOLVO_401 = await Deno.readTextFile(
+  new URL("../providers/volvo/testdata/error.401-unauthorized.json", import.meta.url),
+);
+const VOLVO_QUOTA = JSON.stringify({
+  statusCode: 403,
+  message: "Out of call volume quota. Quota will be replenished in 00:06:40.",
+});
 
 /** Every fault of the suite, in table order. */
 export const FAULT_CASES: readonly FaultCase[] = [
@@ -245,7 +303,123 @@ export const FAULT_CASES: readonly FaultCase[] = [
     rules: storm(faults.status(403, QUOTA_BODY)),
     expect: { status: "403", kind: "quota", retryAfterS: 900, log: /billing limit/ },
   },
+  ...VOLVO_CASES(),
 ];
+
+/** The Volvo rows: the same columns, on two replayed XC40s. */
+function VOLVO_CASES(): FaultCase[] {
+  const volvo = (c: Omit<FaultCase, "vendor" | "title"> & { what: string }): FaultCase => ({
+    vendor: "volvo",
+    name: `Volvo ${c.name}`,
+    title: `fault (Volvo): ${c.what}`,
+    rules: c.rules,
+    expect: c.expect,
+  });
+  const carStorm = (fault: Fault) => storm(fault, VOLVO_CAR);
+  return [
+    ...[500, 503].map((status) =>
+      volvo({
+        name: `${status} storm`,
+        what: `${status} storm on every endpoint of the car`,
+        rules: carStorm(faults.status(status)),
+        expect: {
+          status: String(status),
+          kind: "server",
+          log: new RegExp(`Volvo answered ${status}`),
+          storm: true,
+          endpoint: VOLVO_DETAILS,
+        },
+      })
+    ),
+    volvo({
+      name: "HTML with 200",
+      what: "an HTML page with status 200 and a text/html type",
+      rules: carStorm({ kind: "content_type", contentType: "text/html", body: HTML_200 }),
+      expect: {
+        status: "200",
+        kind: "malformed",
+        endpoint: VOLVO_DETAILS,
+        parseField: VOLVO_DETAILS,
+        log: /body is not JSON/,
+        storm: true,
+      },
+    }),
+    volvo({
+      name: "truncated JSON",
+      what: "truncated JSON",
+      rules: carStorm({ kind: "truncate", keep: 0.6 }),
+      expect: {
+        status: "200",
+        kind: "malformed",
+        endpoint: VOLVO_DETAILS,
+        parseField: VOLVO_DETAILS,
+        storm: true,
+      },
+    }),
+    volvo({
+      name: "body without data",
+      what: "Connected Vehicle bodies without their data envelope: Energy v2 still read",
+      rules: storm(faults.status(200, { status: 200, operationId: "fault-suite" }), VOLVO_CV),
+      expect: {
+        status: "200",
+        kind: "malformed",
+        endpoint: VOLVO_DETAILS,
+        parseField: `${VOLVO_DETAILS}.data`,
+        log: /no \\?"data\\?" in the body/,
+        partial: true,
+      },
+    }),
+    volvo({
+      name: "401 mid-session",
+      what: "401 (access token rejected) in the middle of a session",
+      // The first read's third request (doors, after the details and capabilities), then the
+      // retry's first.
+      rules: [{ path: VOLVO_CAR, nth: [3, 4], fault: faults.status(401, VOLVO_401) }],
+      expect: {
+        status: "401",
+        kind: "unauthorized",
+        endpoint: `${VOLVO_DETAILS}/doors`,
+        log: /rejected the access token/,
+      },
+    }),
+    volvo({
+      name: "quota exhausted",
+      what: "the daily quota 403, waited out for its countdown",
+      rules: carStorm(faults.status(403, VOLVO_QUOTA)),
+      expect: {
+        status: "403",
+        kind: "quota",
+        retryAfterS: 400,
+        log: /quota/,
+        endpoint: VOLVO_DETAILS,
+      },
+    }),
+    volvo({
+      name: "429 + long Retry-After",
+      what: "429 with a long Retry-After is honoured",
+      rules: carStorm(faults.status(429, "Too Many Requests", { "retry-after": "400" })),
+      expect: { status: "429", kind: "rate_limited", retryAfterS: 400, endpoint: VOLVO_DETAILS },
+    }),
+    volvo({
+      name: "slow body",
+      what: "slow body (headers, then a trickle): the timeout fires",
+      rules: carStorm({ kind: "slow_body", chunkBytes: 8, intervalMs: 40 }),
+      expect: { status: "timeout", kind: "timeout", storm: true, endpoint: VOLVO_DETAILS },
+    }),
+    volvo({
+      name: "hung server",
+      what: "hung server (never answers): the timeout fires",
+      rules: carStorm({ kind: "hang" }),
+      expect: {
+        status: "timeout",
+        kind: "timeout",
+        log: /no answer within 150 ms/,
+        storm: true,
+        endpoint: VOLVO_DETAILS,
+      },
+    }),
+  ];
+}
 
 function dataFault(kind: string): Expect {
   const status = kind === "too_large" ? "too_large" : "200";
@@ -282,6 +456,8 @@ function values(s: Snapshot): string {
 export interface RunOptions {
   /** Folder for the run's token and cassette files (default: the system's temp folder). */
   readonly scratch?: string;
+  /** The cars to play (Tesla when absent). */
+  readonly vendor?: Vendor;
 }
 
 /** A fixed jitter source (mulberry32), so every run, and the bench's table, is repeatable. */
@@ -310,14 +486,16 @@ export async function runFaults(
   const dir = await Deno.makeTempDir({ prefix: "ev-faults-", dir: options.scratch });
   const lines: string[] = [];
   const log = createLogger({ level: "debug", write: (l) => lines.push(l) });
+  const vendor = options.vendor ?? "tesla";
+  const fleet = FLEETS[vendor];
   try {
-    const dayText = await Deno.readTextFile(DAY);
+    const dayText = await Deno.readTextFile(fleet.cassette);
     await Deno.writeTextFile(`${dir}/a.json`, dayText);
     await Deno.writeTextFile(
       `${dir}/b.json`,
-      dayText.replaceAll(VIN_A, VIN_B).replaceAll(ID_A, ID_B),
+      dayText.replaceAll(fleet.vinA, fleet.vinB).replaceAll(fleet.idA, fleet.idB),
     );
-    const store = new TokenStore({ stateDir: dir, provider: "tesla", account: "faults", log });
+    const store = new TokenStore({ stateDir: dir, provider: vendor, account: "faults", log });
     await store.save({
       access_token: "fault-suite-access-token",
       refresh_token: "fault-suite-refresh-token",
@@ -329,7 +507,7 @@ export async function runFaults(
     const before = await digestDir(dir);
 
     const cassettes = [await loadCassette(`${dir}/a.json`), await loadCassette(`${dir}/b.json`)];
-    const origin = (cassettes[0].startedAt + START_S) * 1000;
+    const origin = (cassettes[0].startedAt + fleet.startS) * 1000;
     const clock = new StepClock(origin);
     const plan = new FaultPlan(rules, { clock, log });
     const tokens = new TokenManager({
@@ -349,7 +527,22 @@ export async function runFaults(
       faults: [plan],
       http: [{ timeoutMs: TIMEOUT_MS, maxBodyBytes: MAX_BODY }, { timeoutMs: 30_000 }],
       accessToken: () => tokens.accessToken(),
+      accounts: [undefined, fleet.accountB],
     });
+    // What each read itself gave, before the store merged it (a Volvo reads a few endpoints).
+    const reads = new Map<string, Snapshot | undefined>();
+    const targets = session.targets.map((t) => ({
+      ...t,
+      provider: {
+        ...t.provider,
+        fetch: async (...args: Parameters<typeof t.provider.fetch>) => {
+          reads.delete(t.vehicle.vin);
+          const snapshot = await t.provider.fetch(...args);
+          reads.set(t.vehicle.vin, snapshot);
+          return snapshot;
+        },
+      },
+    }));
     const server = startServer({
       hostname: "127.0.0.1",
       port: 0,
@@ -374,7 +567,7 @@ export async function runFaults(
       })();
       const controller = new AbortController();
       const done = runScheduler({
-        targets: session.targets,
+        targets,
         readings,
         clock,
         log,
@@ -382,13 +575,15 @@ export async function runFaults(
         signal: controller.signal,
         random: seeded(7),
         onPoll: (target, outcome) => {
+          const read = outcome.kind === "snapshot" ? reads.get(target.vehicle.vin) : undefined;
           const poll: Poll = {
             at: (clock.now() - origin) / 1000,
             outcome: outcome.kind,
             kind: outcome.kind === "error" ? (outcome.error as HttpError).kind : undefined,
-            values: outcome.kind === "snapshot" ? values(outcome.snapshot) : undefined,
+            values: read ? values(read) : undefined,
+            ...(read?.partial ? { endpoints: read.partial.sources } : {}),
           };
-          (target.vehicle.vin === VIN_A ? a : b).push(poll);
+          (target.vehicle.vin === fleet.vinA ? a : b).push(poll);
         },
       });
       await clock.run(origin + RUN_S * 1000, session.targets.length);
@@ -415,6 +610,7 @@ export async function runFaults(
       files: { before, after: await digestDir(dir) },
       cassetteA: cassettes[0],
       origin: origin / 1000,
+      vendor,
     };
   } finally {
     globalThis.removeEventListener("unhandledrejection", onUnhandled);
@@ -422,11 +618,14 @@ export async function runFaults(
   }
 }
 
-let baselineRun: Promise<Run> | undefined;
-/** The fault-free run every case is compared with (made once). */
-export const baseline = (
-  options: RunOptions = {},
-): Promise<Run> => (baselineRun ??= runFaults([], options));
+const baselineRuns = new Map<Vendor, Promise<Run>>();
+/** The fault-free run of a vendor's cars every case is compared with (made once). */
+export function baseline(options: RunOptions = {}): Promise<Run> {
+  const vendor = options.vendor ?? "tesla";
+  let run = baselineRuns.get(vendor);
+  if (!run) baselineRuns.set(vendor, run = runFaults([], options));
+  return run;
+}
 
 export interface FaultRow {
   readonly fault: string;
@@ -451,9 +650,17 @@ function faultEnd(rules: readonly FaultRule[], injected: readonly number[]): num
   return Math.max(0, ...windows, ...injected);
 }
 
-/** Car A's values read fault-free at `at` (s since the run's start), or undefined. */
-async function referenceRead(run: Run, at: number): Promise<string | undefined> {
-  const clock = new VirtualClock((run.origin + at) * 1000, 0);
+/**
+ * Car A's values read fault-free at `at` (s since the run's start), of the same endpoints as
+ * the read being compared when it read only some (after a full read at the start, as the run
+ * made, so the provider knows the car the same way); undefined when the car was asleep.
+ */
+async function referenceRead(
+  run: Run,
+  at: number,
+  endpoints?: readonly string[],
+): Promise<string | undefined> {
+  const clock = new VirtualClock(run.origin * 1000, 0);
   const readings = new Readings();
   const log = createLogger({ write: () => {} });
   const session = await startReplay({
@@ -464,11 +671,11 @@ async function referenceRead(run: Run, at: number): Promise<string | undefined> 
     location: false,
   });
   try {
-    const target = session.targets[0];
-    const snapshot = await target.provider.fetch(target.vehicle);
-    if (!snapshot) return undefined;
-    const sane = checkRanges({ provider: target.vehicle.provider, readings, log }, snapshot);
-    return values(readings.record(sane));
+    const { provider, vehicle } = session.targets[0];
+    if (endpoints) await provider.fetch(vehicle);
+    clock.advance(at * 1000);
+    const snapshot = await provider.fetch(vehicle, endpoints ? { endpoints } : undefined);
+    return snapshot && values(snapshot);
   } finally {
     await session.shutdown();
   }
@@ -479,7 +686,7 @@ export async function faultRow(c: FaultCase, run: Run, base: Run): Promise<Fault
   const unaffected = JSON.stringify(run.b) === JSON.stringify(base.b);
   const end = faultEnd(c.rules, run.injected);
   const recovered = run.a.find((p) => p.at >= end && p.outcome === "snapshot");
-  const reference = recovered && await referenceRead(run, recovered.at);
+  const reference = recovered && await referenceRead(run, recovered.at, recovered.endpoints);
   const faultyCarBack = recovered !== undefined && recovered.values === reference;
   return {
     fault: c.name,
@@ -499,8 +706,9 @@ export async function runFaultCase(
   c: FaultCase,
   options: RunOptions = {},
 ): Promise<{ run: Run; row: FaultRow }> {
-  const run = await runFaults(c.rules, options);
-  const row = await faultRow(c, run, await baseline(options));
+  const vendor = c.vendor ?? "tesla";
+  const run = await runFaults(c.rules, { ...options, vendor });
+  const row = await faultRow(c, run, await baseline({ ...options, vendor }));
   rows.set(c.name, row);
   return { run, row };
 }

@@ -57,7 +57,7 @@ Deno.test("deno task poll: OTLP to a host only the config names, config and stat
     const output = child.output();
     const pushed = await waitFor(
       "an OTLP push to 127.0.0.2",
-      () => Promise.resolve(otlp.seen.find((r) => r.bytes > 0)),
+      () => Promise.resolve(otlp.seen.find((r) => r.path.startsWith("/v1/otlp/") && r.bytes > 0)),
     ).catch(() => undefined);
     try {
       child.kill("SIGTERM"); // to the launcher, which passes it on
@@ -69,6 +69,8 @@ Deno.test("deno task poll: OTLP to a host only the config names, config and stat
     assert(pushed, `nothing reached the OTLP receiver on 127.0.0.2:\n${stderr}`);
     assertEquals(pushed.path, "/v1/otlp/v1/metrics");
     assertEquals(pushed.db, "garage");
+    // The sessions table is created over GreptimeDB's SQL API on the same host, at start.
+    assert(otlp.seen.some((r) => r.path === "/v1/sql"), "the sessions sender reached /v1/sql");
     assertEquals(out.code, 0, stderr);
     assertStringIncludes(stderr, "stopped", "poll flushed and stopped cleanly");
     assert(!/Requires (net|read) access/.test(stderr), stderr);
@@ -164,12 +166,17 @@ accounts:
     redirect_uri: http://127.0.0.1:8765/callback
 `;
 
-/** permissionsFor with the config above written to a temp file. */
-async function planned(command: string, args: string[], env: Record<string, string> = {}) {
+/** permissionsFor with the config above (or `text`) written to a temp file. */
+async function planned(
+  command: string,
+  args: string[],
+  env: Record<string, string> = {},
+  text = CONFIG,
+) {
   const dir = await Deno.makeTempDir({ prefix: "ev-plan-" });
   try {
     const path = `${dir}/config.yaml`;
-    await Deno.writeTextFile(path, CONFIG);
+    await Deno.writeTextFile(path, text);
     const p = await permissionsFor(command, [...args, "--config", path], env);
     const mine = (xs: readonly string[]) => xs.map((x) => x === path ? "CONFIG" : x).sort();
     return { ...p, read: mine(p.read) };
@@ -211,8 +218,29 @@ Deno.test("permissions: poll may reach exactly its listen address, OTLP, weather
   // The standard OpenTelemetry variables move the push, and the permission with it.
   const env = { OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: "https://otlp.example.net/v1/metrics" };
   const moved = await planned("poll", ["--listen", "127.0.0.1:9000"], env);
-  assert(moved.net.includes("otlp.example.net:443") && !moved.net.includes("192.168.1.50:4000"));
+  assert(moved.net.includes("otlp.example.net:443"));
   assert(moved.net.includes("127.0.0.1:9000") && !moved.net.includes("0.0.0.0:9464"));
+  // Finished sessions still go to GreptimeDB's SQL API; without sessions GreptimeDB is not
+  // reached when OTLP goes elsewhere, nor with OTLP off.
+  assert(moved.net.includes("192.168.1.50:4000"), moved.net.join(" "));
+  const off = `${CONFIG}sessions: {enabled: false}\n`;
+  const noSessions = await planned("poll", [], env, off);
+  assert(!noSessions.net.includes("192.168.1.50:4000"), noSessions.net.join(" "));
+  const noOtlp = await planned("poll", [], { OTEL_SDK_DISABLED: "true" });
+  assert(noOtlp.net.includes("192.168.1.50:4000"), noOtlp.net.join(" "));
+  const neither = await planned("poll", [], { OTEL_SDK_DISABLED: "true" }, off);
+  assert(!neither.net.includes("192.168.1.50:4000"), neither.net.join(" "));
+});
+
+Deno.test("permissions: sessions reads the config and the database only, never the token store", async () => {
+  const p = await planned("sessions", ["--csv", "--car", "123456"]);
+  assertEquals(p.net, []);
+  assertEquals(p.read, ["/var/lib/ev-observer/sessions.db", "CONFIG"]);
+  assertEquals(p.write, ["/var/lib/ev-observer/sessions.db"]);
+  assertEquals(p.run, []);
+  const other = await planned("sessions", ["--db", "/backup/sessions.db"]);
+  assertEquals(other.read, ["/backup/sessions.db", "CONFIG"]);
+  assertEquals(other.write, ["/backup/sessions.db"]);
 });
 
 Deno.test("permissions: record, auth and replay get what their command needs, nothing of the others", async () => {

@@ -15,8 +15,12 @@ const DAY_MS = 86_400_000;
 /** Times this far around the scripted day are the day's; others (odometers…) are left alone. */
 const WINDOW_S = 14 * 86_400;
 
-/** Whole days from the scripted day (00:00 UTC) to today (00:00 UTC), in milliseconds. */
-export function shiftToToday(dayStartS: number, nowMs = Date.now()): number {
+/**
+ * From the scripted day to now, in milliseconds: whole days (so at 14:30 UTC the cars do what
+ * they do at 14:30), or, with `atS`, so that now is `atS` seconds into the scripted day.
+ */
+export function shiftToToday(dayStartS: number, nowMs = Date.now(), atS?: number): number {
+  if (atS !== undefined) return nowMs - (dayStartS + atS) * 1000;
   return Math.floor(nowMs / DAY_MS) * DAY_MS - dayStartS * 1000;
 }
 
@@ -84,13 +88,13 @@ const DEMO_VOLVO_APP = { clientId: "demo-live", clientSecret: "demo-live-client-
  * Starts both simulated vendors and writes `<dir>/config.yaml` (state_dir `<dir>/state`).
  * Tesla's access tokens last 15 minutes here (Volvo's 5, as Volvo's do) so refreshes show.
  */
-export async function startLiveSims(dir: string): Promise<LiveSims> {
-  const teslaShift = shiftToToday(DAY_START);
+export async function startLiveSims(dir: string, atS?: number): Promise<LiveSims> {
+  const teslaShift = shiftToToday(DAY_START, Date.now(), atS);
   const tesla = new FakeTesla({
     clock: new VirtualClock(Date.now() - teslaShift, 1),
     accessLifetimeS: 900,
   }, false);
-  const volvoShift = shiftToToday(VOLVO_DAY_START);
+  const volvoShift = shiftToToday(VOLVO_DAY_START, Date.now(), atS);
   const redirect = `http://127.0.0.1:${freePort()}/callback`;
   const volvo = new FakeVolvo({
     clock: new VirtualClock(Date.now() - volvoShift, 1),

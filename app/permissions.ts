@@ -1,8 +1,9 @@
 /**
  * The Deno permissions one command needs for this config and these arguments, and nothing
  * more: the hosts it reaches (listen address, OTLP/GreptimeDB, weather, each account's vendor
- * hosts from its plug-in), the files it reads (config, state_dir, web config, cassettes) and
- * writes (state_dir, a recording). app/launch.ts runs the command with exactly these.
+ * hosts from its plug-in), the files it reads (config, state_dir, web config, cassettes, the
+ * sessions database) and writes (state_dir, a recording, the sessions database).
+ * app/launch.ts runs the command with exactly these.
  */
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig, splitListen } from "../core/config.ts";
@@ -11,6 +12,7 @@ import { otlpSettings } from "../export/otlp.ts";
 import { OPEN_METEO_URL, OPENWEATHERMAP_URL } from "../enrich/weather_sources.ts";
 import { PLUGINS } from "../providers/mod.ts";
 import { configPath } from "./accounts.ts";
+import { sessionsPath } from "./sessions.ts";
 import type { Permissions } from "./launch.ts";
 
 type Env = Readonly<Record<string, string | undefined>>;
@@ -51,6 +53,8 @@ function exportNeeds(config: Config, env: Env, listen: string | undefined) {
   const net = listenProblem(address) ? [] : [listenHost(address)];
   const otlp = otlpSettings(env, config.greptimedb);
   if (otlp) net.push(urlHost(otlp.url));
+  // Finished sessions go to GreptimeDB's SQL API even when OTLP goes elsewhere or nowhere.
+  if (config.greptimedb && config.sessions.enabled) net.push(urlHost(config.greptimedb.url));
   // TLS certificate and key are named relative to the web config (or absolutely).
   const read = config.web_config ? [config.web_config, dirOf(config.web_config)] : [];
   return { net, read };
@@ -89,8 +93,8 @@ function tidy(p: Permissions): Permissions {
 }
 
 /**
- * Every flag of poll, record, auth and replay that takes a value, so that value is not taken
- * for the provider (the commands themselves check their flags).
+ * Every flag of poll, record, auth, replay and sessions that takes a value, so that value is
+ * not taken for the provider (the commands themselves check their flags).
  */
 function valueFlags(): Record<string, { type: "string"; multiple: true }> {
   const vendor = PLUGINS.flatMap((p) => [
@@ -98,7 +102,7 @@ function valueFlags(): Record<string, { type: "string"; multiple: true }> {
     ...Object.keys(p.signIn?.imports ?? {}).map((tool) => `import-${tool}`),
   ]);
   const names = [
-    ...["config", "listen", "out", "scenario", "base-url", "fixtures", "url", "account"],
+    ...["config", "listen", "out", "scenario", "base-url", "fixtures", "url", "account", "db"],
     ...["duration", "cycles", "vehicle", "speed", "start", "port"],
     ...vendor,
   ];
@@ -197,6 +201,20 @@ export async function permissionsFor(
       env: true,
       sys: OTEL_SYS,
       run: [],
+    });
+  }
+
+  if (command === "sessions") {
+    // The database file alone: the token store beside it in state_dir stays unreadable.
+    const path = await configPath(named);
+    const config = await loadConfig(path, env, { vendors: PLUGINS });
+    const db = str(values.db) ?? sessionsPath(config);
+    return tidy({
+      ...NONE,
+      read: [...path ? [path] : [], db],
+      // Opening runs the schema's migrations.
+      write: [db],
+      env: true,
     });
   }
 

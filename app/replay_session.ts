@@ -39,6 +39,11 @@ export interface ReplayOptions {
   readonly http?: readonly Pick<HttpOptions, "timeoutMs" | "maxBodyBytes">[];
   /** Token source; a fixed placeholder token when absent. */
   readonly accessToken?: () => Promise<string>;
+  /**
+   * Account settings by cassette index over the simulator's (the fault suite gives each
+   * Volvo its own API key, so one key's quota fault leaves the other car alone).
+   */
+  readonly accounts?: readonly (Readonly<Record<string, string>> | undefined)[];
 }
 
 const REPLAY_TOKEN = () => Promise.resolve("replay-access-token");
@@ -61,6 +66,7 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
         name: "replay",
         vehicles: [],
         ...sim?.replayAccount,
+        ...options.accounts?.[i],
         api_base_url: fake.url,
       };
       const { run } = await openAccount(account, i, {

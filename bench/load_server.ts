@@ -13,7 +13,8 @@ import { Http } from "../core/http.ts";
 import { createLogger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import { runScheduler } from "../core/scheduler.ts";
-import { PrometheusExport } from "../export/prometheus.ts";
+import * as Prometheus from "../export/prometheus.ts";
+import { OtlpExport, otlpSettings } from "../export/otlp.ts";
 import { startServer } from "../export/server.ts";
 import { StatusHistory, statusModel } from "../export/status.ts";
 import { vendorPlugin } from "../providers/mod.ts";
@@ -22,27 +23,41 @@ import { DAY_START } from "../providers/tesla/sim/scenario.ts";
 import { flags } from "../app/flags.ts";
 
 const HELP = `
-bench/load_server.ts [--vehicles N] [--speed X] [--every MS]
+bench/load_server.ts [--vehicles N] [--speed X] [--every MS] [--hour H] [--spread S]
+                     [--otlp URL] [--export MODULE]
 
 N simulated Teslas (default 200) polled on a virtual clock X times faster than real time
-(default 30), served on a free loopback port; memory reported every MS ms (default 200).
+(default 30), served on a free loopback port; memory reported every MS ms (default 200). The
+clock starts at hour H of the reference day (default 6), car i runs i × S seconds ahead
+(default 251; 0 with H 19: every car charging). With --otlp, a line "otlp" on stdin pushes
+once to URL. --export loads PrometheusExport from another checkout's export/prometheus.ts
+(the bench's before/after).
 `;
 
 const { values } = flags(Deno.args, {
   vehicles: { type: "string" },
   speed: { type: "string" },
   every: { type: "string" },
+  hour: { type: "string" },
+  spread: { type: "string" },
+  otlp: { type: "string" },
+  export: { type: "string" },
 }, HELP);
 const size = Number(values.vehicles ?? 200);
 const speed = Number(values.speed ?? 30);
 const every = Number(values.every ?? 200);
+const hour = Number(values.hour ?? 6);
+const spread = Number(values.spread ?? 251);
+const { PrometheusExport } = values.export
+  ? await import(new URL(values.export, `file://${Deno.cwd()}/`).href) as typeof Prometheus
+  : Prometheus;
 
 const log = createLogger({ level: "error" });
 const readings = new Readings();
-// 06:00 on the reference day; the cars are spread over the 14 hours after it.
-const clock = new VirtualClock((DAY_START + 6 * 3600) * 1000, speed);
+// 06:00 on the reference day by default; the cars are spread over the 14 hours after it.
+const clock = new VirtualClock((DAY_START + hour * 3600) * 1000, speed);
 const tesla = vendorPlugin("tesla");
-const fleet = fakeFleet({ clock, size, spreadS: 251, spanS: 14 * 3600 });
+const fleet = fakeFleet({ clock, size, spreadS: spread, spanS: 14 * 3600 });
 const targets = await Promise.all(fleet.map(async (car) => {
   const provider = tesla.create({
     http: new Http({ provider: "tesla", readings, fetch: car.fetch, now: () => clock.now() })
@@ -57,14 +72,31 @@ const targets = await Promise.all(fleet.map(async (car) => {
   return { provider, vehicle };
 }));
 
+/** An export from before streaming (--export of an older checkout) answers with its text. */
+function streaming(p: Prometheus.PrometheusExport): Prometheus.PrometheusExport {
+  const old = p as unknown as { stream?: unknown; exposition(): Promise<string> };
+  if (!old.stream) old.stream = () => old.exposition();
+  return p;
+}
+
 const history = new StatusHistory(readings);
 const server = startServer({
   hostname: "127.0.0.1",
   port: 0,
-  prometheus: new PrometheusExport(readings),
+  prometheus: streaming(new PrometheusExport(readings)),
   log,
   status: () => statusModel(readings, history, { now: () => clock.now(), mode: "load test" }),
 });
+const otlp = values.otlp
+  ? new OtlpExport(
+    readings,
+    otlpSettings({
+      OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: values.otlp,
+      OTEL_METRIC_EXPORT_INTERVAL: "86400000",
+    })!,
+    { location: false, log },
+  )
+  : undefined;
 console.log(JSON.stringify({ url: server.url, vehicles: targets.length }));
 
 const controller = new AbortController();
@@ -85,6 +117,11 @@ const report = setInterval(() => {
 (async () => {
   const gc = (globalThis as { gc?: () => void }).gc;
   for await (const line of Deno.stdin.readable.pipeThrough(new TextDecoderStream())) {
+    if (line.includes("otlp")) {
+      await otlp?.forceFlush();
+      console.log(JSON.stringify({ otlp: otlp?.exports ?? 0 }));
+      continue;
+    }
     if (!line.includes("gc")) continue;
     gc?.();
     gc?.();
@@ -97,6 +134,7 @@ Deno.addSignalListener("SIGTERM", async () => {
   controller.abort();
   await polling;
   await server.shutdown();
+  await otlp?.shutdown();
   history.close();
   Deno.exit(0);
 });

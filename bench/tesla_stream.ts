@@ -17,7 +17,7 @@ import { teslaPricing } from "../providers/tesla/pricing.ts";
 import { createTeslaProvider } from "../providers/tesla/provider.ts";
 import { TeslaStream } from "../providers/tesla/stream.ts";
 import { FakeTesla } from "../providers/tesla/sim/fake_api.ts";
-import { MOSQUITTO, Mosquitto } from "../providers/tesla/sim/mosquitto.ts";
+import { MOSQUITTO, Mosquitto } from "../replay/mosquitto.ts";
 import { TelemetryPublisher } from "../providers/tesla/sim/publisher.ts";
 import { teslaDay } from "../providers/tesla/sim/scenario.ts";
 import { type Message, TelemetryEmulator } from "../providers/tesla/sim/telemetry.ts";

@@ -345,6 +345,61 @@ export const CATALOG: readonly MetricDef[] = [
     "light",
   ]),
 
+  // Sessions (core/sessions/): totals that rise when a drive, charge or parked period ends,
+  // for `increase(…[1d])` per day. Per vehicle, never per session (a session id as a label
+  // would grow without bound); the sessions themselves are in SQLite and GreptimeDB.
+  counter("ev.drives", "{drive}", "Drives finished.", ["provider", "vin"]),
+  counter("ev.drive.distance", "m", "Distance of the finished drives.", ["provider", "vin"]),
+  counter("ev.drive.duration", "s", "Time spent on the finished drives.", ["provider", "vin"]),
+  counter("ev.drive.energy", "J", "Energy the finished drives took from the pack.", [
+    "provider",
+    "vin",
+  ]),
+  counter("ev.charges", "{charge}", "Charges finished, by current (ac, dc, unknown).", [
+    "provider",
+    "vin",
+    "type",
+  ]),
+  counter("ev.charge.energy_added", "J", "Energy the finished charges put into the pack.", [
+    "provider",
+    "vin",
+    "type",
+  ]),
+  counter(
+    "ev.charge.energy_drawn",
+    "J",
+    "Energy the finished charges drew from the charger (its power over time).",
+    ["provider", "vin", "type"],
+  ),
+  counter("ev.charge.duration", "s", "Time spent on the finished charges.", [
+    "provider",
+    "vin",
+    "type",
+  ]),
+  counter(
+    "ev.charge.cost",
+    "{currency}",
+    "What the finished charges cost by the configured tariffs, in the labelled currency.",
+    ["provider", "vin", "currency"],
+  ),
+  counter(
+    "ev.parked.energy_lost",
+    "J",
+    "Energy lost while parked (vampire drain), counted when the parked period ends.",
+    ["provider", "vin"],
+  ),
+  counter("ev.parked.duration", "s", "Time of the parked periods counted above.", [
+    "provider",
+    "vin",
+  ]),
+  g(
+    "ev.battery.capacity_estimate",
+    "J",
+    "Usable capacity estimated from recent charges (energy added ÷ state of charge added).",
+    ["provider", "vin"],
+    { exporter: true },
+  ),
+
   // The exporter's own health: vendor requests, cost and budget, tokens, polling, parsing, exports
   counter("ev.api.requests", "{request}", "Vendor API requests by endpoint template and status.", [
     "provider",

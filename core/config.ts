@@ -5,11 +5,12 @@
  */
 import { z } from "zod";
 import { MAX_WAIT_MS } from "./clock.ts";
-import { closestKey } from "./closest_key.ts";
+import { block, keysUnder, unknownKey } from "./config_block.ts";
 import { listenProblem } from "./listen.ts";
 import { type Logger, loggerFromEnv } from "./log.ts";
 import { isLoopbackUrl } from "./oauth.ts";
 import { DEFAULT_SCHEDULER, type SchedulerConfig } from "./scheduler_config.ts";
+import { DEFAULT_SESSIONS, SESSIONS_KEYS, SessionsConfig } from "./sessions/config.ts";
 import { parseYamlText, YamlSyntaxError } from "./yaml_text.ts";
 
 /** A duration: seconds, or a number with s, m, h or d ("7d", "12h"); in seconds. */
@@ -45,36 +46,6 @@ const ApiBaseUrl = z.string().refine(
   },
   "expected an https:// URL such as https://fleet-api.prd.eu.vn.cloud.tesla.com (plain http only on 127.0.0.1 or localhost)",
 );
-
-/**
- * An object whose keys are all known. An unknown key is an error naming the closest known
- * one, here or in a block listed in `elsewhere` (dotted: `polling.wake_up`, to be moved).
- * The message has one line per unknown key, in the order of the issue's `keys`.
- */
-function block<T extends z.ZodRawShape>(shape: T, elsewhere: readonly string[] = []) {
-  const known = Object.keys(shape);
-  return z.strictObject(shape, {
-    error: (issue) =>
-      issue.code === "unrecognized_keys"
-        ? issue.keys.map((key) => unknownKey(key, known, elsewhere)).join("\n")
-        : undefined,
-  });
-}
-
-/** The message for an unknown key: the closest known key and the fix. */
-function unknownKey(key: string, known: readonly string[], elsewhere: readonly string[]): string {
-  const near = closestKey(key, known) ?? closestKey(key, elsewhere);
-  if (near === undefined) {
-    return `unknown key — remove it, or fix its spelling (known here: ${known.join(", ")}; ` +
-      "see config.example.yaml)";
-  }
-  if (near.includes(".")) {
-    const [parent] = near.split(".");
-    return `unknown key here — did you mean ${near}? Move it under ${parent}: ` +
-      "(see config.example.yaml)";
-  }
-  return `unknown key — did you mean ${near}? Fix the spelling (see config.example.yaml)`;
-}
 
 /** Every scheduler key, with its default (the `polling` block) or optional (an account's). */
 function pollingShape(defaults: boolean) {
@@ -191,8 +162,9 @@ const Weather = block({
 function configSchema(vendors?: readonly VendorAccountKeys[]) {
   const nested = [
     ...POLLING_KEYS,
-    ...Object.keys(Greptime.shape).map((k) => `greptimedb.${k}`),
-    ...Object.keys(Weather.shape).map((k) => `weather.${k}`),
+    ...keysUnder("greptimedb", Greptime.shape),
+    ...keysUnder("weather", Weather.shape),
+    ...SESSIONS_KEYS,
   ];
   return block({
     listen: ListenAddress.default("127.0.0.1:9464"),
@@ -211,6 +183,8 @@ function configSchema(vendors?: readonly VendorAccountKeys[]) {
     accounts: z.array(accountSchema(vendors)).default([]),
     /** Scheduler intervals and sleep logic (core/scheduler.ts); each key has a default. */
     polling: pollingSchema().default(DEFAULT_SCHEDULER),
+    /** Drives, charges and parked periods kept in state_dir/sessions.db (core/sessions/). */
+    sessions: SessionsConfig.default(DEFAULT_SESSIONS),
     /** Weather at each car's last position (enrich/weather.ts). Off when absent. */
     weather: Weather.optional(),
   }, nested).superRefine((c, ctx) => {
@@ -220,6 +194,13 @@ function configSchema(vendors?: readonly VendorAccountKeys[]) {
         path: ["weather", "api_key"],
         message: "OpenWeatherMap needs an API key (set weather.api_key or EV_WEATHER_API_KEY), " +
           "or use source: open-meteo, which needs none",
+      });
+    }
+    if (c.sessions.places.length && !c.location) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["sessions", "places"],
+        message: "places are found by the car's position: they need location: true",
       });
     }
     if (c.weather && !c.location) {

@@ -16,6 +16,7 @@ import { writeFileAtomically } from "./atomic_file.ts";
 import { CATALOG, inRange, type MetricDef } from "./catalog.ts";
 import type { Clock } from "./clock.ts";
 import type { Logger } from "./log.ts";
+import { sampleTimeProblem } from "./parse.ts";
 import type { Readings, VehicleEntry } from "./readings.ts";
 import {
   type Sample,
@@ -147,24 +148,39 @@ export class LastKnown {
         });
         continue;
       }
-      const snapshot = saved.snapshot && this.#snapshotOf(saved.vehicle, saved.snapshot);
-      dropped += (saved.snapshot?.samples.length ?? 0) + (saved.snapshot?.states.length ?? 0) -
-        (snapshot ? snapshot.samples.length + snapshot.states.length : 0);
+      // A time ahead of this clock (an older version's file, or the clock set back since)
+      // would stay the newest for good: such values are left out, as a poll refuses them.
+      const problem = [saved.lastSampleAt, saved.snapshot?.sampledAt]
+        .map((t) => t === undefined ? undefined : sampleTimeProblem(t, now))
+        .find((p) => p !== undefined);
+      if (problem) {
+        log.warn("saved sample time cannot be true: the vehicle's values were left out", {
+          provider: saved.vehicle.provider,
+          vehicle: tail,
+          problem,
+        });
+      }
+      const snapshot = saved.snapshot && !problem
+        ? this.#snapshotOf(saved.vehicle, saved.snapshot)
+        : undefined;
+      if (snapshot) {
+        dropped += saved.snapshot!.samples.length + saved.snapshot!.states.length -
+          snapshot.samples.length - snapshot.states.length;
+      }
       readings.restore({
         vehicle: saved.vehicle,
         state: saved.state,
         snapshot,
-        lastSampleAt: saved.lastSampleAt !== undefined &&
-            inRange(byName.get("ev.last_sample.timestamp")!, saved.lastSampleAt)
-          ? saved.lastSampleAt
-          : undefined,
+        lastSampleAt: problem ? undefined : saved.lastSampleAt,
         info: saved.info,
         pollState: saved.pollState,
         schedule: saved.schedule,
         account: saved.account,
       });
       restored++;
-      if (saved.lastSampleAt !== undefined) ages.push(Math.max(0, now - saved.lastSampleAt));
+      if (saved.lastSampleAt !== undefined && !problem) {
+        ages.push(Math.max(0, now - saved.lastSampleAt));
+      }
     }
     if (dropped) {
       log.warn("restored values the catalog no longer knows were left out", { values: dropped });

@@ -3,6 +3,7 @@ import { assert, assertEquals, assertStringIncludes } from "./testing.ts";
 import { VirtualClock } from "./clock.ts";
 import { createLogger } from "./log.ts";
 import { LAST_KNOWN_FILE, LastKnown } from "./last_known.ts";
+import { checkRanges } from "./parse.ts";
 import { Readings } from "./readings.ts";
 import type { Snapshot, VehicleRef } from "./snapshot.ts";
 import { VehiclePlanner } from "./scheduler.ts";
@@ -192,6 +193,48 @@ Deno.test("values the catalog no longer knows are left out; the rest comes back"
     assertEquals(tesla.snapshot!.samples.length, 5);
     assertEquals(tesla.snapshot!.states.length, 1);
     assertStringIncludes(r.lines.join("\n"), "values=5");
+  } finally {
+    await Deno.remove(r.dir, { recursive: true });
+  }
+});
+
+Deno.test("a sample time that cannot be true never reaches the file, nor sticks when restored", async () => {
+  const r = await rig();
+  try {
+    const FUTURE = 4_070_908_800; // 2099: a vendor clock gone wrong
+    // Through the path every poll takes: refused, counted, and the read's time used instead.
+    const readings = new Readings();
+    const report = { provider: "tesla", readings, log: createLogger({ write: () => {} }) };
+    readings.record(checkRanges(report, { ...charging(FUTURE, 0.62), readAt: T0 }));
+    const keeper = r.keeper(readings);
+    await keeper.save();
+    const path = `${r.dir}/state/${LAST_KNOWN_FILE}`;
+    const saved = JSON.parse(await Deno.readTextFile(path));
+    assertEquals(
+      [saved.vehicles[0].lastSampleAt, saved.vehicles[0].snapshot.sampledAt],
+      [T0, T0],
+    );
+
+    // A file that has one anyway (an older version, or this machine's clock set back since):
+    // the restore refuses it, and the next read's time counts, not the saved one.
+    for (const [what, bad] of [["2099", FUTURE], ["1970", 86_400]] as const) {
+      saved.vehicles[0].lastSampleAt = bad;
+      saved.vehicles[0].snapshot.sampledAt = bad;
+      await Deno.writeTextFile(path, JSON.stringify(saved));
+      const after = new Readings();
+      const again = r.keeper(after);
+      assertEquals(await again.restore(ACCOUNTS), 1, what);
+      const tesla = after.vehicles.get("tesla/5YJ3E1EA9PF000001")!;
+      assertEquals([tesla.lastSampleAt, tesla.snapshot], [undefined, undefined], what);
+      assertEquals(tesla.info, saved.vehicles[0].info, `${what}: the rest comes back`);
+      assertStringIncludes(r.lines.join("\n"), "saved sample time cannot be true");
+      after.record({ ...charging(T0 + 60, 0.63), partial: { sources: ["charge"] } });
+      assertEquals(tesla.lastSampleAt, T0 + 60, what);
+      await again.save();
+      const rewritten = JSON.parse(await Deno.readTextFile(path));
+      assertEquals(rewritten.vehicles[0].lastSampleAt, T0 + 60, what);
+      assertEquals(rewritten.vehicles[0].snapshot.sampledAt, T0 + 60, what);
+    }
   } finally {
     await Deno.remove(r.dir, { recursive: true });
   }

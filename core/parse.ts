@@ -85,9 +85,48 @@ export function parseJsonBody(
 }
 
 /**
+ * How far a vendor sample time may run ahead of this machine's clock, s: a car's or a vendor's
+ * clock a little fast is normal; further ahead is a wrong value (or a wrong clock here).
+ */
+export const SAMPLE_TIME_SKEW_S = 300;
+/** 2008-01-01: no car answered a vendor's cloud API before (the first Roadsters shipped then). */
+export const EARLIEST_SAMPLE_S = 1_199_145_600;
+
+/** Why vendor sample time `t` (Unix s) cannot be true when read at `readAt`; else undefined. */
+export function sampleTimeProblem(t: number, readAt: number | undefined): string | undefined {
+  if (!inRange(metric("ev.last_sample.timestamp"), t)) return "outside the catalog range";
+  if (t < EARLIEST_SAMPLE_S) return "before 2008, older than any connected car";
+  if (readAt !== undefined && t > readAt + SAMPLE_TIME_SKEW_S) {
+    return `more than ${SAMPLE_TIME_SKEW_S} s ahead of this machine's clock (a wrong vendor ` +
+      "time, or check this machine's clock)";
+  }
+  return undefined;
+}
+
+/**
+ * The newest believable vendor time among `stamps` (field, Unix s); each refused one is
+ * reported under its field, so one bad timestamp never becomes the read's time. `readAt`
+ * (when the values were read) when none is left.
+ */
+export function newestSampleTime(
+  report: ParseReport,
+  stamps: readonly (readonly [field: string, t: number])[],
+  readAt: number,
+): number {
+  let newest: number | undefined;
+  for (const [field, t] of stamps) {
+    const problem = sampleTimeProblem(t, readAt);
+    if (problem) reportField(report, field, `sample time ${problem}`);
+    else newest = Math.max(newest ?? t, t);
+  }
+  return newest ?? readAt;
+}
+
+/**
  * Drops every sample outside its catalog metric's sane range (core/catalog.ts `range`) and
  * reports it under the metric's name, so no provider exports an absurd value. A sample time
- * outside the range is reported too; the readings store then keeps the previous one.
+ * that cannot be true (sampleTimeProblem) is reported too and replaced by the time the values
+ * were read, when known; the readings store never adopts a time outside the catalog range.
  */
 export function checkRanges(report: ParseReport, snapshot: Snapshot): Snapshot {
   const bad = snapshot.samples.filter((s) => !inRange(metric(s.metric), s.value));
@@ -95,9 +134,14 @@ export function checkRanges(report: ParseReport, snapshot: Snapshot): Snapshot {
     const labels = s.labels ? Object.entries(s.labels).map(([k, v]) => `${k}=${v}`).join(",") : "";
     reportField(report, s.metric, `outside the catalog range${labels ? ` (${labels})` : ""}`);
   }
-  if (!inRange(metric("ev.last_sample.timestamp"), snapshot.sampledAt)) {
-    reportField(report, "ev.last_sample.timestamp", "sample time outside the catalog range");
+  const timeProblem = sampleTimeProblem(snapshot.sampledAt, snapshot.readAt);
+  if (timeProblem) {
+    reportField(report, "ev.last_sample.timestamp", `sample time ${timeProblem}`);
   }
-  if (bad.length === 0) return snapshot;
-  return { ...snapshot, samples: snapshot.samples.filter((s) => !bad.includes(s)) };
+  if (bad.length === 0 && !(timeProblem && snapshot.readAt !== undefined)) return snapshot;
+  return {
+    ...snapshot,
+    sampledAt: timeProblem && snapshot.readAt !== undefined ? snapshot.readAt : snapshot.sampledAt,
+    samples: snapshot.samples.filter((s) => !bad.includes(s)),
+  };
 }

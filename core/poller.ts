@@ -1,7 +1,9 @@
 /**
  * Runs every configured account: lists its vehicles (all, or the VINs the user picked) and
  * hands them to the scheduler. An account that cannot be listed (network, sign-in) is retried
- * with backoff on its own; the other accounts keep running.
+ * with backoff on its own; the other accounts keep running. An account with no vehicle to poll
+ * is listed again every `relistS`, so a car added later is polled without a restart (and the
+ * exporter keeps serving meanwhile).
  */
 import type { Budget } from "./budget.ts";
 import { type Clock, type Participant, participate } from "./clock.ts";
@@ -34,12 +36,15 @@ export interface PollAccountsOptions {
   readonly signal: AbortSignal;
   /** First wait before listing an account again, seconds (doubles to 30 min). */
   readonly retryS?: number;
+  /** Wait before listing an account that had no vehicle to poll again, seconds (1 h). */
+  readonly relistS?: number;
   readonly onPoll?: RunOptions["onPoll"];
   /** An account listed its vehicles (the ones it polls): vehicles it lost can be dropped. */
   readonly onListed?: (account: AccountRun, vehicles: readonly VehicleRef[]) => void;
 }
 
 const MAX_RETRY_S = 1800;
+const RELIST_S = 3600;
 
 export async function pollAccounts(o: PollAccountsOptions): Promise<void> {
   await Promise.all(o.accounts.map((account) => runAccount(account, o)));
@@ -66,6 +71,7 @@ async function runAccount(account: AccountRun, o: PollAccountsOptions): Promise<
 async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Participant) {
   const log = o.log.child({ provider: account.provider.id, account: account.name });
   let wait = o.retryS ?? 60;
+  let emptyListings = 0;
   while (!o.signal.aborted) {
     let targets: PollTarget[];
     try {
@@ -103,6 +109,11 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
       wait = Math.min(MAX_RETRY_S, wait * 2);
       continue;
     }
+    if (targets.length === 0) {
+      await waitForVehicles(account, o, turn, log, emptyListings++);
+      wait = o.retryS ?? 60;
+      continue;
+    }
     // VINs stay out of logs: the last six characters tell the cars apart.
     log.info("polling", {
       vehicles: targets.map((t) => vinTail(t.vehicle.vin)).join(",") || "none",
@@ -120,5 +131,32 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
     turn.leave();
     await running;
     return;
+  }
+}
+
+/**
+ * Nothing to poll on this account (no car yet, or none of the configured VINs): says so once
+ * as a warning naming the account and the fix, then waits to list it again.
+ */
+async function waitForVehicles(
+  account: AccountRun,
+  o: PollAccountsOptions,
+  turn: Participant,
+  log: Logger,
+  listedBefore: number,
+): Promise<void> {
+  const relistS = o.relistS ?? RELIST_S;
+  const fields = {
+    relist_min: Math.round(relistS / 60),
+    fix: account.vins.length
+      ? "check the VINs under `vehicles:` of this account in the config"
+      : "add the car to this account in the vendor's app; it is polled after the next listing",
+  };
+  if (listedBefore === 0) log.warn("no vehicle to poll on this account; listing it again", fields);
+  else log.debug("still no vehicle to poll on this account", fields);
+  try {
+    await turn.sleep(relistS * 1000, o.signal);
+  } catch {
+    // aborted: the loop ends
   }
 }

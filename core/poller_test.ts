@@ -58,3 +58,76 @@ Deno.test("pollAccounts: VIN filter, and a failing account retried without stall
   assert(lines.some((l) => l.includes("cannot list") && l.includes("deno task auth bad")));
   assertEquals(readings.vehicles.get("good/VIN_B")?.pollState, "sleeping");
 });
+
+Deno.test("pollAccounts: an account with no vehicle keeps running, warns naming it, and lists again until a car appears", async () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10), 0);
+  const lines: string[] = [];
+  const controller = new AbortController();
+  const readings = new Readings();
+  let listings = 0;
+  const listedAt: number[] = [];
+  const checked: string[] = [];
+  const provider: Provider = {
+    id: "empty",
+    listVehicles() {
+      listedAt.push(clock.now());
+      // The car is added to the account after the exporter started.
+      const vins = ++listings < 3 ? [] : ["VIN_NEW"];
+      return Promise.resolve(vins.map((vin): VehicleRef => ({ provider: "empty", id: vin, vin })));
+    },
+    checkState(v) {
+      checked.push(v.vin);
+      if (checked.length >= 2) controller.abort();
+      return Promise.resolve({ state: "asleep" });
+    },
+    fetch: () => Promise.resolve(undefined),
+  };
+  let settled = false;
+  const done = pollAccounts({
+    accounts: [{ name: "garage", provider, vins: [] }],
+    readings,
+    clock,
+    log: createLogger({ write: (l) => lines.push(l) }),
+    config: {},
+    signal: controller.signal,
+    relistS: 600,
+  }).then(() => (settled = true));
+  await done;
+  assert(settled);
+  assertEquals(listings, 3, "listed again while empty, until the car appeared");
+  assertEquals(listedAt.map((t) => (t - listedAt[0]) / 1000), [0, 600, 1200]);
+  assertEquals(checked, ["VIN_NEW", "VIN_NEW"], "the new car is polled");
+  const warnings = lines.filter((l) => l.includes("level=warn") && l.includes("no vehicle"));
+  assertEquals(warnings.length, 1, `one warning, not one per listing:\n${lines.join("\n")}`);
+  assert(warnings[0].includes("account=garage"), warnings[0]);
+});
+
+Deno.test("pollAccounts: configured VINs none of which is on the account: keeps running and says how to fix it", async () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10), 0);
+  const lines: string[] = [];
+  const controller = new AbortController();
+  const other = asleepProvider("other", ["VIN_OTHER"]);
+  const done = pollAccounts({
+    accounts: [{ name: "family", provider: other.provider, vins: ["VIN_GONE"] }],
+    readings: new Readings(),
+    clock,
+    log: createLogger({ write: (l) => lines.push(l) }),
+    config: {},
+    signal: controller.signal,
+    relistS: 60,
+  });
+  let returned = false;
+  done.then(() => (returned = true));
+  // Still listing later (it used to return at once, ending the exporter).
+  for (let i = 0; i < 2000 && other.listings() < 3 && !returned; i++) {
+    await new Promise((r) => setTimeout(r, 1));
+  }
+  controller.abort();
+  await done;
+  assert(other.listings() >= 3, `listed ${other.listings()} times`);
+  assertEquals(other.checked, [], "no vehicle of the account was polled");
+  assert(
+    lines.some((l) => l.includes("no vehicle") && l.includes("vehicles:")),
+    `the warning names the config key:\n${lines.join("\n")}`,
+  );
+});

@@ -84,6 +84,7 @@ export class Readings {
   readonly histograms = new Map<string, HistogramEntry>();
   readonly #listeners = new Set<(s: Snapshot) => void>();
   readonly #observers = new Set<ObservationListener>();
+  readonly #stateListeners = new Set<(vehicle: VehicleRef, state: VehicleState) => void>();
   #version = 0;
 
   /**
@@ -123,6 +124,13 @@ export class Readings {
     if (state !== "online" || entry.state !== "online") entry.live = false;
     if (entry.state !== state) this.#version++;
     entry.state = state;
+    for (const l of this.#stateListeners) l(vehicle, state);
+  }
+
+  /** Called with every state-only answer (setState), as onSnapshot is with readings. */
+  onState(listener: (vehicle: VehicleRef, state: VehicleState) => void): () => void {
+    this.#stateListeners.add(listener);
+    return () => this.#stateListeners.delete(listener);
   }
 
   /** The vehicle left its account or the config: every series of it goes. */

@@ -7,6 +7,11 @@
  * With a loopback redirect URI the server and the paste race: on a headless or remote machine
  * the browser cannot reach 127.0.0.1 here, but its address bar still holds the code, so the
  * user can paste it.
+ *
+ * A vendor with the device authorization grant (RFC 8628; BMW CarData) supplies a
+ * `DeviceSignInPlan` instead: the user code and address are printed, and the token endpoint is
+ * asked at the interval the server names (five seconds more after each "slow down") until the
+ * user has confirmed, declined, or the code expired. The plan reads the vendor's answers.
  */
 import type { AccountConfig } from "./config.ts";
 import type { Clock } from "./clock.ts";
@@ -32,6 +37,33 @@ export interface SignInPlan<E extends object> {
   /** Where to find the final address when it must be pasted (a few short lines). */
   readonly pasteHelp: string;
   /** One line about the signed-in account for the success message (no secrets). */
+  describe(record: TokenRecord<E>): string;
+}
+
+/** A device authorization (RFC 8628 §3.2): what the user is shown, and the polling pace. */
+export interface DeviceAuthorization {
+  readonly userCode: string;
+  readonly verificationUri: string;
+  /** The address with the code filled in, when the server gives one. */
+  readonly verificationUriComplete?: string;
+  readonly intervalS: number;
+  readonly expiresInS: number;
+}
+
+/** One answer of the token endpoint while the user has not confirmed yet. */
+export type DevicePoll<E extends object> =
+  | { readonly status: "pending" }
+  | { readonly status: "slow_down" }
+  | { readonly status: "done"; readonly record: TokenRecord<E> };
+
+/** A provider's device-code sign-in for one account. */
+export interface DeviceSignInPlan<E extends object> {
+  readonly kind: "device";
+  readonly store: TokenStore<E>;
+  /** Asks for a user code. */
+  start(): Promise<DeviceAuthorization>;
+  /** Asks the token endpoint once; throws when the user declined or the code expired. */
+  poll(): Promise<DevicePoll<E>>;
   describe(record: TokenRecord<E>): string;
 }
 
@@ -63,7 +95,7 @@ export interface ImportResult {
 
 /** A provider's entry in the `deno task auth` table. */
 export interface SignInProvider {
-  plan(request: SignInRequest): SignInPlan<object>;
+  plan(request: SignInRequest): SignInPlan<object> | DeviceSignInPlan<object>;
   /** Token imports from other tools, keyed by flag (`teslapy` for `--import-teslapy`). */
   readonly imports?: Readonly<
     Record<string, (path: string, request: SignInRequest) => Promise<ImportResult>>
@@ -84,7 +116,12 @@ export interface SignInOptions {
   readonly timeoutMs?: number;
   /** Unreadable pastes allowed before giving up (default 3). */
   readonly pasteAttempts?: number;
+  /** Waits between device-code polls (default: real time; tests pass a virtual clock's). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
+
+/** RFC 8628 §3.5: each "slow_down" adds five seconds to the interval. */
+const SLOW_DOWN_S = 5;
 
 /** Paste help for an https redirect URI the browser lands on (a page of the user's own). */
 export function redirectPasteHelp(redirectUri: string): string {
@@ -93,12 +130,13 @@ After you sign in, the browser goes to ${redirectUri}?code=…&state=…. Copy t
 address from the address bar (even if the page shows an error) and paste it here.`.trim();
 }
 
-/** Runs the browser leg and saves the tokens; returns the stored record. */
+/** Runs the browser leg (or the device flow) and saves the tokens; returns the stored record. */
 export async function runSignIn<E extends object>(
-  plan: SignInPlan<E>,
+  plan: SignInPlan<E> | DeviceSignInPlan<E>,
   io: SignInIO,
   options: SignInOptions = {},
 ): Promise<TokenRecord<E>> {
+  if ("kind" in plan) return await runDeviceSignIn(plan, io, options);
   const uri = new URL(plan.redirectUri);
   const loopback = uri.protocol === "http:" && isLoopbackUrl(uri) && uri.hostname !== "[::1]";
   const server = loopback ? startCallbackServer({ redirectUri: plan.redirectUri }) : undefined;
@@ -120,6 +158,43 @@ export async function runSignIn<E extends object>(
   } finally {
     await server?.close();
   }
+}
+
+/** Shows the user code, then polls until the user confirmed it; saves the tokens. */
+async function runDeviceSignIn<E extends object>(
+  plan: DeviceSignInPlan<E>,
+  io: SignInIO,
+  options: SignInOptions,
+): Promise<TokenRecord<E>> {
+  const sleep = options.sleep ?? ((ms: number) => new Promise((r) => setTimeout(r, ms)));
+  const auth = await plan.start();
+  io.print("Open this address in a browser, sign in, and confirm the code:");
+  io.print("");
+  io.print(`  ${auth.verificationUriComplete ?? auth.verificationUri}`);
+  io.print("");
+  io.print(`  code: ${auth.userCode}`);
+  io.print("");
+  if (io.openBrowser) {
+    await io.openBrowser(auth.verificationUriComplete ?? auth.verificationUri).catch(() => false);
+  }
+  io.print(`Waiting up to ${Math.ceil(auth.expiresInS / 60)} min for the confirmation.`);
+  let intervalS = auth.intervalS;
+  let waitedS = 0;
+  while (waitedS < auth.expiresInS) {
+    await sleep(intervalS * 1000);
+    waitedS += intervalS;
+    const answer = await plan.poll();
+    if (answer.status === "done") {
+      await plan.store.save(answer.record);
+      return answer.record;
+    }
+    if (answer.status === "slow_down") intervalS += SLOW_DOWN_S;
+  }
+  throw new AuthorizationError(
+    "timeout",
+    `the code was not confirmed within ${Math.ceil(auth.expiresInS / 60)} min; run the ` +
+      "command again",
+  );
 }
 
 async function fromServerOrPaste(

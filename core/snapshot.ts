@@ -1,4 +1,5 @@
 /** The normalized vehicle reading every provider produces and every export consumes. */
+import { inRange, metric } from "./catalog.ts";
 
 export type Labels = Record<string, string>;
 
@@ -48,6 +49,11 @@ export interface Snapshot {
   readonly vehicle: VehicleRef;
   /** The vendor's own sample time, Unix seconds. */
   readonly sampledAt: number;
+  /**
+   * When the values were read, on this machine's clock (Unix s). A vendor time well after it
+   * cannot be true (core/parse.ts checkRanges refuses it).
+   */
+  readonly readAt?: number;
   readonly state: VehicleState;
   readonly samples: readonly Sample[];
   readonly states: readonly StateSample[];
@@ -81,9 +87,12 @@ export function mergeSnapshot(prev: Snapshot | undefined, next: Snapshot): Snaps
   const read = new Set(next.partial.sources);
   const kept = <T extends { readonly source?: string }>(xs: readonly T[]) =>
     xs.filter((x) => x.source === undefined || !read.has(x.source));
+  // The newest time of what is stored; an absurd stored time must not outlive the next read.
+  const prevTime = inRange(metric("ev.last_sample.timestamp"), prev.sampledAt);
   return {
     vehicle: next.vehicle,
-    sampledAt: Math.max(prev.sampledAt, next.sampledAt),
+    sampledAt: prevTime ? Math.max(prev.sampledAt, next.sampledAt) : next.sampledAt,
+    ...(next.readAt === undefined ? {} : { readAt: next.readAt }),
     state: next.state === "unknown" ? prev.state : next.state,
     // Kept values first: when the same series comes twice, the exports keep the later one.
     samples: [...kept(prev.samples), ...next.samples],

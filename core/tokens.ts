@@ -60,6 +60,8 @@ export interface TokenGrant {
   readonly obtained_at: number;
   readonly scope?: string;
   readonly token_type: string;
+  /** The OpenID Connect ID token, for a vendor that uses it as a credential (BMW's stream). */
+  readonly id_token?: string;
 }
 
 /** One account's stored tokens plus typed provider extras (e.g. Tesla's Fleet base URL). */
@@ -70,6 +72,8 @@ export interface TokenRecord<E extends object = Record<string, unknown>> {
   readonly obtained_at: number;
   readonly scope?: string;
   readonly token_type: string;
+  /** Replaced with every refresh, like the access token. */
+  readonly id_token?: string;
   readonly extra: E;
 }
 
@@ -91,6 +95,7 @@ function pickGrant(g: TokenGrant) {
     obtained_at: g.obtained_at,
     token_type: g.token_type,
     ...(g.scope !== undefined ? { scope: g.scope } : {}),
+    ...(g.id_token !== undefined ? { id_token: g.id_token } : {}),
   };
 }
 
@@ -105,6 +110,7 @@ const OnDisk = z.object({
   obtained_at: z.number(),
   scope: z.string().optional(),
   token_type: z.string(),
+  id_token: z.string().min(1).optional(),
   extra: z.unknown(),
 });
 
@@ -245,6 +251,7 @@ export class TokenStore<E extends object = Record<string, unknown>> {
     }
     registerSecret(d.access_token);
     registerSecret(d.refresh_token);
+    registerSecret(d.id_token);
     const record: TokenRecord<E> = {
       access_token: d.access_token,
       refresh_token: d.refresh_token,
@@ -252,6 +259,7 @@ export class TokenStore<E extends object = Record<string, unknown>> {
       obtained_at: d.obtained_at,
       token_type: d.token_type,
       ...(d.scope !== undefined ? { scope: d.scope } : {}),
+      ...(d.id_token !== undefined ? { id_token: d.id_token } : {}),
       extra: (extra ? extra.data : d.extra) as E,
     };
     return { ok: true, record };
@@ -260,6 +268,7 @@ export class TokenStore<E extends object = Record<string, unknown>> {
   async #write(record: TokenRecord<E>): Promise<void> {
     registerSecret(record.access_token);
     registerSecret(record.refresh_token);
+    registerSecret(record.id_token);
     const body = {
       version: FILE_VERSION,
       provider: this.provider,
@@ -557,6 +566,7 @@ export class TokenManager<E extends object = Record<string, unknown>> {
     }
     registerSecret(grant.access_token);
     registerSecret(grant.refresh_token);
+    registerSecret(grant.id_token);
     const next: TokenRecord<E> = {
       ...pickGrant(grant),
       refresh_token: grant.refresh_token ?? disk.refresh_token,

@@ -13,8 +13,11 @@ export interface PriceList {
   readonly usd: Readonly<Record<string, number>>;
   /** The category of a request that names none. */
   readonly defaultCategory: string;
-  /** Whether an answer with this status is billed (Tesla Fleet: every status below 500). */
-  billed(status: number): boolean;
+  /**
+   * Whether an answer with this status (and the request's category) is billed (Tesla Fleet:
+   * every status below 500; BMW: API calls, not sign-in calls).
+   */
+  billed(status: number, category?: string): boolean;
 }
 
 /**
@@ -58,8 +61,8 @@ export class UsageMeter {
 
   record(category: string | undefined, status: number): void {
     const { pricing, readings, provider, account } = this.options;
-    if (!pricing.billed(status)) return;
     const cat = category ?? pricing.defaultCategory;
+    if (!pricing.billed(status, cat)) return;
     const usd = pricing.usd[cat] ?? 0;
     this.#roll();
     this.#requests++;

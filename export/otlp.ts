@@ -22,7 +22,7 @@ import {
 } from "@opentelemetry/sdk-metrics";
 import type { Readings } from "../core/readings.ts";
 import { createLogger, type Logger, registerSecret } from "../core/log.ts";
-import { metric } from "../core/catalog.ts";
+import { metric, type MetricDef } from "../core/catalog.ts";
 import { collectSeries, exportedMetrics, fullLabels, type SeriesOptions } from "./series.ts";
 
 export interface OtlpSettings {
@@ -71,11 +71,13 @@ export function otlpSettings(env: Env, greptimedb?: GreptimeDbSettings): OtlpSet
   const metricsEndpoint = get("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT");
   const endpoint = get("OTEL_EXPORTER_OTLP_ENDPOINT");
   let url: string | undefined;
+  let greptimeUrl: string | undefined;
   if (metricsEndpoint) url = checkUrl("OTEL_EXPORTER_OTLP_METRICS_ENDPOINT", metricsEndpoint);
   else if (endpoint) {
     url = checkUrl("OTEL_EXPORTER_OTLP_ENDPOINT", `${stripSlash(endpoint)}/v1/metrics`);
   } else if (greptimedb?.url) {
     url = checkUrl("greptimedb.url", `${stripSlash(greptimedb.url)}/v1/otlp/v1/metrics`);
+    greptimeUrl = url;
   }
   if (!url) return undefined;
 
@@ -102,8 +104,11 @@ export function otlpSettings(env: Env, greptimedb?: GreptimeDbSettings): OtlpSet
     }
   }
 
+  // GreptimeDB's OTLP routes decompress request bodies (a tower-http RequestDecompressionLayer
+  // on /v1/otlp since v0.9.4), so its pushes are gzipped unless told otherwise; another
+  // backend keeps the OTel default, none.
   const compression = get("OTEL_EXPORTER_OTLP_METRICS_COMPRESSION") ??
-    get("OTEL_EXPORTER_OTLP_COMPRESSION") ?? "none";
+    get("OTEL_EXPORTER_OTLP_COMPRESSION") ?? (url === greptimeUrl ? "gzip" : "none");
   if (compression !== "none" && compression !== "gzip") {
     throw new Error(`OTEL_EXPORTER_OTLP_COMPRESSION: expected "none" or "gzip"`);
   }
@@ -190,6 +195,37 @@ function safeUrl(url: string): string {
 
 export interface OtlpExportOptions extends SeriesOptions {
   readonly log?: Logger;
+  /** Vehicles the push must carry without folding a series (default MAX_VEHICLES). */
+  readonly vehicles?: number;
+}
+
+/**
+ * Vehicles one process pushes without an overflow. The SDK's default limit (2,000 series per
+ * metric) folded the rest into one `otel.metric.overflow` point from 200 cars on; a limit costs
+ * nothing until it is reached, so it is set far above what one process polls (larger fleets
+ * shard). Past it, overflow is counted and logged, never silent.
+ */
+export const MAX_VEHICLES = 100_000;
+/** Values one catalog label takes on one vehicle at most (wheels, doors, lamps, trip kinds). */
+const VALUES_PER_LABEL = 32;
+/** Series of an exporter metric (no vin): endpoints × statuses, accounts × categories. */
+const EXPORTER_SERIES = 100_000;
+/** The attribute the SDK puts on the point that folds series past the limit. */
+const OVERFLOW_ATTRIBUTE = "otel.metric.overflow";
+
+/**
+ * The SDK's cardinality limit for one metric: its series per vehicle from the catalog (one per
+ * state, a bound per own label; an info metric has one at a time, a few over a car's life)
+ * times the vehicles, plus the slot the SDK keeps for its overflow point. The SDK also counts
+ * series seen earlier in the process (a renamed car's old info), hence bounds, not counts.
+ */
+export function cardinalityLimit(def: MetricDef, vehicles: number): number {
+  if (def.exporter) return EXPORTER_SERIES;
+  const own = def.labels.filter((l) => l !== "state").length;
+  const perVehicle = def.kind === "info"
+    ? VALUES_PER_LABEL
+    : (def.states?.length ?? 1) * VALUES_PER_LABEL ** own;
+  return Math.min(perVehicle * Math.max(1, vehicles) + 1, 2 ** 31 - 1);
 }
 
 /** Pushes the readings store over OTLP/HTTP protobuf every settings.intervalMillis. */
@@ -199,11 +235,14 @@ export class OtlpExport {
   #failures = 0;
   #exports = 0;
   #lastError: string | undefined;
+  #overflows = 0;
+  readonly #capacity: number;
   readonly #readings: Readings;
   readonly #unsubscribe: () => void;
 
   constructor(readings: Readings, settings: OtlpSettings, opts: OtlpExportOptions) {
     this.#readings = readings;
+    this.#capacity = opts.vehicles ?? MAX_VEHICLES;
     this.#log = (opts.log ?? createLogger()).child({ component: "otlp" });
     const target = safeUrl(settings.url);
     const exporter = new OTLPMetricExporter({
@@ -226,12 +265,19 @@ export class OtlpExport {
         }),
       ),
       readers: [reader],
-      views: exportedMetrics(opts).filter((def) => def.kind === "histogram").map((def) => ({
+      // One view per metric: a view's own limit is the only per-instrument one (the reader's
+      // is per instrument kind, and a view without one falls back to the SDK's 2,000).
+      views: exportedMetrics(opts).map((def) => ({
         instrumentName: def.name,
-        aggregation: {
-          type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
-          options: { boundaries: [...def.buckets!] },
-        },
+        aggregationCardinalityLimit: cardinalityLimit(def, this.#capacity),
+        ...(def.kind === "histogram"
+          ? {
+            aggregation: {
+              type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
+              options: { boundaries: [...def.buckets!] },
+            },
+          }
+          : {}),
       })),
     });
 
@@ -284,6 +330,11 @@ export class OtlpExport {
     return this.#exports;
   }
 
+  /** Metrics pushed with an overflow point (series folded past the limit), summed over pushes. */
+  get overflows(): number {
+    return this.#overflows;
+  }
+
   /** The last failure's message, if any (no header values). */
   get lastError(): string | undefined {
     return this.#lastError;
@@ -312,6 +363,7 @@ export class OtlpExport {
   #watch(exporter: OTLPMetricExporter, target: string): PushMetricExporter {
     return {
       export: (metrics: ResourceMetrics, done) => {
+        this.#checkOverflow(metrics);
         exporter.export(metrics, (result) => {
           // ExportResultCode.SUCCESS is 0.
           if (result.code === 0) {
@@ -331,6 +383,26 @@ export class OtlpExport {
           ? AggregationTemporality.DELTA
           : exporter.selectAggregationTemporality(t),
     };
+  }
+
+  /** Counts and logs the metrics whose series went past their limit into one overflow point. */
+  #checkOverflow(metrics: ResourceMetrics): void {
+    const overflowed: string[] = [];
+    for (const scope of metrics.scopeMetrics) {
+      for (const m of scope.metrics) {
+        const points = m.dataPoints as readonly { attributes: Record<string, unknown> }[];
+        if (points.some((p) => p.attributes[OVERFLOW_ATTRIBUTE] === true)) {
+          overflowed.push(m.descriptor.name);
+        }
+      }
+    }
+    if (!overflowed.length) return;
+    this.#overflows += overflowed.length;
+    this.#log.error("OTLP push folded series past the cardinality limit", {
+      metrics: overflowed.join(","),
+      vehicles: this.#readings.vehicles.size,
+      fix: `shard the fleet: at most ${this.#capacity} vehicles per process`,
+    });
   }
 
   #failed(err: unknown, target?: string): void {

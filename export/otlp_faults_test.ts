@@ -79,7 +79,11 @@ class Receiver {
     };
     // onError: a client that gave up on a slow answer leaves a body that cannot be read.
     return Deno.serve(quiet, async (req) => {
-      const bytes = new Uint8Array(await req.arrayBuffer());
+      // Pushes to a greptimedb URL are gzipped; GreptimeDB decompresses them, so does this.
+      const body = req.headers.get("content-encoding") === "gzip"
+        ? req.body!.pipeThrough(new DecompressionStream("gzip"))
+        : req.body!;
+      const bytes = new Uint8Array(await new Response(body).arrayBuffer());
       const mode = this.mode;
       this.seen.set(mode, (this.seen.get(mode) ?? 0) + 1);
       const json = (status: number, body: string, headers: Record<string, string> = {}) =>

@@ -2,7 +2,8 @@ import assert from "node:assert/strict";
 import root from "otlp-decoder/build/src/generated/root.js";
 import { CHARGING_STATES } from "../core/catalog.ts";
 import { createLogger } from "../core/log.ts";
-import { OtlpExport, otlpSettings } from "./otlp.ts";
+import { metric } from "../core/catalog.ts";
+import { cardinalityLimit, MAX_VEHICLES, OtlpExport, otlpSettings } from "./otlp.ts";
 import { fixtureReadings, TESLA_VIN, teslaSnapshot } from "./test_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -21,7 +22,11 @@ const Request = (root as Obj).opentelemetry.proto.collector.metrics.v1.ExportMet
 function receiver(status = 200) {
   const received: Received[] = [];
   const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen: () => {} }, async (req) => {
-    const bytes = new Uint8Array(await req.arrayBuffer());
+    // GreptimeDB decompresses a gzip body (tower-http RequestDecompressionLayer); so does this.
+    const body = req.headers.get("content-encoding") === "gzip"
+      ? req.body!.pipeThrough(new DecompressionStream("gzip"))
+      : req.body!;
+    const bytes = new Uint8Array(await new Response(body).arrayBuffer());
     const request = Request.toObject(Request.decode(bytes), {
       longs: Number,
       enums: String,
@@ -94,6 +99,8 @@ Deno.test("pushes protobuf to GreptimeDB's path with db header and Basic auth", 
     const [{ path, headers, request }] = rx.received;
     assert.equal(path, "/v1/otlp/v1/metrics");
     assert.equal(headers.get("content-type"), "application/x-protobuf");
+    // GreptimeDB's OTLP route decompresses request bodies: its pushes go gzipped.
+    assert.equal(headers.get("content-encoding"), "gzip");
     assert.equal(headers.get("x-greptime-db-name"), "ev");
     assert.equal(headers.get("authorization"), `Basic ${btoa("writer:s3cret:pw")}`);
     assert.equal(otlp.failures, 0);
@@ -401,6 +408,11 @@ Deno.test("otlpSettings: timeouts, interval, service name and resource attribute
   assert.equal(d.intervalMillis, 60_000);
   assert.equal(d.serviceName, "ev-observer");
   assert.equal(d.compression, "none");
+  assert.equal(otlpSettings({}, { url: "http://g:4000" })!.compression, "gzip");
+  assert.equal(
+    otlpSettings({ OTEL_EXPORTER_OTLP_COMPRESSION: "none" }, { url: "http://g:4000" })!.compression,
+    "none",
+  );
   assert.deepEqual(d.headers, {});
   assert.deepEqual(d.resourceAttributes, {});
 
@@ -472,4 +484,33 @@ Deno.test("request durations are an explicit-bucket histogram with the catalog's
     await otlp.shutdown();
     await rx.close();
   }
+});
+
+Deno.test("series past the cardinality limit are counted and logged, never folded silently", async () => {
+  const rx = receiver();
+  const { lines, log } = quietLog();
+  // Room for one vehicle; the fixture has two (a Tesla and a Volvo).
+  const otlp = new OtlpExport(fixtureReadings(), otlpSettings({}, { url: rx.url })!, {
+    location: false,
+    log,
+    vehicles: 1,
+  });
+  try {
+    await otlp.forceFlush();
+    assert.ok(otlp.overflows > 0, "an overflow was counted");
+    const line = lines.find((l) => l.includes("cardinality limit"));
+    assert.ok(line, lines.join("\n"));
+    assert.match(line, /ev\.vehicle\.state/);
+    assert.match(line, /at most 1 vehicles per process/);
+  } finally {
+    await otlp.shutdown();
+    await rx.close();
+  }
+});
+
+Deno.test("the cardinality limit grows with the vehicles and the catalog's states and labels", () => {
+  const state = metric("ev.charging.state");
+  assert.equal(cardinalityLimit(state, 1000), CHARGING_STATES.length * 1000 + 1);
+  assert.ok(cardinalityLimit(metric("ev.tire.pressure"), 1000) >= 4 * 1000 + 1);
+  assert.ok(cardinalityLimit(state, MAX_VEHICLES) > 2000);
 });

@@ -144,33 +144,36 @@ Deno.test("request durations: a Prometheus histogram with the catalog's buckets,
   assert.equal(code, 0, output);
 });
 
-Deno.test("concurrent scrapes share one render, and none gets values older than its request", async () => {
+Deno.test("a vehicle is rendered when its reading changes, not per scrape; scrapes see every change", async () => {
   const readings = fixtureReadings();
   const prom = new PrometheusExport(readings);
-  let renders = 0;
-  let gate: Promise<void> = Promise.resolve();
-  const metrics = prom.registry.metrics.bind(prom.registry);
-  prom.registry.metrics = async () => {
-    renders++;
-    await gate;
-    return metrics();
-  };
   const first = await Promise.all(Array.from({ length: 20 }, () => prom.exposition()));
-  assert.equal(renders, 1);
   assert.equal(new Set(first).size, 1);
+  assert.equal(prom.renders, 2, "the Tesla and the Volvo, once each for 20 scrapes");
 
-  // A render is under way; the store changes; 20 scrapes arrive: they share the next render.
-  let open!: () => void;
-  gate = new Promise((r) => (open = r));
-  const running = prom.exposition();
-  while (renders < 2) await new Promise((r) => setTimeout(r, 1));
+  // A new reading is rendered as it is stored: the scrape after it renders nothing.
+  const snapshot = teslaSnapshot();
+  readings.record({
+    ...snapshot,
+    samples: snapshot.samples.map((s) =>
+      s.metric === "ev.battery.level" ? { ...s, value: 0.5 } : s
+    ),
+  });
+  assert.equal(prom.renders, 3);
+  // A state change is seen at the next scrape; so is an exporter counter, which moves per request.
+  readings.setState({ provider: "volvo", id: VOLVO_VIN, vin: VOLVO_VIN }, "online");
   readings.count("ev.parse.errors", { provider: "tesla", field: "charge_state.charger_power" });
-  const later = Promise.all(Array.from({ length: 20 }, () => prom.exposition()));
-  open();
-  const field = /ev_parse_errors_total\{[^}]*field="charge_state.charger_power"\} (\d)/;
-  assert.equal((await running).match(field)?.[1], "1", "the running render read the store before");
-  const texts = await later;
-  assert.equal(renders, 3, "one more render for all 20");
+  const texts = await Promise.all(Array.from({ length: 20 }, () => prom.exposition()));
   assert.equal(new Set(texts).size, 1);
-  assert.equal(texts[0].match(field)?.[1], "2", "and it has the change");
+  assert.equal(prom.renders, 4, "only the Volvo again");
+  assert.match(texts[0], /ev_battery_level_ratio\{[^}]*\} 0\.5\n/);
+  assert.match(texts[0], /ev_vehicle_state\{provider="volvo",[^}]*state="online"\} 1\n/);
+  assert.match(
+    texts[0],
+    /ev_parse_errors_total\{[^}]*field="charge_state.charger_power"[^}]*\} 2\n/,
+  );
+
+  // Forgotten: its series go at the next scrape.
+  readings.forget({ provider: "volvo", vin: VOLVO_VIN });
+  assert.doesNotMatch(await prom.exposition(), /provider="volvo"/);
 });

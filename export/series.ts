@@ -58,17 +58,23 @@ export function collectSeries(
   readings: Readings,
   opts: SeriesOptions = { location: false },
 ): Series[] {
+  const out: Series[] = [];
+  for (const entry of readings.vehicles.values()) out.push(...vehicleSeries(entry, opts));
+  out.push(...exporterSeries(readings, opts));
+  return out;
+}
+
+/** The series of one vehicle (what changes only when its entry does). */
+export function vehicleSeries(entry: VehicleEntry, opts: SeriesOptions): Series[] {
   const out = new Map<string, Series>();
-  const emit = (def: MetricDef, base: Labels, own: Labels | undefined, value: number) => {
-    if (def.location && !opts.location) return;
-    if (!Number.isFinite(value)) return;
-    const labels = buildLabels(def, base, own);
-    // One value per series: a later duplicate replaces the earlier one.
-    out.set(seriesKey(def, labels), { def, labels, value });
-  };
+  collectVehicle(entry, collector(out, opts));
+  return [...out.values()];
+}
 
-  for (const entry of readings.vehicles.values()) collectVehicle(entry, emit);
-
+/** The exporter's own series: counters and gauges, no vehicle labels. */
+export function exporterSeries(readings: Readings, opts: SeriesOptions): Series[] {
+  const out = new Map<string, Series>();
+  const emit = collector(out, opts);
   for (const counter of readings.counters.values()) {
     const def = metric(counter.metric);
     if (def.kind !== "counter") throw new Error(`${def.name} is not a counter`);
@@ -78,6 +84,16 @@ export function collectSeries(
     emit(metric(gauge.metric), {}, gauge.labels, gauge.value);
   }
   return [...out.values()];
+}
+
+/** Labels built and checked; one value per series: a later duplicate replaces the earlier one. */
+function collector(out: Map<string, Series>, opts: SeriesOptions): Emit {
+  return (def, base, own, value) => {
+    if (def.location && !opts.location) return;
+    if (!Number.isFinite(value)) return;
+    const labels = buildLabels(def, base, own);
+    out.set(seriesKey(def, labels), { def, labels, value });
+  };
 }
 
 type Emit = (def: MetricDef, base: Labels, own: Labels | undefined, value: number) => void;

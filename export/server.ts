@@ -2,9 +2,12 @@
  * The HTTP server: GET /metrics (Prometheus exposition), GET /healthz, GET / (the status page)
  * and GET /status.json (the data the page refreshes itself from).
  * It keeps answering when an exposition fails: that request gets a 500, the next one is tried
- * afresh.
+ * afresh. Connections are served by export/http1.ts, not Deno.serve: it has the header and
+ * idle timeouts and the connection cap Deno.serve lacks, and survives running out of file
+ * descriptors.
  */
 import { createLogger, type Logger } from "../core/log.ts";
+import { type ConnectionLimits, serveHttp1 } from "./http1.ts";
 import { PROMETHEUS_CONTENT_TYPE, type PrometheusExport } from "./prometheus.ts";
 import type { StatusModel } from "./status.ts";
 import { statusPage } from "./status_page.ts";
@@ -22,6 +25,8 @@ export interface ServerOptions {
   readonly log?: Logger;
   /** TLS and basic auth (exporter-toolkit web config); `/healthz` stays open for probes. */
   readonly web?: WebConfig;
+  /** Timeouts and the connection cap over export/http1.ts DEFAULT_LIMITS. */
+  readonly limits?: Partial<ConnectionLimits>;
 }
 
 export interface RunningServer {
@@ -30,6 +35,8 @@ export interface RunningServer {
   readonly hostname: string;
   readonly port: number;
   shutdown(): Promise<void>;
+  /** Connections open now. */
+  connections(): number;
 }
 
 const TEXT = "text/plain; charset=utf-8";
@@ -40,17 +47,20 @@ export function startServer(opts: ServerOptions): RunningServer {
   const guarded = opts.web?.guard(open);
   const handler = (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) =>
     guarded && new URL(req.url).pathname !== "/healthz" ? guarded(req, info) : open(req);
-  const server = Deno.serve({
+  const tls = opts.web?.serveOptions();
+  const server = serveHttp1({
     hostname: opts.hostname,
     port: opts.port,
-    ...opts.web?.serveOptions(),
+    tls: tls && "cert" in tls ? tls : undefined,
+    limits: opts.limits,
     signal: opts.signal,
-    onListen: () => {},
+    log,
+    handler,
     onError: (err) => {
       log.error("request failed", { error: (err as Error)?.message ?? String(err) });
       return new Response("internal error\n", { status: 500, headers: { "content-type": TEXT } });
     },
-  }, handler);
+  });
   const addr = server.addr;
   const host = addr.hostname.includes(":") ? `[${addr.hostname}]` : addr.hostname;
   const scheme = opts.web?.tls ? "https" : "http";
@@ -62,11 +72,10 @@ export function startServer(opts: ServerOptions): RunningServer {
     hostname: addr.hostname,
     port: addr.port,
     shutdown: () => {
-      closed ??= opts.signal?.aborted ? server.finished : server.shutdown().then(
-        () => server.finished,
-      );
+      closed ??= server.shutdown().then(() => server.finished);
       return closed;
     },
+    connections: () => server.connections(),
   };
 }
 
@@ -84,7 +93,7 @@ async function handle(req: Request, opts: ServerOptions, log: Logger): Promise<R
   switch (pathname) {
     case "/metrics":
       try {
-        const body = await opts.prometheus.exposition();
+        const body = await opts.prometheus.stream();
         return new Response(body, { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
       } catch (err) {
         const message = (err as Error)?.message ?? String(err);

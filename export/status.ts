@@ -14,6 +14,7 @@ import {
   type VehicleRef,
   vinTail,
 } from "../core/snapshot.ts";
+import type { Session } from "../core/sessions/session.ts";
 
 /** One budget window (today or this month) as the live poller counts it. */
 export interface UsageWindow {
@@ -56,6 +57,8 @@ export interface StatusSources {
   readonly account?: (vehicle: VehicleRef) => AccountStatus | undefined;
   /** Shown under the title, e.g. "replay of tesla/day". */
   readonly mode?: string;
+  /** The newest finished drives, charges and parked periods, when sessions are kept. */
+  readonly sessions?: { last(n: number): readonly Session[] };
   /** How the page shows lengths, temperatures and pressures (config `units`). */
   readonly units?: Units;
 }
@@ -110,6 +113,46 @@ export interface VehicleStatus {
   readonly account?: AccountStatus;
   /** [unix seconds, state of charge 0–1, charging 1 or 0], oldest first, last 24 hours. */
   readonly history: readonly HistoryPoint[];
+  /** The newest finished drives and charges, newest first (when sessions are kept). */
+  readonly sessions?: readonly SessionLine[];
+}
+
+/** A finished drive or charge as the page lists it. */
+export interface SessionLine {
+  readonly kind: "drive" | "charge";
+  /** ac or dc (charges). */
+  readonly type?: string;
+  /** Unix seconds. */
+  readonly endS: number;
+  readonly durationS: number;
+  readonly km?: number;
+  /** Energy used (drives) or added (charges). */
+  readonly kwh?: number;
+  readonly whPerKm?: number;
+  /** State of charge at start and end, 0–1. */
+  readonly socStart?: number;
+  readonly socEnd?: number;
+  /** e.g. "7.80 EUR". */
+  readonly cost?: string;
+}
+
+/** Drives and charges shown per vehicle. */
+const SESSION_LINES = 5;
+
+function sessionLine(s: Session): SessionLine {
+  const opt = <T>(v: T | null) => v === null ? undefined : v;
+  return {
+    kind: s.kind as "drive" | "charge",
+    type: opt(s.charger_type),
+    endS: s.end_ms / 1000,
+    durationS: s.duration_s,
+    km: opt(s.distance_km),
+    kwh: opt(s.kind === "drive" ? s.energy_used_kwh : s.energy_added_kwh),
+    whPerKm: opt(s.efficiency_wh_per_km),
+    socStart: s.soc_start_pct === null ? undefined : s.soc_start_pct / 100,
+    socEnd: s.soc_end_pct === null ? undefined : s.soc_end_pct / 100,
+    cost: s.cost === null ? undefined : `${s.cost.toFixed(2)} ${s.currency ?? ""}`.trim(),
+  };
 }
 
 export type HistoryPoint = readonly [number, number, number];
@@ -190,6 +233,7 @@ export function statusModel(
 ): StatusModel {
   const now = sources.now() / 1000;
   const vehicles: VehicleStatus[] = [];
+  const recent = (sources.sessions?.last(200) ?? []).filter((s) => s.kind !== "parked");
   for (const entry of readings.vehicles.values()) {
     const v = entry.vehicle;
     const snapshot = entry.snapshot;
@@ -263,6 +307,10 @@ export function statusModel(
       requestsSinceStart: requests,
       account: sources.account?.(v),
       history: history.points(v, now),
+      sessions: sources.sessions
+        ? recent.filter((s) => s.provider === v.provider && s.vin === v.vin)
+          .slice(-SESSION_LINES).reverse().map(sessionLine)
+        : undefined,
     });
   }
   vehicles.sort((a, b) => a.name.localeCompare(b.name) || a.vinTail.localeCompare(b.vinTail));

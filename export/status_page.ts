@@ -230,6 +230,33 @@ export function renderVehicles(model: StatusModel): string {
     if (v.softwareVersion) rows.push(row("Software", esc(v.softwareVersion)));
     return rows.join("");
   };
+  const sessions = (v: StatusModel["vehicles"][number]) => {
+    if (!v.sessions) return "";
+    if (!v.sessions.length) return '<p class="sessions muted">No drives or charges yet.</p>';
+    return '<ul class="sessions">' + v.sessions.map((s) => {
+      const parts = [
+        s.kind + (s.type ? " " + s.type : ""),
+        dur(model.now - s.endS) + " ago",
+        dur(s.durationS),
+      ];
+      if (s.km !== undefined) {
+        parts.push(imperial ? num(s.km / 1.609344, 1) + " mi" : num(s.km, 1) + " km");
+      }
+      if (s.kwh !== undefined) {
+        parts.push((s.kind === "charge" ? "+" : "") + s.kwh.toFixed(1) + " kWh");
+      }
+      if (s.whPerKm !== undefined) {
+        parts.push(
+          imperial ? Math.round(s.whPerKm * 1.609344) + " Wh/mi" : Math.round(s.whPerKm) + " Wh/km",
+        );
+      }
+      if (s.socStart !== undefined && s.socEnd !== undefined) {
+        parts.push(Math.round(s.socStart * 100) + "→" + Math.round(s.socEnd * 100) + " %");
+      }
+      if (s.cost) parts.push(s.cost);
+      return '<li class="session session-' + esc(s.kind) + '">' + esc(parts.join(" · ")) + "</li>";
+    }).join("") + "</ul>";
+  };
   if (!model.vehicles.length) {
     return '<p class="empty">No vehicles yet: waiting for the first answer from the vendor.</p>';
   }
@@ -245,7 +272,7 @@ export function renderVehicles(model: StatusModel): string {
         ? '<span class="known" title="last known values">as of ' + esc(age) + "</span>"
         : "") +
       "</div><dl>" + details(v) + row("Last sample", esc(age)) + usage(v) + "</dl>" +
-      chart(v.history, model.now) + "</article>";
+      chart(v.history, model.now) + sessions(v) + "</article>";
   }).join("");
 }
 
@@ -294,6 +321,8 @@ meter{display:block;width:100%;height:8px}
 .alert{color:#d9534f;font-weight:600}
 .tyre{white-space:nowrap}
 .empty{color:var(--muted)}
+.sessions{list-style:none;margin:8px 0 0;padding:0;font-size:.85em}
+.sessions li{padding:2px 0;border-top:1px solid var(--grid)}
 footer{margin-top:20px;color:var(--muted);font-size:.85em}
 footer a{color:inherit}
 `;

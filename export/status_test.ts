@@ -121,3 +121,35 @@ Deno.test("the page in metric and imperial units, from the same base-unit model"
   assertStringIncludes(imperial, '<span class="tyre">FL 42</span> psi');
   history.close();
 });
+
+Deno.test("the last drives follow the units too: km and Wh/km, or mi and Wh/mi", () => {
+  const now = 1_700_000_000;
+  const drive = {
+    kind: "drive" as const,
+    endS: now - 3600,
+    durationS: 1800,
+    km: 32.19,
+    kwh: 5.2,
+    whPerKm: 161.5,
+    socStart: 0.8,
+    socEnd: 0.73,
+  };
+  const model = (units: "metric" | "imperial") => ({
+    now,
+    units,
+    vehicles: [{
+      provider: "tesla",
+      name: "Model 3",
+      vinTail: "000001",
+      state: "parked",
+      requestsSinceStart: 0,
+      history: [],
+      sessions: [drive],
+    }],
+  });
+  assertStringIncludes(renderVehicles(model("metric")), "32.2 km · 5.2 kWh · 162 Wh/km · 80→73 %");
+  assertStringIncludes(
+    renderVehicles(model("imperial")),
+    "20.0 mi · 5.2 kWh · 260 Wh/mi · 80→73 %",
+  );
+});

@@ -17,7 +17,7 @@
  *
  * ```ts
  * const web = await loadWebConfig(path);
- * Deno.serve({ hostname, port, ...web.serveOptions() }, web.guard(handler));
+ * serveHttp1({ hostname, port, tls: web.serveOptions(), handler: web.guard(handler), log });
  * ```
  *
  * Settings Deno's TLS cannot honour (client certificates, cipher and version choices) are
@@ -59,7 +59,7 @@ const TlsServerConfig = z.object({
 }).strict();
 
 const HttpServerConfig = z.object({
-  /** HTTP/2 is negotiated by Deno on its own. */
+  /** Accepted for compatibility; the server speaks HTTP/1.1 only (export/http1.ts). */
   http2: z.boolean().optional(),
   headers: z.record(z.string().regex(/^[A-Za-z0-9-]+$/, "not a header name"), z.string())
     .optional(),

@@ -3,10 +3,11 @@
  * by its id and never name one themselves.
  */
 import type { VendorPlugin } from "../core/plugin.ts";
+import { bmwPlugin } from "./bmw/mod.ts";
 import { teslaPlugin } from "./tesla/mod.ts";
 import { volvoPlugin } from "./volvo/mod.ts";
 
-export const PLUGINS: readonly VendorPlugin[] = [teslaPlugin, volvoPlugin];
+export const PLUGINS: readonly VendorPlugin[] = [teslaPlugin, volvoPlugin, bmwPlugin];
 
 /** The plug-in with this id; the error lists the known ones. */
 export function vendorPlugin(id: string): VendorPlugin {

@@ -1,19 +1,30 @@
 /**
  * `deno task bench <name>`: benchmarks on the simulated vendor APIs, on virtual clocks:
  * `tesla-day` (bench/tesla_day.ts), `volvo-day` (bench/volvo_day.ts), `faults`
- * (app/fault_suite.ts) and `load` (bench/load.ts).
+ * (app/fault_suite.ts), `load` (bench/load.ts) and `fleet` (bench/fleet.ts).
  */
 import { runBench, STRATEGIES, table, TRADEOFF, TRADEOFF_ROWS } from "../bench/tesla_day.ts";
 import { runStreamingDay, streamingTable } from "../bench/tesla_stream.ts";
 import * as volvo from "../bench/volvo_day.ts";
 import { loadTable, runLoad } from "../bench/load.ts";
+import { fleetTable, runFleet } from "../bench/fleet.ts";
 import { FAULT_CASES, faultRows, faultTable } from "../app/fault_suite.ts";
+import {
+  fuzzMapBodies,
+  fuzzProvider,
+  loadSeeds,
+  VOLVO_FUZZ_SEED,
+} from "../providers/volvo/sim/fuzz.ts";
+import { runSessionsBench, sessionsTable } from "../bench/sessions.ts";
 import { fail, flags } from "../app/cli.ts";
 
 const HELP = `
 deno task bench tesla-day|volvo-day [--json] [--in-process]
 deno task bench faults [--json] [--only NAME,NAME]
 deno task bench load [--json] [--vehicles N] [--clients N] [--seconds S]
+deno task bench volvo-fuzz [--runs N] [--seed S]
+deno task bench sessions [--json]
+deno task bench fleet [--json] [--vehicles N,N] [--seconds S]
 
 Plays the reference Tesla day (asleep overnight with two "fake online" blips, a 35-minute
 morning drive, a 40-minute evening drive, 3.5 h of 11 kW charging, asleep again) on a
@@ -54,13 +65,31 @@ and p50/p99 latency per path, p99 under load against one client alone, the polls
 meanwhile, and the server's memory in the first and last third of the run. The figures depend
 on the machine; compare ratios, not absolute numbers.
 
+volvo-fuzz: the fast-check fuzz of the Volvo mappers (providers/volvo/sim/fuzz.ts), 10,000
+cases of each property by default: mapBodies on mutated and random bodies, and the provider
+and pollOnce on those bodies as text. Prints the seed and counts; a failure names the seed
+and count that reproduce it (also with FUZZ_SEED / FUZZ_RUNS on the test).
+sessions: replays the Tesla reference day (as a running exporter sees it, and from a cold
+start), the Volvo BEV and PHEV days (the PHEV also with its usable capacity configured) and the
+Tesla stress days (a red light and a DC fast charge inside one drive, four days parked in the
+cold, an AC charge through 90 minutes offline) with the polling default, and compares the drives,
+charges and parked periods found with what the simulators did: counts (missed, split,
+invented) and the error of distance, energy used, energy added, vampire drain and the capacity
+estimate.
+fleet: for 1, 10, 100 and 1,000 simulated Teslas (or --vehicles), all charging and polled in a
+child process: RSS steady and peak, /metrics p50/p99 with one client and with 20, /healthz p99
+while the 20 scrape (S seconds, default 10), exposition bytes, and one OTLP push decoded: its
+points against the series of /metrics. --json prints {"rows": [...]}.
+
 Options:
   --json          print JSON (tesla-day, volvo-day: one object keyed by strategy)
   --in-process    tesla-day, volvo-day: talk to the fake without sockets (default: loopback)
   --only NAMES    faults: only these faults (names as in the table's first column)
-  --vehicles N    load: simulated vehicles (default 200)
+  --vehicles N    load: simulated vehicles (default 200); fleet: sizes, comma-separated
   --clients N     load: concurrent clients (default 50)
   --seconds S     load: measured seconds (default 20, after a fifth of that as warm-up)
+  --runs N        volvo-fuzz: cases per property (default 10000)
+  --seed S        volvo-fuzz: the seed (default 20260311, the test's)
   -h, --help      this text
 `;
 
@@ -72,6 +101,8 @@ async function main() {
     vehicles: { type: "string" },
     clients: { type: "string" },
     seconds: { type: "string" },
+    runs: { type: "string" },
+    seed: { type: "string" },
   }, HELP);
   const name = positionals[0];
   const options = { json: values.json === true, inProcess: values["in-process"] === true };
@@ -79,9 +110,14 @@ async function main() {
   if (name === "volvo-day") return await volvoDay(options);
   if (name === "faults") return await faults(options.json, values.only);
   if (name === "load") return await load(options.json, values);
+  if (name === "volvo-fuzz") return await volvoFuzz(values);
+  if (name === "sessions") return await sessions(options.json);
+  if (name === "fleet") return await fleet(options.json, values);
   fail(
     new Error(
-      `unknown benchmark "${name ?? ""}" (known: tesla-day, volvo-day, faults, load); see --help`,
+      `unknown benchmark "${
+        name ?? ""
+      }" (known: tesla-day, volvo-day, faults, load, volvo-fuzz, sessions, fleet); see --help`,
     ),
   );
 }
@@ -178,6 +214,50 @@ async function load(json: boolean, values: Record<string, string | boolean | und
   });
   console.log(json ? JSON.stringify(report, null, 2) : `\n${loadTable(report)}`);
   if (report.total.errors > 0) Deno.exit(1);
+}
+
+async function volvoFuzz(values: Record<string, string | boolean | undefined>) {
+  const integer = (name: string, fallback: number) => {
+    const n = values[name] === undefined ? fallback : Number(values[name]);
+    if (!Number.isInteger(n) || n < 0) fail(new Error(`--${name}: expected a whole number`));
+    return n;
+  };
+  const run = { seed: integer("seed", VOLVO_FUZZ_SEED), runs: integer("runs", 10_000) };
+  const seeds = await loadSeeds();
+  const bodies = Object.values(seeds).reduce((n, b) => n + b.length, 0);
+  for (const [label, fuzz] of [["mapBodies", fuzzMapBodies], ["provider", fuzzProvider]] as const) {
+    const started = performance.now();
+    await fuzz(run, seeds);
+    const s = ((performance.now() - started) / 1000).toFixed(1);
+    console.log(
+      `${label}: ${run.runs} cases clean (seed ${run.seed}, ${bodies} seed bodies, ${s} s)`,
+    );
+  }
+}
+
+async function sessions(json: boolean) {
+  const results = await runSessionsBench(
+    undefined,
+    (r) => json ? undefined : console.error(`  ${r.name}: done`),
+  );
+  if (json) return console.log(JSON.stringify(results, null, 2));
+  const table = sessionsTable(results.scenarios);
+  console.log(`\nSessions found against the simulators' truth:\n\n${table}`);
+}
+
+async function fleet(json: boolean, values: Record<string, string | boolean | undefined>) {
+  const raw = typeof values.vehicles === "string" ? values.vehicles : "1,10,100,1000";
+  const sizes = raw.split(",").map(Number);
+  if (sizes.some((n) => !Number.isInteger(n) || n <= 0)) {
+    fail(new Error("--vehicles: expected sizes like 1,10,100,1000"));
+  }
+  const seconds = values.seconds === undefined ? 10 : Number(values.seconds);
+  if (!Number.isFinite(seconds) || seconds <= 0) {
+    fail(new Error("--seconds: expected a positive number"));
+  }
+  const rows = await runFleet({ sizes, seconds, deno: "deno" });
+  console.log(json ? JSON.stringify({ rows }, null, 2) : `\n${fleetTable(rows)}`);
+  if (rows.some((r) => r.errors > 0 || r.otlp_points !== r.series)) Deno.exit(1);
 }
 
 if (import.meta.main) await main();

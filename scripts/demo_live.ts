@@ -8,7 +8,7 @@ import { flags } from "../app/flags.ts";
 import { runOptions } from "../app/launch.ts";
 
 const HELP = `
-deno task demo:live [--listen ADDR]
+deno task demo:live [--listen ADDR] [--at HH:MM]
 
 Runs ev-observer live against a simulated Tesla and Volvo on this machine: their APIs and
 sign-in servers, playing their scripted days moved to today, on the real clock. Signs in to
@@ -19,6 +19,8 @@ config and tokens live in state/demo-live/<run>/ and are removed at the end.
 
 Options:
   --listen ADDR   the status page and /metrics (default 127.0.0.1:9464)
+  --at HH:MM      start at this moment of the scripted days (default: now's time of day, UTC;
+                  at night the cars sleep), e.g. --at 07:30 just before the morning drive
   -h, --help      this text
 `;
 
@@ -115,9 +117,9 @@ async function signIn(vendor: "tesla" | "volvo", config: string): Promise<void> 
 }
 
 /** The simulators' child: starts them, prints their addresses, stops on a signal. */
-async function sims(dir: string): Promise<void> {
+async function sims(dir: string, at: string | undefined): Promise<void> {
   const { startLiveSims } = await import("../app/live_sims.ts");
-  const live = await startLiveSims(dir);
+  const live = await startLiveSims(dir, at === undefined ? undefined : Number(at));
   const stop = Promise.withResolvers<void>();
   for (const s of ["SIGINT", "SIGTERM"] as const) Deno.addSignalListener(s, () => stop.resolve());
   console.log(JSON.stringify({ tesla: live.tesla, volvo: live.volvo, config: live.config }));
@@ -126,10 +128,21 @@ async function sims(dir: string): Promise<void> {
   Deno.exit(0);
 }
 
+/** `HH:MM` → seconds into the day; a clear error otherwise. */
+function clockTime(text: string): number {
+  const m = /^(\d{1,2}):(\d{2})$/.exec(text);
+  if (!m || Number(m[1]) > 23 || Number(m[2]) > 59) {
+    console.error(`--at: expected a time of day such as 07:30, got "${text}"`);
+    Deno.exit(2);
+  }
+  return Number(m[1]) * 3600 + Number(m[2]) * 60;
+}
+
 async function main(args: string[]): Promise<void> {
-  if (args[0] === "--stage=sims") return await sims(args[1]);
-  const { values } = flags(args, { listen: { type: "string" } }, HELP);
+  if (args[0] === "--stage=sims") return await sims(args[1], args[2]);
+  const { values } = flags(args, { listen: { type: "string" }, at: { type: "string" } }, HELP);
   const listen = values.listen ?? "127.0.0.1:9464";
+  const at = values.at === undefined ? undefined : clockTime(values.at);
   const dir = `${FOLDER}/${crypto.randomUUID().slice(0, 8)}`;
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   const simulators = new Deno.Command("deno", {
@@ -141,6 +154,7 @@ async function main(args: string[]): Promise<void> {
       ENTRY,
       "--stage=sims",
       dir,
+      ...(at === undefined ? [] : [String(at)]),
     ],
     stdin: "null",
     stdout: "piped",

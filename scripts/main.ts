@@ -29,6 +29,10 @@ export const COMMANDS: Record<string, Command> = {
   },
   replay: { about: "play recorded cassettes (the demo)", load: () => import("./replay.ts") },
   catalog: { about: "print the metric catalog", load: () => import("./catalog.ts") },
+  sessions: {
+    about: "list the drives, charges and parked periods kept (table, CSV, JSON)",
+    load: () => import("./sessions.ts"),
+  },
   healthcheck: {
     about: "exit 0 when the local exporter answers /healthz",
     load: () => import("./healthcheck.ts"),

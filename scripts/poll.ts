@@ -12,6 +12,7 @@ import type { AccountStatus } from "../export/status.ts";
 import { openConfiguredAccounts, type Opened, requiredConfigPath } from "../app/accounts.ts";
 import { fail, flags, onShutdownSignal } from "../app/cli.ts";
 import { metricsListen, startExports } from "../app/exports.ts";
+import { startSessions } from "../app/sessions.ts";
 import { vehicleKey } from "../core/snapshot.ts";
 import { PLUGINS } from "../providers/mod.ts";
 import { LastKnown } from "../core/last_known.ts";
@@ -113,8 +114,13 @@ export async function main(
       signIn: o.tokens && signInCommand(o.run.provider.id, o.run.name, path, invokedAs),
     };
   };
-  const exports = await startExports(config, readings, log, listen, { account, mode: "live" })
+  const sessions = await startSessions(config, { readings, clock: realClock, log })
     .catch((e) => fail(e, log));
+  const exports = await startExports(config, readings, log, listen, {
+    account,
+    mode: "live",
+    sessions,
+  }).catch((e) => fail(e, log));
   // Weather at each car's position, when configured (it needs location: true).
   const weather = startWeather(config, { readings, clock: realClock, log });
   const controller = new AbortController();
@@ -138,6 +144,7 @@ export async function main(
   await lastKnown.stop();
   weather?.stop();
   await exports.close();
+  await sessions?.close();
   log.info("stopped");
 }
 

@@ -234,6 +234,42 @@ Deno.test("deno task poll: weather at a Volvo's position, from the configured so
   }
 });
 
+Deno.test("deno task poll: an account with no vehicle keeps the exporter serving and names the account", async () => {
+  const fake = new FakeVolvo({ clock: realClock, cars: [] });
+  const dir = await Deno.makeTempDir({ prefix: "ev-poll-" });
+  try {
+    const empty = await volvoSignedIn(fake, dir, "empty", false);
+    await Deno.writeTextFile(`${dir}/config.yaml`, `accounts:\n${empty}`);
+    await Deno.chmod(`${dir}/config.yaml`, 0o600);
+    const port = freePort();
+    const child = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {});
+    let exited = false;
+    const status = child.status.then((s) => (exited = true, s));
+    try {
+      const listed = 'endpoint="/connected-vehicle/v2/vehicles",status="200"';
+      assertStringIncludes(await scrape(port, listed), listed);
+      await new Promise((r) => setTimeout(r, 1000));
+      assert(!exited, "the exporter is still running after listing no vehicle");
+      const health = await fetch(`http://127.0.0.1:${port}/healthz`);
+      assertEquals([health.status, await health.text()], [200, "ok\n"]);
+    } finally {
+      if (!exited) child.kill("SIGTERM");
+    }
+    const out = await child.output();
+    assertEquals((await status).code, 0);
+    const stderr = new TextDecoder().decode(out.stderr);
+    assert(
+      stderr.split("\n").some((l) =>
+        l.includes("level=warn") && l.includes("no vehicle") && l.includes("account=empty")
+      ),
+      stderr,
+    );
+  } finally {
+    await fake.shutdown();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 /** A clock whose time the test moves: the simulated car's day, the poller's wall time apart. */
 function movableClock(at: number) {
   let offset = at * 1000 - Date.now();

@@ -19,6 +19,7 @@ import { PLUGINS } from "../providers/mod.ts";
 import { simOf } from "../providers/sims.ts";
 import { fail, flags, onShutdownSignal } from "../app/cli.ts";
 import { metricsListen, startExports } from "../app/exports.ts";
+import { startSessions } from "../app/sessions.ts";
 
 export const DEFAULT_FIXTURES = [
   "fixtures/tesla/day/cassette.json",
@@ -149,11 +150,14 @@ export async function main(args: string[] = Deno.args): Promise<void> {
   const clock = new VirtualClock((origin + offset) * 1000, values.once ? 0 : speed);
   if (values.serve) return await serveOnly(cassettes, clock, log, values.port);
   const readings = new Readings();
+  // Kept for this run only: a replay never writes into a live exporter's state.
+  const sessions = await startSessions(config, { readings, clock, log, path: ":memory:" });
   const exports = values.once && !values.listen
     ? undefined
     : await startExports(config, readings, log, listen, {
       now: () => clock.now(),
       mode: `replay of ${cassettes.map((c) => `${c.vendor}/${c.scenario}`).join(", ")}`,
+      sessions,
     }).catch((e) => fail(e, log));
 
   const session = await startReplay({ cassettes, clock, readings, log, location: config.location })
@@ -201,8 +205,12 @@ export async function main(args: string[] = Deno.args): Promise<void> {
     onShutdownSignal(controller, log);
     do {
       const remaining = (origin + duration) * 1000 - clock.now();
-      const timer = setTimeout(() => controller.abort(), Math.max(0, remaining / speed));
       const loopController = new AbortController();
+      // The end of the cassette ends this pass; with --loop the next one starts over.
+      const timer = setTimeout(
+        () => (values.loop ? loopController : controller).abort(),
+        Math.max(0, remaining / speed),
+      );
       const stop = () => loopController.abort();
       controller.signal.addEventListener("abort", stop, { once: true });
       await runScheduler({
@@ -227,6 +235,7 @@ export async function main(args: string[] = Deno.args): Promise<void> {
     await exports?.close();
   }
   await session.shutdown();
+  await sessions?.close();
   const unmatched = session.unmatched();
   if (unmatched.length) {
     log.error("the cassette had no answer for some requests", {

@@ -1,6 +1,7 @@
 /**
- * `deno task poll|record|auth|replay|healthcheck`: `ev-observer <command>` with its permissions
- * computed from the config (app/launch.ts); fix commands it prints start with `deno task`.
+ * `deno task poll|record|auth|replay|sessions|healthcheck`: `ev-observer <command>` with its
+ * permissions computed from the config (app/launch.ts); fix commands it prints start with
+ * `deno task`.
  */
 import { main } from "./main.ts";
 

@@ -29,6 +29,7 @@ const STARTS_DENO = [
   "poll",
   "record",
   "replay",
+  "sessions",
 ];
 
 /**
@@ -142,6 +143,12 @@ Deno.test("the children Deno is started with: each command's permissions, the be
     assertEquals(violations("child", p), [], denoFlags(plan).join(" "));
     assert(!p.anyHost, `a child may reach any host: ${denoFlags(plan).join(" ")}`);
   }
+  // sessions needs no network, yet the token store beside its database stays closed too.
+  const sessions = await probe(
+    denoFlags(await permissionsFor("sessions", ["--config", example], {})),
+  );
+  assertEquals(violations("child", sessions), []);
+  assert(!sessions.tokens && !sessions.anyHost && !sessions.writes.length, "sessions: db only");
   const bench = await probe(SERVER_PERMISSIONS);
   assertEquals(violations("bench server", bench), []);
   assert(!bench.tokens && !bench.anyHost, "the bench server reads nothing and reaches loopback");

@@ -6,51 +6,13 @@
  * names only, no `@` modifier, no negative matching on `__name__`, plain functions.
  */
 import { CHARGING_STATES, SHIFT_STATES, VEHICLE_STATES } from "../../core/catalog.ts";
-
-export interface Query {
-  readonly expr: string;
-  readonly legend?: string;
-  /** Instant query (stat panels over the whole range, map). */
-  readonly instant?: boolean;
-  readonly table?: boolean;
-}
-
-export interface PanelSpec {
-  readonly title: string;
-  readonly type: "stat" | "timeseries" | "state-timeline" | "geomap" | "gauge";
-  readonly queries: readonly Query[];
-  readonly w: number;
-  readonly h: number;
-  readonly unit?: string;
-  readonly description?: string;
-  readonly min?: number;
-  readonly max?: number;
-  readonly decimals?: number;
-  /** Value → text and colour (state timelines). */
-  readonly mappings?: readonly (readonly [number, string, string])[];
-  readonly thresholds?: readonly (readonly [number | null, string])[];
-  readonly extra?: Record<string, unknown>;
-}
-
-export interface DashboardSpec {
-  readonly uid: string;
-  readonly file: string;
-  readonly title: string;
-  readonly description: string;
-  readonly panels: readonly PanelSpec[];
-}
+import { type DashboardSpec, lastKnown, type PanelSpec, UNITS_VARIABLE } from "./spec.ts";
+import { SESSION_DASHBOARDS } from "./session_dashboards.ts";
+import { sqlDashboardJson } from "./sessions_sql_dashboard.ts";
+export type { DashboardSpec, PanelSpec, Query } from "./spec.ts";
 
 /** The per-vehicle selector every query carries. */
 const V = `vin=~"$vin"`;
-
-/**
- * The last known value of a series within the dashboard's range, for stat panels and the map:
- * an instant query over the whole range, so a value sampled hours ago (the car asleep, the
- * exporter restarted) still shows, where a plain query looks back 5 minutes only.
- */
-function lastKnown(selector: string): string {
-  return `last_over_time(${selector}[$__range])`;
-}
 
 /**
  * Charging sessions begun in the range: rises of the "charging" state, from its changes and its
@@ -704,6 +666,7 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
   driving,
   battery,
   exporter,
+  ...SESSION_DASHBOARDS,
 ];
 
 const DS = { type: "prometheus", uid: "${datasource}" };
@@ -876,18 +839,7 @@ export function dashboardJson(d: DashboardSpec): Record<string, unknown> {
           hide: 0,
           options: [],
         },
-        {
-          name: "units",
-          label: "Units",
-          type: "custom",
-          query: "metric : 0,imperial : 1",
-          current: { selected: true, text: "metric", value: "0" },
-          options: [
-            { selected: true, text: "metric", value: "0" },
-            { selected: false, text: "imperial", value: "1" },
-          ],
-          hide: 0,
-        },
+        UNITS_VARIABLE,
       ],
     },
     annotations: { list: [] },
@@ -895,9 +847,14 @@ export function dashboardJson(d: DashboardSpec): Record<string, unknown> {
   };
 }
 
+/** The SQL dashboard on GreptimeDB's sessions table (sessions_sql_dashboard.ts). */
+export const SQL_DASHBOARD_FILE = "sessions-greptimedb.json";
+
 /** File name → JSON text, as written to deploy/grafana/dashboards/. */
 export function renderDashboards(): Map<string, string> {
-  return new Map(
-    DASHBOARDS.map((d) => [d.file, JSON.stringify(dashboardJson(d), null, 2) + "\n"]),
-  );
+  const text = (json: unknown) => JSON.stringify(json, null, 2) + "\n";
+  return new Map([
+    ...DASHBOARDS.map((d) => [d.file, text(dashboardJson(d))] as const),
+    [SQL_DASHBOARD_FILE, text(sqlDashboardJson())],
+  ]);
 }

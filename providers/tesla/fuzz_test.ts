@@ -9,17 +9,18 @@
  * a longer hunt (`FUZZ_RUNS=100000 deno test -A providers/tesla/fuzz_test.ts`).
  */
 import fc from "fast-check";
-import { assert, AssertionError } from "../../core/testing.ts";
+import { assert } from "../../core/testing.ts";
 import { inRange, metric } from "../../core/catalog.ts";
 import { VirtualClock } from "../../core/clock.ts";
 import { VendorError } from "../../core/errors.ts";
 import { Http } from "../../core/http.ts";
 import { createLogger } from "../../core/log.ts";
-import { checkRanges } from "../../core/parse.ts";
+import { checkRanges, sampleTimeProblem } from "../../core/parse.ts";
 import { Readings } from "../../core/readings.ts";
 import { pollOnce } from "../../core/scheduler.ts";
 import type { Snapshot, VehicleRef } from "../../core/snapshot.ts";
 import { collectSeries } from "../../export/series.ts";
+import { check, fuzzRun, mutate, mutation, nasty, polluted } from "../../replay/fuzz.ts";
 import { createTeslaProvider, mapVehicleData } from "./provider.ts";
 import {
   ChargeStateFields,
@@ -30,8 +31,9 @@ import {
   VehicleStateFields,
 } from "./types.ts";
 
-const SEED = Number(Deno.env.get("FUZZ_SEED") ?? 20260310);
-const RUNS = Number(Deno.env.get("FUZZ_RUNS") ?? 600);
+const RUN = fuzzRun(20260310, 600);
+/** When the bodies are read (Unix s): after every day cassette's timestamps. */
+const NOW = 1_774_000_000;
 const vehicle: VehicleRef = { provider: "tesla", id: "1000000000000001", vin: "5YJ3E1EA9PF000001" };
 const silent = createLogger({ write: () => {} });
 
@@ -49,56 +51,6 @@ const day = JSON.parse(
   .map((e: { response: { json: { response: unknown } } }) => e.response.json.response);
 const SEEDS: unknown[] = [reference, ...day];
 
-/** Values a broken or hostile vendor might send. */
-const nasty: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom(
-    "NaN",
-    "Infinity",
-    "-Infinity",
-    "1e309",
-    "-0",
-    "",
-    " 77 ",
-    "0x4d",
-    "77%",
-    "null",
-    "true",
-    "__proto__",
-    "constructor",
-    "toString",
-    "hasOwnProperty",
-    "Charging",
-    "D",
-  ),
-  fc.constantFrom(
-    NaN,
-    Infinity,
-    -Infinity,
-    -0,
-    1e308,
-    -1e308,
-    Number.MAX_VALUE,
-    Number.MIN_VALUE,
-    2 ** 53 + 2,
-    1e21,
-    -1,
-    1e15,
-  ),
-  fc.double(),
-  fc.integer(),
-  fc.string({ maxLength: 12 }),
-  fc.boolean(),
-  fc.constant(null),
-  fc.jsonValue({ maxDepth: 3 }),
-  fc.nat({ max: 300 }).map(deepNest),
-);
-
-function deepNest(depth: number): unknown {
-  let v: unknown = 1;
-  for (let i = 0; i < depth; i++) v = i % 2 ? [v] : { x: v };
-  return v;
-}
-
 /** The fields the mapper reads, by section: most mutations aim here. */
 const FIELDS: [string, string][] = Object.entries({
   charge_state: ChargeStateFields,
@@ -108,120 +60,10 @@ const FIELDS: [string, string][] = Object.entries({
   vehicle_config: VehicleConfigFields,
 }).flatMap(([section, fields]) => Object.keys(fields).map((k): [string, string] => [section, k]));
 
-/** What an enum or a number field might hold instead. */
-const fieldValue: fc.Arbitrary<unknown> = fc.oneof(
-  nasty,
-  fc.constantFrom("__proto__", "constructor", "toString", "valueOf", "hasOwnProperty", "Unknown"),
-  fc.double({ min: -1e308, max: 1e308, noNaN: true }),
-  fc.constantFrom(1e306, -1e306, 1e300, 123456789, -5000),
-);
-
-type Mutation =
-  | { op: "field"; at: number; value: unknown }
-  | { op: "delete"; at: number }
-  | { op: "set"; at: number; value: unknown }
-  | { op: "swap"; at: number }
-  | { op: "scale"; at: number; by: number }
-  | { op: "proto"; at: number; key: string; value: unknown };
-
-const mutation: fc.Arbitrary<Mutation> = fc.oneof(
-  {
-    weight: 4,
-    arbitrary: fc.record({ op: fc.constant("field" as const), at: fc.nat(), value: fieldValue }),
-  },
-  fc.record({ op: fc.constant("delete" as const), at: fc.nat() }),
-  fc.record({ op: fc.constant("set" as const), at: fc.nat(), value: nasty }),
-  fc.record({ op: fc.constant("swap" as const), at: fc.nat() }),
-  fc.record({
-    op: fc.constant("scale" as const),
-    at: fc.nat(),
-    by: fc.constantFrom(-1, 100, 1e3, 1e6, 1e300, 1e-300),
-  }),
-  fc.record({
-    op: fc.constant("proto" as const),
-    at: fc.nat(),
-    key: fc.constantFrom("__proto__", "constructor", "prototype"),
-    value: fc.oneof(nasty, fc.constant({ polluted: true, battery_level: 1e9 })),
-  }),
-);
-
-/** Every (container, key) pair in the tree, the root's included. */
-function slots(root: unknown): [Record<string, unknown>, string][] {
-  const out: [Record<string, unknown>, string][] = [];
-  const walk = (node: unknown) => {
-    if (node === null || typeof node !== "object") return;
-    for (const key of Object.keys(node)) {
-      out.push([node as Record<string, unknown>, key]);
-      walk((node as Record<string, unknown>)[key]);
-    }
-  };
-  walk(root);
-  return out;
-}
-
-/** An own property even for `__proto__`, as JSON.parse makes it. */
-function put(obj: Record<string, unknown>, key: string, value: unknown) {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-/** A deep copy keeping own `__proto__` keys: generated values are shared and must not change. */
-function clone(v: unknown): unknown {
-  if (v === null || typeof v !== "object") return v;
-  if (Array.isArray(v)) return v.map(clone);
-  const out: Record<string, unknown> = {};
-  for (const key of Object.keys(v)) put(out, key, clone((v as Record<string, unknown>)[key]));
-  return out;
-}
-
-function swapType(v: unknown): unknown {
-  if (typeof v === "number") return String(v);
-  if (typeof v === "string") return v === "" ? {} : Number(v);
-  if (typeof v === "boolean") return v ? 1 : "false";
-  if (v === null) return 0;
-  if (Array.isArray(v)) return Object.fromEntries(v.map((x, i) => [String(i), x]));
-  return Object.values(v as object); // an array where an object belongs
-}
-
-function mutate(seed: unknown, mutations: Mutation[]): unknown {
-  const root = clone(seed);
-  for (const m of mutations) {
-    if (m.op === "field") {
-      const [section, key] = FIELDS[m.at % FIELDS.length];
-      const obj = (root as Record<string, unknown>)?.[section];
-      if (obj !== null && typeof obj === "object") {
-        put(obj as Record<string, unknown>, key, clone(m.value));
-      }
-      continue;
-    }
-    const all = slots(root);
-    if (all.length === 0) break;
-    const [obj, key] = all[m.at % all.length];
-    switch (m.op) {
-      case "delete":
-        delete obj[key];
-        break;
-      case "set":
-        put(obj, key, clone(m.value));
-        break;
-      case "swap":
-        put(obj, key, swapType(obj[key]));
-        break;
-      case "scale":
-        if (typeof obj[key] === "number") put(obj, key, (obj[key] as number) * m.by);
-        break;
-      case "proto": {
-        const target = obj[key] !== null && typeof obj[key] === "object" ? obj[key] : obj;
-        put(target as Record<string, unknown>, m.key, clone(m.value));
-      }
-    }
-  }
-  return root;
-}
-
 const mutatedBody = fc.tuple(
   fc.constantFrom(...SEEDS),
-  fc.array(mutation, { minLength: 1, maxLength: 8 }),
-).map(([seed, ms]) => mutate(seed, ms));
+  fc.array(mutation(), { minLength: 1, maxLength: 8 }),
+).map(([seed, ms]) => mutate(seed, ms, FIELDS));
 
 /** Sections replaced wholesale by random JSON, and bodies that are random JSON throughout. */
 const randomBody = fc.oneof(
@@ -249,7 +91,11 @@ function checkSnapshot(snapshot: Snapshot, readings: Readings): Snapshot {
     assert(typeof s.value === "number" && Number.isFinite(s.value), `${s.metric} = ${s.value}`);
     for (const v of Object.values(s.labels ?? {})) assert(typeof v === "string", s.metric);
   }
-  assert(Number.isFinite(snapshot.sampledAt), `sampledAt = ${snapshot.sampledAt}`);
+  const time = snapshot.sampledAt;
+  assert(
+    sampleTimeProblem(time, snapshot.readAt) === undefined || time === snapshot.readAt,
+    `sampledAt ${time} is neither believable nor the read time`,
+  );
   for (const st of snapshot.states) {
     const states = metric(st.metric).states ?? [];
     assert(typeof st.state === "string" && states.includes(st.state), `${st.metric}: ${st.state}`);
@@ -279,33 +125,13 @@ function checkSnapshot(snapshot: Snapshot, readings: Readings): Snapshot {
   return checked;
 }
 
-/** Runs a property with the fixed seed; the failure names the seed to reproduce it. */
-async function check<T>(arb: fc.Arbitrary<T>, property: (v: T) => void | Promise<void>) {
-  const prop = fc.asyncProperty(arb, async (v) => {
-    await property(v);
-  });
-  try {
-    await fc.assert(prop, { seed: SEED, numRuns: RUNS });
-  } catch (err) {
-    throw new AssertionError(
-      `fuzz failure (FUZZ_SEED=${SEED} FUZZ_RUNS=${RUNS} reproduces it):\n${
-        (err as Error).message
-      }`,
-    );
-  }
-}
-
-const polluted = () =>
-  ({} as Record<string, unknown>).polluted !== undefined ||
-  ({} as Record<string, unknown>).battery_level !== undefined;
-
 Deno.test("fuzz: mapVehicleData on mutated and random bodies", async () => {
   await check(fc.tuple(anyBody, fc.boolean()), ([body, location]) => {
     const readings = new Readings();
     const report = { provider: "tesla", readings, log: silent };
     let snapshot: Snapshot;
     try {
-      snapshot = mapVehicleData(vehicle, body, { report, location, now: 1_773_000_000 });
+      snapshot = mapVehicleData(vehicle, body, { report, location, now: NOW });
     } catch (err) {
       const notObject = body === null || typeof body !== "object" || Array.isArray(body);
       assert(
@@ -316,7 +142,7 @@ Deno.test("fuzz: mapVehicleData on mutated and random bodies", async () => {
     }
     checkSnapshot(snapshot, readings);
     assert(!polluted(), "Object.prototype was polluted");
-  });
+  }, RUN);
 });
 
 /** A provider whose vendor answers `vehicle_data` with `text` (and the summary with online). */
@@ -335,7 +161,7 @@ function providerAnswering(text: string, readings: Readings) {
       token: () => Promise.resolve("fuzz-token"),
     }),
     readings,
-    clock: new VirtualClock(1_773_000_000_000, 0),
+    clock: new VirtualClock(NOW * 1000, 0),
     log: silent,
     baseUrl: "http://tesla.test",
     location: false,
@@ -385,7 +211,7 @@ Deno.test("fuzz: the provider and pollOnce never throw past the provider", async
       for (const s of outcome.snapshot.samples) assert(inRange(metric(s.metric), s.value));
     }
     assert(!polluted(), "Object.prototype was polluted");
-  });
+  }, RUN);
 });
 
 Deno.test("fuzz: deeply nested and enormous bodies", async () => {

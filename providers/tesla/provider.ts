@@ -1,6 +1,6 @@
 /** Tesla vendor JSON → Snapshot. Every unit conversion for Tesla happens here, once. */
 import { VendorError } from "../../core/errors.ts";
-import { parseFields, type ParseReport, reportField } from "../../core/parse.ts";
+import { newestSampleTime, parseFields, type ParseReport, reportField } from "../../core/parse.ts";
 import type {
   Labels,
   Sample,
@@ -101,7 +101,10 @@ const WHEELS = { fl: "front_left", fr: "front_right", rl: "rear_left", rr: "rear
 export interface MapOptions {
   readonly report: ParseReport;
   readonly location: boolean;
-  /** Fallback sample time (Unix s) when the body carries no timestamp. */
+  /**
+   * When the body was read (Unix s): vendor times well after it are refused, and it is the
+   * sample time when the body carries no believable timestamp.
+   */
   readonly now: number;
 }
 
@@ -114,15 +117,12 @@ export function mapVehicleData(vehicle: VehicleRef, body: unknown, opts: MapOpti
   }
   const raw = body as Record<string, unknown>;
   const top = parseFields(report, "vehicle_data", raw, TopFields);
-  const section = (name: string): unknown => {
-    if (!(name in raw)) reportField(report, name, "missing");
-    return raw[name];
-  };
-  const cs = parseFields(report, "charge_state", section("charge_state"), ChargeStateFields);
-  const ds = parseFields(report, "drive_state", section("drive_state"), DriveStateFields);
-  const cl = parseFields(report, "climate_state", section("climate_state"), ClimateStateFields);
-  const vs = parseFields(report, "vehicle_state", section("vehicle_state"), VehicleStateFields);
-  const vc = parseFields(report, "vehicle_config", section("vehicle_config"), VehicleConfigFields);
+  // A section left out (older firmware, cached data) is no error: its metrics are absent.
+  const cs = parseFields(report, "charge_state", raw.charge_state, ChargeStateFields);
+  const ds = parseFields(report, "drive_state", raw.drive_state, DriveStateFields);
+  const cl = parseFields(report, "climate_state", raw.climate_state, ClimateStateFields);
+  const vs = parseFields(report, "vehicle_state", raw.vehicle_state, VehicleStateFields);
+  const vc = parseFields(report, "vehicle_config", raw.vehicle_config, VehicleConfigFields);
   const loc = opts.location
     ? parseFields(report, "drive_state", raw.drive_state, LocationFields)
     : {};
@@ -160,6 +160,15 @@ export function mapVehicleData(vehicle: VehicleRef, body: unknown, opts: MapOpti
     if (!state) reportField(report, "charge_state.charging_state", "unknown value");
     states.push({ metric: "ev.charging.state", state: state ?? "unknown" });
     add("ev.charging.plugged_in", cs.charging_state === "Disconnected" ? 0 : 1);
+    // A fast charger is DC; any other charge is AC (TeslaMate reads null phases the same way).
+    const current = cs.charging_state === "Disconnected"
+      ? "none"
+      : cs.fast_charger_present
+      ? "dc"
+      : state === "charging" || state === "starting"
+      ? "ac"
+      : undefined;
+    if (current) states.push({ metric: "ev.charging.type", state: current });
   }
   add("ev.charging.port_open", flag(cs.charge_port_door_open));
   add("ev.charging.power", conv(cs.charger_power, u.kwToWatts));
@@ -207,35 +216,44 @@ export function mapVehicleData(vehicle: VehicleRef, body: unknown, opts: MapOpti
   add("ev.climate.outside.temperature", cl.outside_temp);
   add("ev.climate.on", flag(cl.is_climate_on));
 
-  // Tires: bar (whatever the GUI unit says) → Pa.
+  // Tires: bar (whatever the GUI unit says) → Pa. 0.0 is "no reading" (cached or asleep
+  // data), not a flat tyre.
   for (const [suffix, wheel] of Object.entries(WHEELS)) {
     const key = suffix as keyof typeof WHEELS;
-    add("ev.tire.pressure", conv(vs[`tpms_pressure_${key}`], u.barToPascals), { wheel });
+    const pressure = vs[`tpms_pressure_${key}`];
+    add("ev.tire.pressure", pressure === 0 ? undefined : conv(pressure, u.barToPascals), { wheel });
     add("ev.tire.warning", flag(vs[`tpms_soft_warning_${key}`]), { wheel, severity: "soft" });
     add("ev.tire.warning", flag(vs[`tpms_hard_warning_${key}`]), { wheel, severity: "hard" });
   }
 
-  // Body: 0 = closed, anything else open.
-  add("ev.door.open", flag(vs.df), { door: "front_left" });
-  add("ev.door.open", flag(vs.pf), { door: "front_right" });
-  add("ev.door.open", flag(vs.dr), { door: "rear_left" });
-  add("ev.door.open", flag(vs.pr), { door: "rear_right" });
-  add("ev.window.open", flag(vs.fd_window), { window: "front_left" });
-  add("ev.window.open", flag(vs.fp_window), { window: "front_right" });
-  add("ev.window.open", flag(vs.rd_window), { window: "rear_left" });
-  add("ev.window.open", flag(vs.rp_window), { window: "rear_right" });
+  // Body: 0 = closed, anything else open. Tesla names doors and windows by seat (driver,
+  // passenger); the labels name the physical side, which right-hand drive swaps.
+  const [driver, passenger] = vc.rhd ? ["right", "left"] : ["left", "right"];
+  add("ev.door.open", flag(vs.df), { door: `front_${driver}` });
+  add("ev.door.open", flag(vs.pf), { door: `front_${passenger}` });
+  add("ev.door.open", flag(vs.dr), { door: `rear_${driver}` });
+  add("ev.door.open", flag(vs.pr), { door: `rear_${passenger}` });
+  add("ev.window.open", flag(vs.fd_window), { window: `front_${driver}` });
+  add("ev.window.open", flag(vs.fp_window), { window: `front_${passenger}` });
+  add("ev.window.open", flag(vs.rd_window), { window: `rear_${driver}` });
+  add("ev.window.open", flag(vs.rp_window), { window: `rear_${passenger}` });
   add("ev.trunk.open", flag(vs.ft), { trunk: "front" });
   add("ev.trunk.open", flag(vs.rt), { trunk: "rear" });
   add("ev.locked", flag(vs.locked));
   add("ev.sentry_mode", flag(vs.sentry_mode));
   add("ev.user_present", flag(vs.is_user_present));
 
-  // The vehicle's own time: the newest section timestamp (epoch ms → s).
-  const stamps = [cs.timestamp, ds.timestamp, cl.timestamp, vs.timestamp].filter(
-    (t): t is number => typeof t === "number",
+  // The vehicle's own time: the newest believable section timestamp (epoch ms → s).
+  const stamps = ([
+    ["charge_state.timestamp", cs.timestamp],
+    ["drive_state.timestamp", ds.timestamp],
+    ["climate_state.timestamp", cl.timestamp],
+    ["vehicle_state.timestamp", vs.timestamp],
+  ] as const).flatMap(([field, t]) =>
+    typeof t === "number" ? [[field, u.epochMsToSeconds(t)] as const] : []
   );
   if (stamps.length === 0) reportField(report, "vehicle_data.timestamp", "no section timestamp");
-  const sampledAt = stamps.length ? u.epochMsToSeconds(Math.max(...stamps)) : opts.now;
+  const sampledAt = newestSampleTime(report, stamps, opts.now);
 
   const info: Labels = {};
   const name = vs.vehicle_name ?? top.display_name ?? vehicle.name;
@@ -247,6 +265,7 @@ export function mapVehicleData(vehicle: VehicleRef, body: unknown, opts: MapOpti
   return {
     vehicle,
     sampledAt,
+    readAt: opts.now,
     state: top.state ? vehicleState(top.state) : "online",
     samples,
     states,

@@ -98,7 +98,8 @@ interface Outcome {
   readonly refreshes: number;
 }
 
-async function crash(hold: Hold): Promise<Outcome> {
+/** `delayMs`: with hold "none", how long after the answer the kill comes (random when absent). */
+async function crash(hold: Hold, delayMs?: number): Promise<Outcome> {
   const tesla = new GatedTesla(hold);
   const stateDir = await Deno.makeTempDir({ prefix: "ev-refresh-crash-" });
   try {
@@ -132,7 +133,7 @@ async function crash(hold: Hold): Promise<Outcome> {
     }).spawn();
     if (hold === "none") {
       await tesla.answered;
-      await new Promise((r) => setTimeout(r, Math.random() * 30));
+      await new Promise((r) => setTimeout(r, delayMs ?? Math.random() * 30));
     } else await tesla.reached;
     child.kill("SIGKILL");
     assertEquals((await child.status).signal, "SIGKILL");
@@ -195,4 +196,23 @@ Deno.test("kill -9 after the answer: the new tokens were saved before use (next 
     seen.add(outcome.file);
   }
   assert(seen.has("new"), "at least one kill came after the save");
+});
+
+/** Kill delays after the answer for the window test, ms; REFRESH_WINDOW_REPEAT plays each more. */
+const WINDOW_DELAYS = [0, 1, 2, 3, 4, 5, 6, 8, 10, 15, 25, 50];
+
+Deno.test("the rotation window: kills after the answer lose the sign-in only within a few ms; 50 ms after it the new tokens are always saved", async () => {
+  const repeat = Number(Deno.env.get("REFRESH_WINDOW_REPEAT") ?? 1);
+  const lostAt: number[] = [];
+  for (let r = 0; r < repeat; r++) {
+    for (const delay of WINDOW_DELAYS) {
+      const outcome = await crash("none", delay);
+      if (outcome.file === "old") lostAt.push(delay);
+    }
+  }
+  if (repeat > 1) {
+    const counts = WINDOW_DELAYS.map((d) => `${d} ms: ${lostAt.filter((x) => x === d).length}`);
+    console.log(`sign-ins lost of ${repeat} kills at each delay after the answer: ${counts}`);
+  }
+  assert(!lostAt.includes(50), `a kill 50 ms after the answer lost the sign-in: ${lostAt}`);
 });

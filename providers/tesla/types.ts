@@ -1,6 +1,6 @@
 /** Tesla vendor JSON, validated field by field (see core/parse.ts). Units are Tesla's. */
 import { z } from "zod";
-import { bool, num, optBool, optNum, optStr, str } from "../../core/parse.ts";
+import { optBool, optNum, optStr } from "../../core/parse.ts";
 
 /** Every answer is wrapped in `{response, error?, error_description?}`. */
 export const Envelope = z.object({
@@ -28,71 +28,76 @@ export const TopFields = {
   display_name: optStr,
 };
 
+/**
+ * Every field below may be absent (older firmware, cached data, a section left out): absence
+ * is no error, only a present value that fails validation is (core/parse.ts parseFields).
+ */
 export const ChargeStateFields = {
-  battery_level: num,
-  usable_battery_level: num,
-  battery_range: num,
-  est_battery_range: num,
-  ideal_battery_range: num,
-  charging_state: str,
-  charge_port_door_open: bool,
-  charger_power: num,
-  charger_voltage: num,
-  charger_actual_current: num,
-  charger_pilot_current: num,
-  charger_phases: num,
-  charge_current_request: num,
-  charge_current_request_max: num,
-  charge_energy_added: num,
-  charge_miles_added_rated: num,
-  charge_miles_added_ideal: num,
-  charge_limit_soc: num,
-  charge_limit_soc_min: num,
-  charge_limit_soc_max: num,
-  charge_limit_soc_std: num,
-  time_to_full_charge: num,
+  battery_level: optNum,
+  usable_battery_level: optNum,
+  battery_range: optNum,
+  est_battery_range: optNum,
+  ideal_battery_range: optNum,
+  charging_state: optStr,
+  charge_port_door_open: optBool,
+  charger_power: optNum,
+  charger_voltage: optNum,
+  charger_actual_current: optNum,
+  charger_pilot_current: optNum,
+  charger_phases: optNum,
+  fast_charger_present: optBool,
+  charge_current_request: optNum,
+  charge_current_request_max: optNum,
+  charge_energy_added: optNum,
+  charge_miles_added_rated: optNum,
+  charge_miles_added_ideal: optNum,
+  charge_limit_soc: optNum,
+  charge_limit_soc_min: optNum,
+  charge_limit_soc_max: optNum,
+  charge_limit_soc_std: optNum,
+  time_to_full_charge: optNum,
   max_range_charge_counter: optNum,
   scheduled_charging_start_time: optNum,
   scheduled_departure_time: optNum,
   module_temp_min: optNum,
   module_temp_max: optNum,
   energy_remaining: optNum,
-  timestamp: num,
+  timestamp: optNum,
 };
 
 export const DriveStateFields = {
-  speed: num,
-  power: num,
-  shift_state: str,
-  timestamp: num,
+  speed: optNum,
+  power: optNum,
+  shift_state: optStr,
+  timestamp: optNum,
 };
 
 /** Only present when `location_data` was requested (firmware 2023.38+). */
 export const LocationFields = {
-  latitude: num,
-  longitude: num,
-  heading: num,
+  latitude: optNum,
+  longitude: optNum,
+  heading: optNum,
 };
 
 export const ClimateStateFields = {
-  inside_temp: num,
-  outside_temp: num,
-  is_climate_on: bool,
+  inside_temp: optNum,
+  outside_temp: optNum,
+  is_climate_on: optBool,
   timestamp: optNum,
 };
 
 export const VehicleStateFields = {
-  odometer: num,
-  car_version: str,
-  locked: bool,
+  odometer: optNum,
+  car_version: optStr,
+  locked: optBool,
   sentry_mode: optBool,
   is_user_present: optBool,
-  df: num,
-  dr: num,
-  pf: num,
-  pr: num,
-  ft: num,
-  rt: num,
+  df: optNum,
+  dr: optNum,
+  pf: optNum,
+  pr: optNum,
+  ft: optNum,
+  rt: optNum,
   fd_window: optNum,
   fp_window: optNum,
   rd_window: optNum,
@@ -117,6 +122,8 @@ export const VehicleConfigFields = {
   car_type: optStr,
   trim_badging: optStr,
   exterior_color: optStr,
+  /** Right-hand drive: the driver's doors and windows (`df`, `fd_window`…) are on the right. */
+  rhd: optBool,
 };
 
 /** Sections requested from `vehicle_data`; `location_data` is added only when enabled. */

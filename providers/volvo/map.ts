@@ -6,7 +6,7 @@
  * Energy v2 capabilities also give the facts (VehicleFacts) the provider plans requests with.
  */
 import { z } from "zod";
-import { parseFields, type ParseReport, reportField } from "../../core/parse.ts";
+import { newestSampleTime, parseFields, type ParseReport, reportField } from "../../core/parse.ts";
 import type {
   Labels,
   Sample,
@@ -83,7 +83,10 @@ export function energyGives(f: VehicleFacts, field: string): boolean {
 export interface MapOptions {
   readonly report: ParseReport;
   readonly facts?: VehicleFacts;
-  /** Fallback sample time (Unix s) when no value carries a timestamp. */
+  /**
+   * When the bodies were read (Unix s): vendor times well after it are refused, and it is the
+   * sample time when no value carries a believable timestamp.
+   */
   readonly now: number;
 }
 
@@ -92,13 +95,18 @@ class Collector {
   readonly samples: Sample[] = [];
   readonly states: StateSample[] = [];
   readonly info: Labels = {};
-  readonly stamps: number[] = [];
+  /** Vendor times of the values read: field, Unix s. */
+  readonly stamps: [string, number][] = [];
   state: VehicleState = "unknown";
   source = "";
   constructor(readonly report: ParseReport) {}
 
   add(metric: string, value: number | undefined, labels?: Labels): void {
-    if (value === undefined || !Number.isFinite(value)) return;
+    if (value === undefined) return;
+    // A finite vendor number can overflow in a unit conversion (1e306 km → meters).
+    if (!Number.isFinite(value)) {
+      return reportField(this.report, metric, "not finite in base units");
+    }
     this.samples.push({ metric, value, source: this.source, ...(labels ? { labels } : {}) });
   }
 
@@ -111,7 +119,7 @@ class Collector {
     if (iso === undefined) return;
     const ms = Date.parse(iso);
     if (Number.isNaN(ms)) reportField(this.report, field, "timestamp is not a date");
-    else this.stamps.push(ms / 1000);
+    else this.stamps.push([field, ms / 1000]);
   }
 
   /** A numeric value converted by its unit (or `unit` when Volvo omits it); bad units count. */
@@ -147,7 +155,8 @@ class Collector {
   ): T | undefined {
     if (!v) return undefined;
     this.stamp(v.timestamp ?? v.updatedAt, field);
-    if (v.value in table) return table[v.value];
+    // Own keys only: "constructor" or "toString" from a vendor must not match Object's.
+    if (Object.hasOwn(table, v.value)) return table[v.value];
     reportField(this.report, field, `unknown value "${v.value.slice(0, 40)}"`);
     return unknown;
   }
@@ -193,6 +202,8 @@ const LOCK: Record<string, number | undefined> = {
 const RUNNING: Record<string, number | undefined> = { RUNNING: 1, STOPPED: 0 };
 const TIRE: Record<string, string> = {
   NO_WARNING: "ok",
+  // The pre-November-2023 spelling of "no warning".
+  NORMAL: "ok",
   LOW_PRESSURE: "low",
   VERY_LOW_PRESSURE: "very_low",
   HIGH_PRESSURE: "high",
@@ -353,9 +364,17 @@ const MAPPERS: Record<EndpointName, Mapper> = {
   "tyres"(c, body) {
     const t = parseFields(c.report, "tyres", body, TyresFields);
     for (const side of SIDES) {
-      c.set("ev.tire.pressure_state", c.enum(`tyres.${side}`, t[side], TIRE, "unknown"), {
+      const legacy = `${side}TyrePressure` as const;
+      const [key, v] = t[side] ? [side, t[side]] : [legacy, t[legacy]];
+      c.set("ev.tire.pressure_state", c.enum(`tyres.${key}`, v, TIRE, "unknown"), {
         wheel: WHEEL[side],
       });
+    }
+    // A tyre under a key no wheel maps to would otherwise vanish without a trace.
+    if (body !== null && typeof body === "object" && !Array.isArray(body)) {
+      for (const key of Object.keys(body)) {
+        if (!Object.hasOwn(TyresFields, key)) reportField(c.report, `tyres.${key}`, "not mapped");
+      }
     }
   },
 
@@ -557,7 +576,8 @@ export function mapBodies(
   }
   return {
     vehicle,
-    sampledAt: c.stamps.length ? Math.max(...c.stamps) : opts.now,
+    sampledAt: newestSampleTime(opts.report, c.stamps, opts.now),
+    readAt: opts.now,
     state: c.state,
     samples: c.samples,
     states: c.states,

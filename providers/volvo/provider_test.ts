@@ -16,6 +16,9 @@ const vehicle: VehicleRef = {
   vin: "YV1ABCDEFG1234567",
 };
 
+/** When the tests' bodies are read: after every timestamp in them. */
+const READ_AT = Date.parse("2026-01-01T00:00:00Z") / 1000;
+
 function map(bodies: Partial<Record<EndpointName, unknown>>, facts?: VehicleFacts) {
   const readings = new Readings();
   const lines: string[] = [];
@@ -23,7 +26,7 @@ function map(bodies: Partial<Record<EndpointName, unknown>>, facts?: VehicleFact
   const snapshot = mapBodies(vehicle, bodies, {
     report: { provider: "volvo", readings, log },
     facts,
-    now: 1,
+    now: READ_AT,
   });
   const parseErrors = [...readings.counters.values()]
     .filter((c) => c.metric === "ev.parse.errors")
@@ -280,4 +283,104 @@ Deno.test("an unknown unit or enum value is counted by field and dropped or unkn
   assert(lines.some((l) => l.includes("furlongs")), "the unit is named in the log");
   assert(!lines.some((l) => l.includes("fifty")), "values are never logged");
   assertEquals(value(s, "ev.charging.power"), 1386, "the rest is used");
+});
+
+Deno.test("enum values named like Object's members are unknown and counted, never functions", () => {
+  const doors = data("connected-vehicle.doors.json");
+  const tyres = data("connected-vehicle.tyres.json");
+  doors.centralLock.value = "constructor";
+  doors.tailgate.value = "toString";
+  tyres.frontLeft.value = "valueOf";
+  tyres.rearRight.value = "__proto__";
+  const energy = load("energy.state.json");
+  energy.chargingStatus.value = "hasOwnProperty";
+  const { s, parseErrors } = map({ doors, tyres, "energy-state": energy });
+  // A lock or lid flag cannot be "unknown": no sample, but counted.
+  assertEquals(value(s, "ev.locked"), undefined);
+  assertEquals(value(s, "ev.trunk.open", { trunk: "rear" }), undefined);
+  assertEquals(state(s, "ev.tire.pressure_state", { wheel: "front_left" }), "unknown");
+  assertEquals(state(s, "ev.tire.pressure_state", { wheel: "rear_right" }), "unknown");
+  assertEquals(state(s, "ev.charging.state"), "unknown");
+  assert(s.states.every((x) => typeof x.state === "string"), "every state is a string");
+  assert(s.samples.every((x) => typeof x.value === "number"), "every sample is a number");
+  assertEquals(parseErrors.sort(), [
+    "doors.centralLock",
+    "doors.tailgate",
+    "energy.chargingStatus",
+    "tyres.frontLeft",
+    "tyres.rearRight",
+  ]);
+});
+
+Deno.test("a finite vendor number that overflows to Infinity in base units is counted", () => {
+  const odometer = data("connected-vehicle.odometer.json");
+  odometer.odometer.value = 1e306; // km → m: 1e309 = Infinity
+  const energy = load("energy.state.json");
+  energy.chargingPower = {
+    status: "OK",
+    value: 1e306,
+    unit: "kW",
+    updatedAt: "2025-07-02T08:51:23Z",
+  };
+  const { s, parseErrors } = map({ odometer, "energy-state": energy });
+  assertEquals(value(s, "ev.odometer"), undefined);
+  assertEquals(value(s, "ev.charging.power"), undefined);
+  assertEquals(parseErrors.sort(), ["ev.charging.power", "ev.odometer"]);
+});
+
+Deno.test("one updatedAt in 2099 is refused and counted; the read's time comes from the others", () => {
+  const readAt = Date.parse("2025-07-02T09:00:00Z") / 1000;
+  const readings = new Readings();
+  const report = { provider: "volvo", readings, log: createLogger({ write: () => {} }) };
+  const energy = load("energy.state.json");
+  energy.batteryChargeLevel.updatedAt = "2099-01-01T00:00:00Z";
+  const odometer = data("connected-vehicle.odometer.json");
+  odometer.odometer.timestamp = "1970-01-21T06:00:00Z"; // seconds read as milliseconds
+  const s = mapBodies(vehicle, { "energy-state": energy, odometer }, { report, now: readAt });
+  assertEquals(s.sampledAt, Date.parse("2025-07-02T08:51:23Z") / 1000);
+  assertEquals(s.readAt, readAt);
+  const refused = (field: string) =>
+    readings.counterValue("ev.parse.errors", { provider: "volvo", field });
+  assertEquals([refused("energy.batteryChargeLevel"), refused("odometer.odometer")], [1, 1]);
+  assertEquals(value(s, "ev.battery.level"), 0.53, "the value itself is still used");
+  // Polled again and again: freshness follows the good reads, never the 2099.
+  for (let i = 1; i <= 7; i++) {
+    const body = load("energy.state.json");
+    const at = new Date((readAt + 120 * i) * 1000).toISOString();
+    for (const entry of Object.values(body) as { updatedAt?: string }[]) entry.updatedAt = at;
+    readings.record(
+      mapBodies(vehicle, { "energy-state": body }, { report, now: readAt + 120 * i }),
+    );
+  }
+  const stored = [...readings.vehicles.values()][0];
+  assertEquals(stored.lastSampleAt, readAt + 840);
+});
+
+Deno.test("tyres before November 2023: <wheel>TyrePressure keys with a name and NORMAL are mapped", () => {
+  // Written by hand from the field names of that era.
+  const at = "2023-06-12T07:14:03.000Z";
+  const legacy = Object.fromEntries(
+    ["frontLeft", "frontRight", "rearLeft", "rearRight"].map((side) => [
+      `${side}TyrePressure`,
+      { name: `${side}TyrePressure`, value: "NORMAL", timestamp: at },
+    ]),
+  );
+  const { s, parseErrors } = map({ tyres: legacy });
+  for (const wheel of ["front_left", "front_right", "rear_left", "rear_right"]) {
+    assertEquals(state(s, "ev.tire.pressure_state", { wheel }), "ok", wheel);
+  }
+  assertEquals(parseErrors, []);
+  assertEquals(s.sampledAt, Date.parse(at) / 1000);
+});
+
+Deno.test("tyres: an unknown value or a key that maps to no wheel is counted, never dropped silently", () => {
+  const at = "2023-06-12T07:14:03.000Z";
+  const { s, parseErrors } = map({
+    tyres: {
+      frontLeftTyrePressure: { name: "frontLeftTyrePressure", value: "SOFT", timestamp: at },
+      spareTyrePressure: { name: "spareTyrePressure", value: "NORMAL", timestamp: at },
+    },
+  });
+  assertEquals(state(s, "ev.tire.pressure_state", { wheel: "front_left" }), "unknown");
+  assertEquals(parseErrors.sort(), ["tyres.frontLeftTyrePressure", "tyres.spareTyrePressure"]);
 });

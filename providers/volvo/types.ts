@@ -74,7 +74,9 @@ export const STATISTICS = [
 export const StatisticsFields = fields(STATISTICS, cvNum);
 
 export const TYRES = ["frontLeft", "frontRight", "rearLeft", "rearRight"] as const;
-export const TyresFields = fields(TYRES, cvEnum);
+/** Before November 2023 a wheel was `<wheel>TyrePressure`, its value object carrying a `name`. */
+export const LEGACY_TYRES = TYRES.map((wheel) => `${wheel}TyrePressure` as const);
+export const TyresFields = { ...fields(TYRES, cvEnum), ...fields(LEGACY_TYRES, cvEnum) };
 
 /** The 23 bulb warnings of `/warnings`, with the lamp label each gets. */
 export const LIGHTS = {

@@ -17,7 +17,7 @@ import { createTeslaProvider } from "../provider.ts";
 import { TeslaStream } from "../stream.ts";
 import type { TelemetrySettings } from "../stream_config.ts";
 import { FakeTesla } from "./fake_api.ts";
-import { Mosquitto } from "./mosquitto.ts";
+import { Mosquitto } from "../../../replay/mosquitto.ts";
 import { TelemetryPublisher } from "./publisher.ts";
 import { teslaDay } from "./scenario.ts";
 import { type Message, TelemetryEmulator } from "./telemetry.ts";

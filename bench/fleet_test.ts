@@ -1,0 +1,31 @@
+/**
+ * The short fleet run of CI: `deno task bench fleet` as the task runs it, small. Asserts no
+ * errors, an OTLP push with one point per series of /metrics, and no retained growth; never
+ * speed.
+ */
+import { assert, assertEquals } from "../core/testing.ts";
+import { projectRoot, taskArgs } from "../scripts/testing_task.ts";
+import type { FleetRow } from "./fleet.ts";
+
+Deno.test("bench fleet: /metrics and OTLP agree at every size, no errors, no memory growth", async () => {
+  const args = await taskArgs("bench");
+  const out = await new Deno.Command(Deno.execPath(), {
+    args: [...args, "fleet", "--vehicles", "1,30", "--seconds", "2", "--json"],
+    cwd: projectRoot,
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  const stderr = new TextDecoder().decode(out.stderr);
+  assertEquals(out.code, 0, stderr);
+  const { rows }: { rows: FleetRow[] } = JSON.parse(new TextDecoder().decode(out.stdout));
+  assertEquals(rows.map((r) => r.vehicles), [1, 30]);
+  for (const r of rows) {
+    assertEquals(r.errors, 0, JSON.stringify(r));
+    assertEquals(r.otlp_points, r.series, "every series of /metrics in the push, once");
+    assert(r.series > 80 * r.vehicles, `${r.series} series for ${r.vehicles} cars`);
+    assert(
+      r.retained_after_mib <= r.retained_before_mib * 1.25 + 2,
+      `retained heap grew from ${r.retained_before_mib} to ${r.retained_after_mib} MiB`,
+    );
+  }
+});
