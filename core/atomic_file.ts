@@ -7,13 +7,19 @@
 export async function writeFileAtomically(
   path: string,
   data: Uint8Array,
-  options: { mode: number },
+  /** The file's exact mode (whatever the umask); the umask's default when absent. */
+  options: { mode?: number } = {},
 ): Promise<void> {
   const slash = path.lastIndexOf("/");
   const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
   await removeLeftovers(dir, `${path.slice(slash + 1)}.tmp-`);
   const tmp = `${path}.tmp-${Deno.pid}-${crypto.randomUUID().slice(0, 8)}`;
-  const file = await Deno.open(tmp, { createNew: true, write: true, mode: options.mode });
+  const mode = options.mode;
+  const file = await Deno.open(tmp, {
+    createNew: true,
+    write: true,
+    ...mode === undefined ? {} : { mode },
+  });
   try {
     for (let off = 0; off < data.length;) off += await file.write(data.subarray(off));
     await file.sync();
@@ -24,7 +30,7 @@ export async function writeFileAtomically(
   }
   file.close();
   try {
-    await Deno.chmod(tmp, options.mode); // exact mode whatever the umask
+    if (mode !== undefined) await Deno.chmod(tmp, mode); // exact mode whatever the umask
     await Deno.rename(tmp, path);
   } catch (err) {
     await Deno.remove(tmp).catch(() => {});
@@ -48,7 +54,7 @@ async function removeLeftovers(dir: string, prefix: string): Promise<void> {
 }
 
 /** Makes the rename durable; some platforms cannot open a directory, which is fine. */
-async function syncDir(dir: string): Promise<void> {
+export async function syncDir(dir: string): Promise<void> {
   try {
     const f = await Deno.open(dir, { read: true });
     try {

@@ -46,6 +46,7 @@
  * to `registerSecret` when it is loaded or received; no token is ever logged or put in an error.
  */
 import { z } from "zod";
+import { syncDir } from "./atomic_file.ts";
 import type { Clock } from "./clock.ts";
 import { VendorError } from "./errors.ts";
 import { type Logger, registerSecret } from "./log.ts";
@@ -329,18 +330,6 @@ function issuePaths(error: z.ZodError): string {
 
 function randomSuffix(): string {
   return crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
-}
-
-/** Makes the rename durable; some platforms cannot open a directory, which is fine. */
-async function syncDir(dir: string): Promise<void> {
-  try {
-    const f = await Deno.open(dir, { read: true });
-    try {
-      await f.sync();
-    } finally {
-      f.close();
-    }
-  } catch { /* best effort */ }
 }
 
 /** Exclusive flock on `path`, or an error naming the holder after `timeoutMs`. */

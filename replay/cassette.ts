@@ -3,6 +3,7 @@
  * Documented for people in fixtures/README.md; this file is the one definition for code.
  */
 import { z } from "zod";
+import { writeFileAtomically } from "../core/atomic_file.ts";
 
 export const CASSETTE_VERSION = 1;
 
@@ -98,32 +99,7 @@ export async function saveCassette(path: string, cassette: Cassette): Promise<vo
   await writeAtomically(path, JSON.stringify(Cassette.parse(cassette), null, 1) + "\n");
 }
 
-/**
- * Writes `text` to a temp file beside `path`, fsyncs it and renames it over `path`, so a crash
- * at any moment leaves the old complete file (or none) or the new one, never half of one.
- * Temp files of a writer killed mid-way (`<name>.tmp-*`) are removed by the next write: a
- * cassette has one writer at a time (a second concurrent writer of the same file fails loudly
- * at its rename instead of being silently overwritten).
- */
+/** Writes cassette text with core's atomic write: a crash leaves the old or the new file. */
 export async function writeAtomically(path: string, text: string): Promise<void> {
-  const slash = path.lastIndexOf("/");
-  const dir = slash < 0 ? "." : path.slice(0, slash) || "/";
-  const prefix = `${path.slice(slash + 1)}.tmp-`;
-  try {
-    for await (const entry of Deno.readDir(dir)) {
-      if (entry.isFile && entry.name.startsWith(prefix)) {
-        await Deno.remove(`${dir}/${entry.name}`).catch(() => {});
-      }
-    }
-  } catch { /* no read access to the folder: nothing to tidy */ }
-  const tmp = `${path}.tmp-${crypto.randomUUID()}`;
-  const data = new TextEncoder().encode(text);
-  const file = await Deno.open(tmp, { createNew: true, write: true });
-  try {
-    for (let off = 0; off < data.length;) off += await file.write(data.subarray(off));
-    await file.sync();
-  } finally {
-    file.close();
-  }
-  await Deno.rename(tmp, path);
+  await writeFileAtomically(path, new TextEncoder().encode(text));
 }
