@@ -4,12 +4,10 @@
  * fleet the export tests and `bench fleet` measure.
  */
 import { VirtualClock } from "../core/clock.ts";
-import { Http } from "../core/http.ts";
 import { createLogger } from "../core/log.ts";
 import { checkRanges } from "../core/parse.ts";
 import { Readings } from "../core/readings.ts";
-import { vendorPlugin } from "../providers/mod.ts";
-import { fakeFleet } from "../providers/tesla/sim/fake_fleet.ts";
+import { fakeFleet, fleetTargets } from "../providers/tesla/sim/fake_fleet.ts";
 import { DAY_START } from "../providers/tesla/sim/scenario.ts";
 
 /** 19:00 on the reference day: the simulated car charges from 18:32 to 22:02. */
@@ -19,20 +17,10 @@ export async function fleetReadings(size: number, hour = CHARGING_HOUR): Promise
   const log = createLogger({ level: "error" });
   const readings = new Readings();
   const clock = new VirtualClock((DAY_START + hour * 3600) * 1000, 0);
-  const tesla = vendorPlugin("tesla");
-  for (const car of fakeFleet({ clock, size })) {
-    const provider = tesla.create({
-      http: new Http({ provider: "tesla", readings, fetch: car.fetch, now: () => clock.now() })
-        .withAuth({ token: () => Promise.resolve(car.token) }),
-      readings,
-      clock,
-      log,
-      baseUrl: "http://fake-tesla.invalid",
-      location: false,
-    });
-    const [vehicle] = await provider.listVehicles();
+  const cars = await fleetTargets(fakeFleet({ clock, size }), { clock, readings, log });
+  for (const { provider, vehicle } of cars) {
     const snapshot = await provider.fetch(vehicle);
-    if (!snapshot) throw new Error(`simulated car ${car.id} did not answer at ${hour}:00`);
+    if (!snapshot) throw new Error(`simulated car ${vehicle.id} did not answer at ${hour}:00`);
     // As the scheduler stores a read: absurd values dropped and counted.
     readings.record(checkRanges({ provider: vehicle.provider, readings, log }, snapshot));
   }

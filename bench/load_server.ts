@@ -9,7 +9,6 @@
  *   deno run --allow-net=127.0.0.1 --v8-flags=--expose-gc bench/load_server.ts --vehicles 200
  */
 import { VirtualClock } from "../core/clock.ts";
-import { Http } from "../core/http.ts";
 import { createLogger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import { runScheduler } from "../core/scheduler.ts";
@@ -17,8 +16,7 @@ import * as Prometheus from "../export/prometheus.ts";
 import { OtlpExport, otlpSettings } from "../export/otlp.ts";
 import { startServer } from "../export/server.ts";
 import { StatusHistory, statusModel } from "../export/status.ts";
-import { vendorPlugin } from "../providers/mod.ts";
-import { fakeFleet } from "../providers/tesla/sim/fake_fleet.ts";
+import { fakeFleet, fleetTargets } from "../providers/tesla/sim/fake_fleet.ts";
 import { DAY_START } from "../providers/tesla/sim/scenario.ts";
 import { flags } from "../app/flags.ts";
 
@@ -56,21 +54,8 @@ const log = createLogger({ level: "error" });
 const readings = new Readings();
 // 06:00 on the reference day by default; the cars are spread over the 14 hours after it.
 const clock = new VirtualClock((DAY_START + hour * 3600) * 1000, speed);
-const tesla = vendorPlugin("tesla");
 const fleet = fakeFleet({ clock, size, spreadS: spread, spanS: 14 * 3600 });
-const targets = await Promise.all(fleet.map(async (car) => {
-  const provider = tesla.create({
-    http: new Http({ provider: "tesla", readings, fetch: car.fetch, now: () => clock.now() })
-      .withAuth({ token: () => Promise.resolve(car.token) }),
-    readings,
-    clock,
-    log,
-    baseUrl: "http://fake-tesla.invalid",
-    location: false,
-  });
-  const [vehicle] = await provider.listVehicles();
-  return { provider, vehicle };
-}));
+const targets = await fleetTargets(fleet, { clock, readings, log });
 
 /** An export from before streaming (--export of an older checkout) answers with its text. */
 function streaming(p: Prometheus.PrometheusExport): Prometheus.PrometheusExport {

@@ -5,6 +5,12 @@
  * with its own sleep state and its own hour of the day, for the load benchmark.
  */
 import type { Clock } from "../../../core/clock.ts";
+import { Http } from "../../../core/http.ts";
+import type { Logger } from "../../../core/log.ts";
+import type { Readings } from "../../../core/readings.ts";
+import type { VehicleRef } from "../../../core/snapshot.ts";
+import type { Provider } from "../../../core/source.ts";
+import { teslaPlugin } from "../mod.ts";
 import { FakeTesla } from "./fake_api.ts";
 import { withSerial } from "../../../replay/vin.ts";
 import { DEMO_ID_S, DEMO_VIN, teslaDay, type TeslaScenario } from "./scenario.ts";
@@ -83,4 +89,31 @@ export function fakeFleet(options: FleetOptions): FleetCar[] {
       token: fake.auth.mint().access_token,
     };
   });
+}
+
+/** What a fleet car needs to be read like a real account's car. */
+export interface FleetWiring {
+  readonly clock: Clock;
+  readonly readings: Readings;
+  readonly log: Logger;
+}
+
+/** The real Tesla provider pointed at each simulated car, with the car it lists. */
+export function fleetTargets(
+  cars: readonly FleetCar[],
+  { clock, readings, log }: FleetWiring,
+): Promise<{ provider: Provider; vehicle: VehicleRef }[]> {
+  return Promise.all(cars.map(async (car) => {
+    const provider = teslaPlugin.create({
+      http: new Http({ provider: "tesla", readings, fetch: car.fetch, now: () => clock.now() })
+        .withAuth({ token: () => Promise.resolve(car.token) }),
+      readings,
+      clock,
+      log,
+      baseUrl: "http://fake-tesla.invalid",
+      location: false,
+    });
+    const [vehicle] = await provider.listVehicles();
+    return { provider, vehicle };
+  }));
 }
