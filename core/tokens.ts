@@ -47,6 +47,7 @@
  */
 import { z } from "zod";
 import { syncDir } from "./atomic_file.ts";
+import type { HttpAuth } from "./http.ts";
 import type { Clock } from "./clock.ts";
 import { VendorError } from "./errors.ts";
 import { type Logger, registerSecret } from "./log.ts";
@@ -441,6 +442,14 @@ export class TokenManager<E extends object = Record<string, unknown>> {
       });
       return current.access_token;
     }
+  }
+
+  /** This account's token for the HTTP seam: attached to requests, refreshed once on a 401. */
+  httpAuth(): HttpAuth {
+    return {
+      token: () => this.accessToken(),
+      refresh: (rejected) => this.onUnauthorized(rejected),
+    };
   }
 
   /**

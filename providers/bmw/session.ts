@@ -38,10 +38,7 @@ export async function openBmwAccount(deps: AccountDeps): Promise<BmwAccountSessi
   await tokens.load(); // a missing or dead sign-in shows in tokenStatus() right away
   const telematics = new Telematics();
   const provider = createBmwProvider({
-    http: http.withAuth({
-      token: () => tokens.accessToken(),
-      refresh: (rejected) => tokens.onUnauthorized(rejected),
-    }),
+    http: http.withAuth(tokens.httpAuth()),
     readings: deps.readings,
     clock,
     log: log.child({ provider: "bmw", account: identity.account }),

@@ -53,10 +53,8 @@ export async function openTeslaAccount(deps: AccountDeps): Promise<TeslaAccountS
     ? new FleetBaseUrl({ discoveryBase: identity.apiBaseUrl, tokens, store, http, clock, log })
     : undefined;
   const provider = createTeslaProvider({
-    http: http.withAuth({
-      token: accessToken,
-      refresh: (rejected) => tokens.onUnauthorized(rejected),
-    }),
+    // The token checked against the configured API; refreshed as any account's.
+    http: http.withAuth({ ...tokens.httpAuth(), token: accessToken }),
     readings: deps.readings,
     clock,
     log: log.child({ provider: "tesla", account: identity.account }),

@@ -43,10 +43,7 @@ export async function openVolvoAccount(deps: AccountDeps): Promise<VolvoAccountS
     }
   }
   const provider = createVolvoProvider({
-    http: http.withAuth({
-      token: () => tokens.accessToken(),
-      refresh: (rejected) => tokens.onUnauthorized(rejected),
-    }),
+    http: http.withAuth(tokens.httpAuth()),
     readings: deps.readings,
     clock,
     log: plog,
