@@ -16,55 +16,9 @@
  * Tesla's units throughout: miles, mph, bar, kW, kWh, hours, °C, percent.
  */
 import type { TeslaScenario } from "./scenario.ts";
+import { DEFAULT_FIELDS, type FieldConfig } from "../telemetry_fields.ts";
 
-export interface FieldConfig {
-  readonly interval_seconds: number;
-  readonly minimum_delta?: number;
-}
-
-/**
- * A field set for an owner who wants drives seen within seconds and pays per signal: fast
- * gear, speed and charge state; slow range and temperatures; facts only when they change.
- * Location every 5 s (50 m: any moving car) keeps a drive's newest value under 5 s old, at
- * about 2,200 signals on the reference day ($0.43 a month).
- */
-export const DEFAULT_FIELDS: Readonly<Record<string, FieldConfig>> = {
-  Gear: { interval_seconds: 1 },
-  VehicleSpeed: { interval_seconds: 2, minimum_delta: 2 },
-  Location: { interval_seconds: 5, minimum_delta: 50 },
-  GpsHeading: { interval_seconds: 10, minimum_delta: 5 },
-  Odometer: { interval_seconds: 30, minimum_delta: 0.1 },
-  DetailedChargeState: { interval_seconds: 1 },
-  ChargePortDoorOpen: { interval_seconds: 1 },
-  Locked: { interval_seconds: 1 },
-  DoorState: { interval_seconds: 1 },
-  SentryMode: { interval_seconds: 1 },
-  Soc: { interval_seconds: 60, minimum_delta: 0.5 },
-  BatteryLevel: { interval_seconds: 60, minimum_delta: 0.5 },
-  EstBatteryRange: { interval_seconds: 120, minimum_delta: 1 },
-  RatedRange: { interval_seconds: 120, minimum_delta: 1 },
-  IdealBatteryRange: { interval_seconds: 120, minimum_delta: 1 },
-  EnergyRemaining: { interval_seconds: 120, minimum_delta: 0.5 },
-  ACChargingPower: { interval_seconds: 60, minimum_delta: 0.5 },
-  DCChargingPower: { interval_seconds: 60, minimum_delta: 1 },
-  DCChargingEnergyIn: { interval_seconds: 300, minimum_delta: 0.5 },
-  ChargerVoltage: { interval_seconds: 60, minimum_delta: 5 },
-  ChargeAmps: { interval_seconds: 60, minimum_delta: 1 },
-  ChargerPhases: { interval_seconds: 300 },
-  ChargeLimitSoc: { interval_seconds: 60 },
-  TimeToFullCharge: { interval_seconds: 300, minimum_delta: 0.25 },
-  InsideTemp: { interval_seconds: 300, minimum_delta: 1 },
-  OutsideTemp: { interval_seconds: 600, minimum_delta: 1 },
-  ModuleTempMin: { interval_seconds: 600, minimum_delta: 2 },
-  ModuleTempMax: { interval_seconds: 600, minimum_delta: 2 },
-  TpmsPressureFl: { interval_seconds: 3600, minimum_delta: 0.1 },
-  TpmsPressureFr: { interval_seconds: 3600, minimum_delta: 0.1 },
-  TpmsPressureRl: { interval_seconds: 3600, minimum_delta: 0.1 },
-  TpmsPressureRr: { interval_seconds: 3600, minimum_delta: 0.1 },
-  Version: { interval_seconds: 3600 },
-  CarType: { interval_seconds: 3600 },
-  VehicleName: { interval_seconds: 3600 },
-};
+export { DEFAULT_FIELDS, type FieldConfig };
 
 export type FieldValue =
   | number
@@ -197,6 +151,13 @@ export interface EmulatorOptions {
   readonly awake?: (t: number) => boolean;
   /** Seed of the field order within a record. */
   readonly seed?: number;
+  /**
+   * The streaming config the car holds at t (the simulated API's, as `auth tesla --telemetry`
+   * sent it): its fields replace `fields`; while it holds none the car streams nothing.
+   */
+  readonly config?: (
+    t: number,
+  ) => { readonly fields: Readonly<Record<string, FieldConfig>> } | undefined;
 }
 
 /** The car's buffer (Tesla: "5,000 messages (≥ 2,500 s of data)"); the oldest go first. */
@@ -233,6 +194,8 @@ export class TelemetryEmulator {
     const awake = this.#o.awake?.(t) ?? this.#o.scenario.stateAt(t) === "online";
     const out = this.#o.outages?.some((o) => t >= o.from && t < o.to) ?? false;
     const messages: Message[] = [];
+    const held = this.#o.config ? this.#o.config(t) : { fields: this.fields };
+    if (!held) return messages; // no config: the car does not know the server
     if (this.#connected && (!awake || out)) {
       // The socket closes: the car slept, or it lost the server.
       messages.push(this.#connectivity(t, false));
@@ -240,7 +203,9 @@ export class TelemetryEmulator {
     }
     if (!awake) return messages;
     if (out) {
-      this.#buffer.push(...this.#record(t, false).map((m) => ({ ...m, backlog: true })));
+      this.#buffer.push(
+        ...this.#record(t, false, held.fields).map((m) => ({ ...m, backlog: true })),
+      );
       const over = this.#buffer.length - BACKLOG_LIMIT;
       if (over > 0) this.#buffer.splice(0, over);
       return messages;
@@ -254,7 +219,7 @@ export class TelemetryEmulator {
       messages.push(...this.#buffer.map((m) => ({ ...m, t })));
       this.#buffer = [];
     }
-    messages.push(...this.#record(t, startup));
+    messages.push(...this.#record(t, startup, held.fields));
     return messages;
   }
 
@@ -266,10 +231,14 @@ export class TelemetryEmulator {
   }
 
   /** The fields due at t: changed beyond their delta and their interval passed; all on connect. */
-  #record(t: number, startup: boolean): Message[] {
+  #record(
+    t: number,
+    startup: boolean,
+    fields: Readonly<Record<string, FieldConfig>>,
+  ): Message[] {
     const values = carFields(this.#o.scenario.vehicleDataAt(t));
     const due: Message[] = [];
-    for (const [field, config] of Object.entries(this.fields)) {
+    for (const [field, config] of Object.entries(fields)) {
       if (!(field in values)) continue;
       const value = values[field];
       const last = this.#sent.get(field);
