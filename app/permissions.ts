@@ -177,10 +177,22 @@ export async function permissionsFor(
       : (plugin?.hosts?.({ provider: plugin.id, name: "default", vehicles: [] }) ?? []).map(
         urlHost,
       );
+    // A step on the signed-in account (`--telemetry`) adds its own hosts and files.
+    const setup = { net: [] as string[], read: [] as string[] };
+    for (const [flag, step] of Object.entries(plugin?.signIn?.setups ?? {})) {
+      if (values[flag] !== true) continue;
+      const options = Object.fromEntries(
+        Object.entries(values).map(([k, v]) => [k, Array.isArray(v) ? v.at(-1) : v]),
+      ) as Record<string, string | boolean | undefined>;
+      for (const account of accounts) {
+        setup.net.push(...(step.hosts?.(account, options) ?? []).map(urlHost));
+        setup.read.push(...step.files?.(account, options) ?? []);
+      }
+    }
     return tidy({
       // The one-shot callback server listens on loopback.
-      net: [...hosts, ...LOOPBACK],
-      read: [...named ? [named] : [], config.state_dir, ...imports],
+      net: [...hosts, ...LOOPBACK, ...setup.net],
+      read: [...named ? [named] : [], config.state_dir, ...imports, ...setup.read],
       write: [config.state_dir],
       env: true,
       sys: [],

@@ -93,9 +93,26 @@ export interface ImportResult {
   readonly notes: readonly string[];
 }
 
+/**
+ * A step run with an account's stored sign-in instead of signing in, chosen by a boolean flag
+ * (Tesla's `--telemetry`: send the car its streaming configuration).
+ */
+export interface AccountSetup {
+  /** One line for --help. */
+  readonly help: string;
+  /** Runs it, talking to the user through `io`; the exit code (0: all done). */
+  run(request: SignInRequest, io: SignInIO): Promise<number>;
+  /** Origins it reaches beyond the account's own hosts (a proxy), from the entry and flags. */
+  hosts?(account: AccountConfig, options: SignInRequest["options"]): string[];
+  /** Files it reads beyond the config and state_dir (certificates). */
+  files?(account: AccountConfig, options: SignInRequest["options"]): string[];
+}
+
 /** A provider's entry in the `deno task auth` table. */
 export interface SignInProvider {
   plan(request: SignInRequest): SignInPlan<object> | DeviceSignInPlan<object>;
+  /** Steps on a signed-in account, keyed by flag (`telemetry` for `--telemetry`). */
+  readonly setups?: Readonly<Record<string, AccountSetup>>;
   /** Token imports from other tools, keyed by flag (`teslapy` for `--import-teslapy`). */
   readonly imports?: Readonly<
     Record<string, (path: string, request: SignInRequest) => Promise<ImportResult>>

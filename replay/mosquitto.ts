@@ -130,7 +130,7 @@ async function run(command: string, args: string[], cwd?: string): Promise<void>
 }
 
 /** A CA and a server certificate for localhost and 127.0.0.1; returns the CA's PEM. */
-async function makeCertificates(dir: string): Promise<string> {
+export async function makeCertificates(dir: string): Promise<string> {
   const ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes"];
   await run("openssl", [
     "req",

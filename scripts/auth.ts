@@ -33,6 +33,9 @@ function vendorFlags(): Map<string, { flag: VendorFlag; owners: VendorPlugin[] }
   };
   for (const plugin of SIGN_IN) {
     for (const [name, flag] of Object.entries(plugin.signInFlags ?? {})) add(name, flag, plugin);
+    for (const [name, setup] of Object.entries(plugin.signIn?.setups ?? {})) {
+      add(name, { type: "boolean", help: setup.help }, plugin);
+    }
     for (const tool of Object.keys(plugin.signIn?.imports ?? {})) {
       add(`import-${tool}`, {
         type: "string",
@@ -231,6 +234,14 @@ async function signIn(args: string[], invokedAs: string): Promise<void> {
     const result = await importer(file, request);
     console.log(`imported ${result.accounts} account${result.accounts === 1 ? "" : "s"}`);
     for (const line of [...result.notes, "", ...next()]) console.log(line);
+    return;
+  }
+
+  for (const [name, setup] of Object.entries(entry.signIn.setups ?? {})) {
+    if (options[name] !== true) continue;
+    // Uses the stored sign-in: no browser.
+    const code = await setup.run(request, stdio(true));
+    if (code !== 0) Deno.exit(code);
     return;
   }
 

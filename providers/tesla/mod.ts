@@ -6,13 +6,18 @@ import { teslaPricing } from "./pricing.ts";
 import { createTeslaProvider } from "./provider.ts";
 import { openTeslaAccount } from "./session.ts";
 import { importTeslaPy } from "./teslapy.ts";
+import { telemetrySetup } from "./telemetry_setup.ts";
 
 export const teslaPlugin: VendorPlugin = {
   id: "tesla",
   accountKeys: Object.keys(TeslaAccount.shape),
   create: createTeslaProvider,
   openAccount: openTeslaAccount,
-  signIn: { plan: teslaSignInPlan, imports: { teslapy: importTeslaPy } },
+  signIn: {
+    plan: teslaSignInPlan,
+    imports: { teslapy: importTeslaPy },
+    setups: { telemetry: telemetrySetup },
+  },
   signInFlags: {
     api: { type: "string", value: "owner|fleet", help: "Owner API (default) or Fleet API" },
     "login-hint": {
@@ -21,6 +26,17 @@ export const teslaPlugin: VendorPlugin = {
       help: "pre-fill the e-mail on the sign-in page (part of the printed address); " +
         "with --import-teslapy: which sign-in to import",
     },
+    proxy: {
+      type: "string",
+      value: "URL",
+      help: "with --telemetry: the vehicle-command proxy (over telemetry.proxy.url)",
+    },
+    "proxy-ca": {
+      type: "string",
+      value: "FILE",
+      help: "with --telemetry: the proxy's certificate (over telemetry.proxy.ca_file)",
+    },
+    yes: { type: "boolean", help: "with --telemetry: send without asking" },
   },
   pricing: teslaPricing,
   // The Owner API; Fleet API accounts set their regional host (`api_base_url`).

@@ -9,10 +9,12 @@
  *     username: ev-observer
  *     password_env: EV_MQTT_PASSWORD             # the password stays out of the file
  *     ca_file: /etc/ev-observer/mqtt-ca.pem      # a private CA; the system's roots otherwise
+ *     server: { hostname: telemetry.example.net, port: 443, ca_file: … }   # `auth --telemetry`
+ *     proxy: { url: https://127.0.0.1:4443, ca_file: … }                   # `auth --telemetry`
  */
 import { z } from "zod";
 import type { KeyError } from "../../core/account_keys.ts";
-import { EnvName } from "../../core/account_keys.ts";
+import { EnvName, HostUrl } from "../../core/account_keys.ts";
 import { registerSecret } from "../../core/log.ts";
 import { isLoopbackUrl } from "../../core/oauth.ts";
 
@@ -49,6 +51,20 @@ export const TelemetryKeys = z.object({
    * streaming config was removed (Tesla removes it when the billing limit is reached).
    */
   recheck_s: z.number().int().min(600).default(4 * 3600),
+  /** `auth tesla --telemetry` (telemetry_setup.ts): the server the car dials, and its chain. */
+  server: z.object({
+    hostname: z.string().min(1).regex(/^[^/:\s]+$/, "a host name only (no scheme, port or path)"),
+    port: z.number().int().min(1).max(65535).default(443),
+    ca_file: z.string().min(1).optional(),
+  }).strict().optional(),
+  /** The owner's vehicle-command proxy, which signs the config with the app's key. */
+  proxy: z.object({
+    url: HostUrl,
+    /** PEM of the proxy's certificate (or its CA): it is self-signed as a rule. */
+    ca_file: z.string().min(1).optional(),
+  }).strict().optional(),
+  /** What the account's streamed signals may cost a month, US$; the field set is fitted to it. */
+  budget_usd: z.number().positive().default(1),
 }).strict();
 export type TelemetryKeys = z.infer<typeof TelemetryKeys>;
 

@@ -28,7 +28,34 @@ export interface FakeTeslaOptions {
   readonly dailyLimit?: number;
   readonly hostname?: string;
   readonly port?: number;
+  /** The car's side of Fleet Telemetry configs (what `fleet_telemetry_config_jws` finds). */
+  readonly telemetry?: FakeTelemetryOptions;
 }
+
+/** Why the car would not take a streaming config, and what it reports. */
+export interface FakeTelemetryOptions {
+  /** The app's virtual key is on the car (default true). */
+  readonly keyPaired?: boolean;
+  /** Skipped for this reason: `unsupported_firmware`, `unsupported_hardware`, `max_configs`. */
+  readonly skip?: "unsupported_firmware" | "unsupported_hardware" | "max_configs";
+  /** The app limit is reached: the GET says `limit_reached` and holds no config. */
+  readonly limitReached?: boolean;
+  /** What `fleet_telemetry_errors` lists. */
+  readonly errors?: readonly Record<string, string>[];
+}
+
+/** A Fleet Telemetry config as the car holds it (the claims of the signed token). */
+export interface HeldTelemetryConfig {
+  readonly hostname: string;
+  readonly port: number;
+  readonly ca?: string;
+  readonly exp?: number;
+  readonly alert_types?: readonly string[];
+  readonly fields: Readonly<Record<string, { interval_seconds: number; minimum_delta?: number }>>;
+}
+
+/** The audience the vehicle-command proxy signs configs for. */
+export const TELEMETRY_AUDIENCE = "com.tesla.fleet.TelemetryClient";
 
 export interface Billing {
   /** Billable answers by Tesla category (summary calls are counted in `data`). */
@@ -64,6 +91,8 @@ export class FakeTesla {
   readonly unexpected: string[] = [];
   readonly #billing = { data: 0, wakes: 0, commands: 0, summary: 0 };
   readonly #daily = new Map<number, number>();
+  /** The config sent to the car (seconds from the start), and whether the car took it. */
+  #telemetry?: { config: HeldTelemetryConfig; sentAt: number; adoptedAt?: number };
   readonly #server?: Deno.HttpServer<Deno.NetAddr>;
   #url = "http://fake-tesla.invalid";
 
@@ -107,6 +136,17 @@ export class FakeTesla {
     return this.#server?.shutdown() ?? Promise.resolve();
   }
 
+  /**
+   * The streaming config the car uses at t, once it has connected since it was sent (a car
+   * takes a new config at its next connection); undefined before.
+   */
+  telemetryConfig(t = this.t()): HeldTelemetryConfig | undefined {
+    const held = this.#telemetry;
+    if (!held || this.options.telemetry?.limitReached || t < held.sentAt) return undefined;
+    if (held.adoptedAt === undefined && this.car.stateAt(t) === "online") held.adoptedAt = t;
+    return held.adoptedAt !== undefined && t >= held.adoptedAt ? held.config : undefined;
+  }
+
   /** Seconds from the scenario start, now. */
   t(): number {
     return this.options.clock.now() / 1000 - this.scenario.startedAt;
@@ -116,11 +156,11 @@ export class FakeTesla {
     const url = new URL(req.url);
     const sso = await this.auth.handle(req);
     if (sso) return sso;
-    if (url.pathname.startsWith("/api/1/")) return this.#api(req, url);
+    if (url.pathname.startsWith("/api/1/")) return await this.#api(req, url);
     return this.#unexpected(req, url);
   }
 
-  #api(req: Request, url: URL): Response {
+  async #api(req: Request, url: URL): Promise<Response> {
     const route = matchRoute(req.method, url.pathname);
     if (!route) return this.#unexpected(req, url);
     const answer = (status: number, body: unknown, headers: Record<string, string> = {}) => {
@@ -173,8 +213,93 @@ export class FakeTesla {
           response: filterVehicleData(data, url.searchParams.get("endpoints")),
         });
       }
+      case "/api/1/vehicles/fleet_telemetry_config_jws":
+        return answer(...this.#takeConfig(await req.text(), t));
+      case "/api/1/vehicles/{id}/fleet_telemetry_config": {
+        if (req.method === "DELETE") {
+          const had = this.#telemetry !== undefined;
+          this.#telemetry = undefined;
+          return answer(200, { response: { updated_vehicles: had ? 1 : 0 } });
+        }
+        return answer(200, { response: this.#heldConfig(t) });
+      }
+      case "/api/1/vehicles/{id}/fleet_telemetry_errors":
+        return answer(200, {
+          response: { fleet_telemetry_errors: this.options.telemetry?.errors ?? [] },
+        });
     }
     return this.#unexpected(req, url);
+  }
+
+  /**
+   * `fleet_telemetry_config_jws` (what the vehicle-command proxy forwards): `{vins, token}`,
+   * the token a JWS whose claims are the config. Tesla's answer shape, skips included
+   * (https://developer.tesla.com/docs/fleet-api/endpoints/vehicle-endpoints); the signature is
+   * not checked here, and the 400 body for a malformed token is the fake's own.
+   */
+  #takeConfig(text: string, t: number): [number, unknown] {
+    const bad = (why: string) =>
+      [400, { response: null, error: "invalid_request", error_description: why }] as [
+        number,
+        unknown,
+      ];
+    let body: { vins?: unknown; token?: unknown };
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return bad("body is not JSON");
+    }
+    const vins = Array.isArray(body.vins) ? body.vins.map(String) : [];
+    if (!vins.length || typeof body.token !== "string") return bad("vins and token required");
+    const claims = jwsClaims(body.token);
+    if (!claims || claims.aud !== TELEMETRY_AUDIENCE) return bad("token is not a signed config");
+    const { aud: _aud, iss: _iss, ...config } = claims;
+    if (typeof config.hostname !== "string" || !config.fields) return bad("config incomplete");
+    const skipped: Record<string, string[]> = {
+      missing_key: [],
+      unsupported_hardware: [],
+      unsupported_firmware: [],
+      max_configs: [],
+    };
+    let updated = 0;
+    for (const vin of vins) {
+      const o = this.options.telemetry ?? {};
+      if (vin !== this.scenario.vin) continue; // not this account's car: Tesla ignores it
+      if (o.keyPaired === false) skipped.missing_key.push(vin);
+      else if (o.skip) skipped[o.skip].push(vin);
+      else {
+        this.#telemetry = {
+          config: { port: 443, ...config } as HeldTelemetryConfig,
+          sentAt: t,
+        };
+        updated++;
+      }
+    }
+    return [200, { response: { updated_vehicles: updated, skipped_vehicles: skipped } }];
+  }
+
+  /** `GET …/fleet_telemetry_config`: the target config, `synced`, the key and the limit. */
+  #heldConfig(t: number): Record<string, unknown> {
+    const o = this.options.telemetry ?? {};
+    const synced = this.telemetryConfig(t) !== undefined;
+    const held = o.limitReached ? undefined : this.#telemetry?.config;
+    const config = held
+      ? {
+        hostname: held.hostname,
+        port: held.port,
+        ...(held.ca ? { ca: held.ca } : {}),
+        ...(held.exp ? { exp: held.exp } : {}),
+        prefer_typed: true,
+        fields: held.fields,
+      }
+      : null;
+    return {
+      synced,
+      config,
+      alert_types: held?.alert_types ?? [],
+      limit_reached: o.limitReached === true,
+      key_paired: o.keyPaired !== false,
+    };
   }
 
   #summary(t: number): Record<string, unknown> {
@@ -239,7 +364,40 @@ const ROUTES: readonly [string, RegExp, string][] = [
   ["GET", /^\/api\/1\/vehicles\/([^/]+)$/, "/api/1/vehicles/{id}"],
   ["GET", /^\/api\/1\/vehicles\/([^/]+)\/vehicle_data$/, "/api/1/vehicles/{id}/vehicle_data"],
   ["POST", /^\/api\/1\/vehicles\/([^/]+)\/wake_up$/, "/api/1/vehicles/{id}/wake_up"],
+  [
+    "POST",
+    /^\/api\/1\/vehicles\/fleet_telemetry_config_jws$/,
+    "/api/1/vehicles/fleet_telemetry_config_jws",
+  ],
+  [
+    "GET",
+    /^\/api\/1\/vehicles\/([^/]+)\/fleet_telemetry_config$/,
+    "/api/1/vehicles/{id}/fleet_telemetry_config",
+  ],
+  [
+    "DELETE",
+    /^\/api\/1\/vehicles\/([^/]+)\/fleet_telemetry_config$/,
+    "/api/1/vehicles/{id}/fleet_telemetry_config",
+  ],
+  [
+    "GET",
+    /^\/api\/1\/vehicles\/([^/]+)\/fleet_telemetry_errors$/,
+    "/api/1/vehicles/{id}/fleet_telemetry_errors",
+  ],
 ];
+
+/** The claims of a compact JWS (not verified); undefined when it is not one. */
+function jwsClaims(token: string): Record<string, unknown> | undefined {
+  const parts = token.split(".");
+  if (parts.length !== 3) return undefined;
+  try {
+    const b64 = parts[1].replace(/-/g, "+").replace(/_/g, "/");
+    const claims = JSON.parse(atob(b64 + "=".repeat((4 - b64.length % 4) % 4)));
+    return claims && typeof claims === "object" ? claims : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function matchRoute(method: string, path: string): Route | undefined {
   for (const [m, re, template] of ROUTES) {
