@@ -27,6 +27,7 @@ interface Compose {
     depends_on?: Record<string, { condition: string }>;
     command?: string | string[];
     environment?: Record<string, string>;
+    profiles?: string[];
   }>;
   volumes?: Record<string, unknown>;
 }
@@ -39,8 +40,12 @@ async function composeConfig(env: Record<string, string> = {}): Promise<Compose>
 
 Deno.test("docker-compose accepts compose.yaml; mounts exist, images pinned, restarts set", async () => {
   const config = await composeConfig();
-  const names = Object.keys(config.services).sort();
-  assertEquals(names, ["ev-observer", "grafana", "greptimedb", "prometheus"]);
+  const names = (profile?: string) =>
+    Object.entries(config.services).filter(([, s]) => s.profiles?.[0] === profile)
+      .map(([n]) => n).sort();
+  assertEquals(names(), ["ev-observer", "grafana", "greptimedb", "prometheus"]);
+  // Opt-in profiles (README): off, they add nothing to the stack above.
+  assertEquals(names("streaming"), ["fleet-telemetry", "mosquitto", "vehicle-command"]);
   for (const [name, svc] of Object.entries(config.services)) {
     assertEquals(svc.restart, "unless-stopped", `${name} restarts`);
     if (svc.image) {
