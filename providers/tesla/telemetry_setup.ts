@@ -221,12 +221,43 @@ const usd = (n: number) => `$${n.toFixed(2)}`;
 const count = (n: number) => Math.round(n).toLocaleString("en-US");
 const cars = (n: number) => `${n} car${n === 1 ? "" : "s"}`;
 
+/** The unit of a field's `minimum_delta` (Tesla's units; Location in metres). */
+const DELTA_UNITS: Readonly<Record<string, string>> = {
+  VehicleSpeed: " mph",
+  Location: " m",
+  GpsHeading: "°",
+  Odometer: " mi",
+  Soc: " %",
+  BatteryLevel: " %",
+  EstBatteryRange: " mi",
+  RatedRange: " mi",
+  IdealBatteryRange: " mi",
+  EnergyRemaining: " kWh",
+  ACChargingPower: " kW",
+  DCChargingPower: " kW",
+  ACChargingEnergyIn: " kWh",
+  DCChargingEnergyIn: " kWh",
+  ChargerVoltage: " V",
+  ChargeAmps: " A",
+  TimeToFullCharge: " h",
+  InsideTemp: " °C",
+  OutsideTemp: " °C",
+  ModuleTempMin: " °C",
+  ModuleTempMax: " °C",
+  TpmsPressureFl: " bar",
+  TpmsPressureFr: " bar",
+  TpmsPressureRl: " bar",
+  TpmsPressureRr: " bar",
+};
+
 /** One line per field: how often, and its share of the month. */
 function fieldLines(fields: Readonly<Record<string, FieldConfig>>, est: Estimate): string[] {
   return Object.entries(fields).map(([field, c]) => {
-    const delta = c.minimum_delta !== undefined ? `, when it moves ${c.minimum_delta}` : "";
+    const delta = c.minimum_delta !== undefined
+      ? `, when it moves ${c.minimum_delta}${DELTA_UNITS[field] ?? ""}`
+      : "";
     const left = `  ${field.padEnd(20)} every ${c.interval_seconds} s${delta}`;
-    return `${left.padEnd(58)} ≈ ${count(est.perField[field])}/month`;
+    return `${left.padEnd(62)} ≈ ${count(est.perField[field])}/month`;
   });
 }
 
@@ -331,7 +362,9 @@ export async function runTelemetrySetup(
   const use = COMMUTER_DAY;
   io.print(
     `Estimate: ≈ ${count(est.total)} signals a month for ${cars(vins.length)} ` +
-      `(${count(est.perCar)} each, in a month of ${use.drives} drives ` +
+      `(${
+        vins.length > 1 ? `${count(est.perCar)} each, ` : ""
+      }in a month of ${use.drives} drives ` +
       `(${Math.round(use.seconds.driving / 60)} min) and a ` +
       `${use.seconds.charging / 3600} h charge a day)`,
   );
