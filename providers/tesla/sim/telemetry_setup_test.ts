@@ -54,12 +54,14 @@ async function rig(
     budget?: number;
     proxyUrl?: string;
     trustProxy?: boolean;
+    /** The app's client is registered at the fake SSO (default true): refreshes work. */
+    knownClient?: boolean;
   } = {},
 ): Promise<Rig> {
   const clock = new VirtualClock((day.startedAt + (opts.t ?? DRIVING)) * 1000, 0);
   const fake = new FakeTesla({
     clock,
-    clients: [{ clientId: "ev-observer-test" }],
+    ...(opts.knownClient === false ? {} : { clients: [{ clientId: "ev-observer-test" }] }),
     ...(opts.telemetry ? { telemetry: opts.telemetry } : {}),
   });
   const proxy = await FakeProxy.start({
@@ -315,6 +317,23 @@ for (
     }
   });
 }
+
+Deno.test("telemetry setup: the proxy refuses the token and the refresh fails → sign in again", async () => {
+  const r = await rig({
+    knownClient: false,
+    refuse: { status: 401, body: { response: null, error: "invalid bearer token" } },
+  });
+  try {
+    const err = await assertRejects(() => runTelemetrySetup(r.request, r.io));
+    assertStringIncludes(err.message, "refused the token, and refreshing it failed");
+    assertStringIncludes(
+      err.message,
+      "run `deno task auth tesla --account home --config config.yaml`",
+    );
+  } finally {
+    await r.close();
+  }
+});
 
 Deno.test("telemetry setup: a budget below the slowest set is refused naming budget_usd", async () => {
   const r = await rig({ budget: 0.001 });
