@@ -297,6 +297,11 @@ The code expires after a few minutes: paste promptly.`.trim();
 
 /** The sign-in plan for `deno task auth tesla`. */
 export function teslaSignInPlan(request: SignInRequest): SignInPlan<TeslaTokenExtra> {
+  for (const flag of ["proxy", "proxy-ca", "yes"]) {
+    if (request.options[flag] !== undefined) {
+      throw new ConfigError(`--${flag} goes with --telemetry (it does not change a sign-in)`);
+    }
+  }
   const identity = teslaIdentity(request.account, {
     label: request.label,
     env: request.env,

@@ -18,7 +18,7 @@ import {
 } from "../../../core/testing.ts";
 import { recordFromGrant } from "../../../core/tokens.ts";
 import { Mosquitto } from "../../../replay/mosquitto.ts";
-import { teslaTokenStore } from "../identity.ts";
+import { teslaSignInPlan, teslaTokenStore } from "../identity.ts";
 import { TeslaStream } from "../stream.ts";
 import { DEFAULT_FIELDS, estimate } from "../telemetry_fields.ts";
 import { runTelemetrySetup } from "../telemetry_setup.ts";
@@ -410,6 +410,23 @@ Deno.test("auth --telemetry → the car takes the config → the emulator stream
     await running.catch(() => {});
     await publisher.close();
     await broker.stop();
+    await r.close();
+  }
+});
+
+Deno.test("--yes, --proxy and --proxy-ca without --telemetry are refused, not ignored", async () => {
+  const r = await rig();
+  try {
+    for (const options of [{ yes: true }, { proxy: "https://localhost:1" }, { "proxy-ca": "x" }]) {
+      let message = "";
+      try {
+        teslaSignInPlan({ ...r.request, options });
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      assertStringIncludes(message, "goes with --telemetry");
+    }
+  } finally {
     await r.close();
   }
 });
