@@ -30,6 +30,7 @@ import {
 } from "./identity.ts";
 import { FleetBaseUrl } from "./region.ts";
 import type { TelemetryKeys } from "./stream_config.ts";
+import type { TeslaTokenExtra } from "./types.ts";
 import {
   chooseFields,
   COMMUTER_DAY,
@@ -399,14 +400,21 @@ export async function runTelemetrySetup(
     },
     tokens.httpAuth(),
   );
-  const created = await sendThroughProxy(proxyHttp, plan, { vins, config }, api, signIn);
+  const created = await sendThroughProxy(
+    proxyHttp,
+    plan,
+    { vins, config },
+    api,
+    signIn,
+    clock.now(),
+  );
   return await report(created, vins, api, plan, io);
 }
 
 /** The account's Fleet API, on its regional host. */
 function teslaFleetApi(
   http: Http,
-  tokens: TokenManager<import("./types.ts").TeslaTokenExtra>,
+  tokens: TokenManager<TeslaTokenExtra>,
   store: ReturnType<typeof teslaTokenStore>,
   identity: TeslaIdentity,
   request: SignInRequest,
@@ -448,6 +456,7 @@ async function sendThroughProxy(
   body: { vins: string[]; config: FleetTelemetryConfig },
   api: TeslaApi,
   signIn: string,
+  nowMs: number,
 ): Promise<CreateAnswer> {
   const where = `the vehicle-command proxy at ${plan.proxyUrl}`;
   let res;
@@ -489,7 +498,7 @@ async function sendThroughProxy(
       );
     }
   }
-  const error = classify(res, CONFIG_ENDPOINT, Date.now());
+  const error = classify(res, CONFIG_ENDPOINT, nowMs);
   const detail = redact(errorText(res.text), body.vins);
   const said = `${where} refused the configuration: HTTP ${res.status}${
     detail ? ` (${detail})` : ""
