@@ -246,7 +246,11 @@ export async function permissionsFor(
     const providers = [...new Set(config.accounts.map((a) => a.provider))];
     const parts = await Promise.all([
       ...["poll", "replay", "healthcheck"].map((c) => permissionsFor(c, args, env)),
-      ...providers.map((p) => permissionsFor("auth", [p, ...args], env)),
+      // With each step on a signed-in account (`--telemetry`): the binary may run those too.
+      ...providers.map((p) => {
+        const steps = Object.keys(PLUGINS.find((x) => x.id === p)?.signIn?.setups ?? {});
+        return permissionsFor("auth", [p, ...args, ...steps.map((f) => `--${f}`)], env);
+      }),
     ]);
     return union(parts);
   }

@@ -124,6 +124,9 @@ Deno.test("auth permissions: the proxy host and the certificates only with --tel
     ], {});
     assert(flagged.net.includes("proxy.example.net:4443") && !flagged.net.includes(proxyHost));
     assert(flagged.read.includes("other.pem") && !flagged.read.includes("certs/proxy.pem"));
+    // The compiled binary carries its config's permissions for every command, --telemetry too.
+    const binary = await permissionsFor("binary", ["--config", "config.yaml"], {});
+    assert(binary.net.includes(proxyHost) && binary.read.includes("certs/proxy.pem"));
   } finally {
     Deno.chdir(cwd);
     await s.close();
