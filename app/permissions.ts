@@ -11,6 +11,7 @@ import { listenProblem } from "../core/listen.ts";
 import { otlpSettings } from "../export/otlp.ts";
 import { OPEN_METEO_URL, OPENWEATHERMAP_URL } from "../enrich/weather_sources.ts";
 import { PLUGINS } from "../providers/mod.ts";
+import { MOSQUITTO } from "../replay/mosquitto.ts";
 import { configPath } from "./accounts.ts";
 import { sessionsPath } from "./sessions.ts";
 import type { Permissions } from "./launch.ts";
@@ -200,7 +201,8 @@ export async function permissionsFor(
       write: [],
       env: true,
       sys: OTEL_SYS,
-      run: [],
+      // The broker streamed cassettes play through (started without a config file).
+      run: [MOSQUITTO],
     });
   }
 
