@@ -242,6 +242,11 @@ export async function main(args: string[] = Deno.args): Promise<void> {
   } else {
     const controller = new AbortController();
     onShutdownSignal(controller, log);
+    // A car its stream delivers is not polled: its progress lines come from what it streams.
+    readings.onSnapshot((snapshot) => {
+      const t = targets.find((t) => vehicleKey(t.vehicle) === vehicleKey(snapshot.vehicle));
+      if (t?.stream?.live(t.vehicle)) progress(t, { kind: "snapshot", snapshot });
+    });
     session.playStreams();
     do {
       const remaining = (origin + duration) * 1000 - clock.now();

@@ -27,8 +27,10 @@ export const teslaSim: VendorSim = {
       clock: o.clock,
       log: o.log.child({ provider: "tesla", account: o.account, source: "telemetry" }),
       location: o.location,
-      // Real milliseconds: at 1440× the default 200 ms would merge almost five virtual minutes.
-      groupMs: 5,
+      // Real milliseconds: at 1440× the default 200 ms would merge almost five virtual minutes
+      // of messages into one record. 1 ms still spans 1.4 virtual seconds, so a second may join
+      // the next one's record (logged as a replayed backlog; the newest values are recorded).
+      groupMs: 1,
     });
   },
 };
