@@ -36,6 +36,12 @@ export interface ReplaySession {
   playStreams(): void;
   /** Publishes every message recorded up to `unixS` (replay --once, tests). */
   publishUntil(unixS: number): Promise<void>;
+  /**
+   * Stops the consumers and players and opens new consumers (in `streams` and `targets`), for
+   * a pass of the cassettes over again (`replay --loop`): a consumer keeps the newest value it
+   * saw (BMW drops older ones), so the same day again needs a fresh one. Then connect and play.
+   */
+  rewind(): Promise<void>;
   shutdown(): Promise<void>;
 }
 
@@ -74,13 +80,21 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
   const targets: PollTarget[] = [];
   const budgets = new Map<string, Budget>();
   const streams: ReplayStream[] = [];
+  /** Opens each stream's consumer again (rewind). */
+  const openers: (() => ReplayStream)[] = [];
   const players: StreamPlayer[] = [];
-  const stop = new AbortController();
-  const running: Promise<void>[] = [];
+  /** The consumers' and players' runs of this pass. */
+  let pass = new AbortController();
+  let running: Promise<void>[] = [];
   let broker: Mosquitto | undefined;
-  const shutdown = async () => {
-    stop.abort();
+  const stopPass = async () => {
+    pass.abort();
     await Promise.all(running);
+    running = [];
+    pass = new AbortController();
+  };
+  const shutdown = async () => {
+    await stopPass();
     await Promise.all(players.map((p) => p.close()));
     await broker?.close();
     await Promise.all(fakes.map((f) => f.shutdown()));
@@ -122,16 +136,21 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
               `${cassette.vendor} simulator has no stream consumer to play them to`,
           );
         }
-        stream = sim.replayStream({
-          brokerUrl: broker.url,
-          cassette,
-          account: run.name,
-          readings,
-          clock,
-          log,
-          location: options.location,
-        });
+        const { replayStream } = sim;
+        const url = broker.url;
+        const open = () =>
+          replayStream({
+            brokerUrl: url,
+            cassette,
+            account: run.name,
+            readings,
+            clock,
+            log,
+            location: options.location,
+          });
+        stream = open();
         streams.push(stream);
+        openers.push(open);
         players.push(
           await StreamPlayer.connect(
             broker.url,
@@ -173,7 +192,7 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
     players,
     unmatched: () => fakes.flatMap((f) => f.unmatched),
     connectStreams: async () => {
-      for (const stream of streams) running.push(stream.run(stop.signal));
+      for (const stream of streams) running.push(stream.run(pass.signal));
       const deadline = Date.now() + SUBSCRIBE_MS;
       while (!streams.every((s) => s.connected)) {
         if (Date.now() > deadline) {
@@ -186,10 +205,20 @@ export async function startReplay(options: ReplayOptions): Promise<ReplaySession
       }
     },
     playStreams: () => {
-      for (const p of players) running.push(p.run(clock, stop.signal));
+      for (const p of players) running.push(p.run(clock, pass.signal));
     },
     publishUntil: async (unixS) => {
       for (const p of players) await p.publishUntil(unixS - p.startedAt);
+    },
+    rewind: async () => {
+      await stopPass();
+      for (const [k, open] of openers.entries()) {
+        const old = streams[k];
+        streams[k] = open();
+        for (const [j, t] of targets.entries()) {
+          if (t.stream === old) targets[j] = { ...t, stream: streams[k] };
+        }
+      }
     },
     shutdown,
   };

@@ -206,6 +206,21 @@ Deno.test("replay: the BMW day streams through a real Mosquitto into both export
     assertEquals(session.players[0].published, cassette.messages!.length, "every message");
     assert(checked > 1500, `${checked} values checked`);
     assertEquals(session.unmatched(), []);
+
+    // replay --loop: the day again, through a fresh consumer (the first one keeps the newest
+    // values it saw and would drop the new pass's older ones).
+    const first = session.streams[0];
+    await session.rewind();
+    assert(session.streams[0] !== first && session.targets[0].stream === session.streams[0]);
+    clock.advance(startMs - clock.now());
+    await session.connectStreams();
+    const before = snapshots;
+    await session.publishUntil(startMs / 1000);
+    await until("the new pass's first message", () => snapshots > before);
+    const again = readings.vehicles.get(key)!.snapshot!;
+    for (const e of truth(stateAt(events, startMs))) {
+      assertAlmostEquals(stored(again, e)!, e[2], 1e-9, `pass 2: ${e[0]} at 00:00`);
+    }
   } finally {
     await session.shutdown();
     await otlp.shutdown();

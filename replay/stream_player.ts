@@ -47,13 +47,11 @@ export class StreamPlayer {
 
   /**
    * Publishes every message recorded at or before `t` (cassette seconds) not published yet.
-   * A `t` before what was published (the clock went back: `replay --loop`) starts over there.
+   * A `t` before what was published (the clock went back: `replay --loop`) starts a new pass:
+   * what was recorded up to `t` is published again, at once.
    */
   async publishUntil(t: number): Promise<number> {
-    if (t < this.#upTo) {
-      this.#next = this.messages.findIndex((m) => m.at > t);
-      if (this.#next < 0) this.#next = this.messages.length;
-    }
+    if (t < this.#upTo) this.#next = 0;
     this.#upTo = t;
     let n = 0;
     while (this.#next < this.messages.length && this.messages[this.#next].at <= t) {

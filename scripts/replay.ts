@@ -271,7 +271,14 @@ export async function main(args: string[] = Deno.args): Promise<void> {
       clearTimeout(timer);
       if (values.loop && !controller.signal.aborted) {
         log.info("cassette ended; starting over");
+        // The streams stop before the clock goes back, so nothing of the new pass goes to the
+        // consumers of the old one.
+        if (session.streams.length) await session.rewind();
         clock.advance(-duration * 1000);
+        if (session.streams.length) {
+          await session.connectStreams().catch((e) => fail(e, log));
+          session.playStreams();
+        }
         continue;
       }
       break;
