@@ -7,6 +7,10 @@ FROM denoland/deno:debian-2.9.6
 # process, which runs as the image's unprivileged `deno` user (uid 1993) and may write only
 # its state_dir (/data).
 RUN mkdir -p /data /etc/ev-observer && chown deno:deno /data
+# Mosquitto: the demo's streamed days (BMW, Tesla Fleet Telemetry) play through a broker that
+# replay starts on loopback.
+RUN apt-get update && apt-get install -y --no-install-recommends mosquitto \
+    && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 
 # Dependencies first, so a code change does not download them again. The lock is frozen:

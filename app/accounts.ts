@@ -11,6 +11,7 @@ import { Http, type HttpOptions } from "../core/http.ts";
 import { type Logger, registerSecret } from "../core/log.ts";
 import type { AccountRun } from "../core/poller.ts";
 import type { Readings } from "../core/readings.ts";
+import type { PushSource } from "../core/source.ts";
 import type { TokenStatus } from "../core/tokens.ts";
 import { COUNT_EVERY_REQUEST, UsageMeter } from "../core/usage.ts";
 import { vendorPlugin } from "../providers/mod.ts";
@@ -43,6 +44,8 @@ export interface AccountWiring {
   readonly budgets: Map<string, Budget>;
   /** Sees each account's Http before first use (the recorder attaches here). */
   readonly onHttp?: (http: Http) => void;
+  /** Sees each account's stream before it runs (the recorder captures its messages here). */
+  readonly onStream?: (stream: PushSource) => void;
   /** Http limits and fetch for this account (replay's fault injection, timeouts). */
   readonly http?: Partial<Omit<HttpOptions, "provider" | "readings" | "now">>;
   /** A token source instead of the environment and the token store (replay). */
@@ -120,6 +123,7 @@ export async function openAccount(
     log,
     location: w.location,
   });
+  if (session.stream) w.onStream?.(session.stream);
   const status = session.tokenStatus();
   if (status.state === "missing" || status.state === "sign_in_needed") {
     // The scheduler keeps retrying, so signing in later needs no restart.
@@ -139,7 +143,10 @@ export async function openAccount(
  */
 export async function openConfiguredAccounts(
   config: Config,
-  context: Pick<AccountWiring, "configPath" | "env" | "readings" | "log" | "invokedAs" | "onHttp">,
+  context: Pick<
+    AccountWiring,
+    "configPath" | "env" | "readings" | "log" | "invokedAs" | "onHttp" | "onStream"
+  >,
   pick: (account: AccountConfig) => AccountConfig | undefined = (account) => account,
 ): Promise<Opened[]> {
   const wiring: AccountWiring = {

@@ -11,6 +11,7 @@ import { listenProblem } from "../core/listen.ts";
 import { otlpSettings } from "../export/otlp.ts";
 import { OPEN_METEO_URL, OPENWEATHERMAP_URL } from "../enrich/weather_sources.ts";
 import { PLUGINS } from "../providers/mod.ts";
+import { MOSQUITTO } from "../replay/mosquitto.ts";
 import { configPath } from "./accounts.ts";
 import { sessionsPath } from "./sessions.ts";
 import type { Permissions } from "./launch.ts";
@@ -27,10 +28,12 @@ export function urlHost(url: string): string {
   return port ? `${u.hostname}:${port}` : u.hostname;
 }
 
-/** Files the accounts' plug-ins read besides the config and state (a stream's CA file). */
-function accountFiles(config: Config): string[] {
+/** Files the accounts' (or one provider's) plug-ins read besides config and state (a CA). */
+function accountFiles(config: Config, provider?: string): string[] {
   return config.accounts.flatMap((account) =>
-    PLUGINS.find((p) => p.id === account.provider)?.files?.(account) ?? []
+    provider !== undefined && account.provider !== provider
+      ? []
+      : PLUGINS.find((p) => p.id === account.provider)?.files?.(account) ?? []
   );
 }
 
@@ -154,7 +157,8 @@ export async function permissionsFor(
     const base = str(values["base-url"]);
     return tidy({
       net: [...accountHosts(config, provider), ...base ? [urlHost(base)] : []],
-      read: [...path ? [path] : [], state, dirOf(out)],
+      // A streaming account reads its broker's CA file, as it does under `poll`.
+      read: [...path ? [path] : [], state, dirOf(out), ...accountFiles(config, provider)],
       write: [state, dirOf(out)],
       env: true,
       sys: OTEL_SYS,
@@ -212,7 +216,8 @@ export async function permissionsFor(
       write: [],
       env: true,
       sys: OTEL_SYS,
-      run: [],
+      // The broker streamed cassettes play through (started without a config file).
+      run: [MOSQUITTO],
     });
   }
 

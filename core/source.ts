@@ -95,4 +95,9 @@ export interface PushSource {
    * to the stream again: its next wake comes through the stream.
    */
   polled?(vehicle: VehicleRef, state: VehicleState): void;
+  /** Sees every message as it arrives, before it is handled (`record` captures it here). */
+  observe?(observer: MessageObserver): void;
 }
+
+/** A streamed message as it came off the wire: its topic and raw payload. */
+export type MessageObserver = (topic: string, payload: Uint8Array) => void;

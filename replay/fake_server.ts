@@ -5,6 +5,8 @@
  */
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/log.ts";
+import type { Readings } from "../core/readings.ts";
+import type { PushSource } from "../core/source.ts";
 import type { Cassette, CassetteExchange } from "./cassette.ts";
 import { type FaultPlan, withFaults } from "./faults.ts";
 
@@ -24,6 +26,28 @@ export interface VendorSim {
   readonly replayAccount?: Readonly<Record<string, string>>;
   /** The scripted cassettes this vendor's simulator generates, by path under fixtures/. */
   readonly cassettes?: () => Readonly<Record<string, Cassette>>;
+  /**
+   * The vendor's real stream consumer, pointed at the broker replay plays a cassette's
+   * messages into (its topics name the account and cars as recorded).
+   */
+  readonly replayStream?: (options: ReplayStreamOptions) => ReplayStream;
+}
+
+/** What replay hands a simulator to open its consumer on the replay broker. */
+export interface ReplayStreamOptions {
+  readonly brokerUrl: string;
+  readonly cassette: Cassette;
+  /** The replay account's name (metrics labels). */
+  readonly account: string;
+  readonly readings: Readings;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly location: boolean;
+}
+
+/** A consumer that says when it is subscribed (replay publishes only then). */
+export interface ReplayStream extends PushSource {
+  readonly connected: boolean;
 }
 
 export interface FakeRequest {

@@ -1,11 +1,26 @@
 /**
- * A real Mosquitto for tests (Debian's `mosquitto`): started on a free loopback port from a
- * config written to a temporary folder, optionally with a password file and a TLS listener
- * (a throwaway CA and a server certificate for `localhost`, made with openssl). `stop` kills
- * it, as a broker crash would; `start` brings it back on the same port.
+ * A real Mosquitto (Debian's `mosquitto`) for tests and replay, on a free loopback port. Plain:
+ * no file at all (`-p PORT`: Mosquitto then listens on loopback only and lets anyone in), so
+ * replay needs no write permission. With a password file or a TLS listener (a throwaway CA and
+ * a server certificate for `localhost`, made with openssl): from a config written to a
+ * temporary folder. `stop` kills it, as a broker crash would; `start` brings it back on the
+ * same port.
  */
 
 export const MOSQUITTO = "/usr/sbin/mosquitto";
+
+/** Mosquitto is not installed: the message names the package and the command that adds it. */
+export class BrokerMissingError extends Error {
+  /** `why`: what needs the broker, said first. */
+  constructor(binary: string, why?: string) {
+    super(
+      `${why ? `${why}, and ` : ""}Mosquitto, the MQTT broker, is not installed (${binary} ` +
+        "is missing): install the Debian package mosquitto (apt-get install mosquitto; " +
+        "`./dev demo` and `./dev test` install it)",
+    );
+    this.name = "BrokerMissingError";
+  }
+}
 
 export interface BrokerOptions {
   /** Require this user name and password (no anonymous clients). */
@@ -14,6 +29,8 @@ export interface BrokerOptions {
   readonly tls?: boolean;
   /** Where its temporary folder goes (default: the system's); the bench may write only ./state. */
   readonly parent?: string;
+  /** The program (tests of a missing broker name one that does not exist). */
+  readonly binary?: string;
 }
 
 export class Mosquitto {
@@ -21,17 +38,28 @@ export class Mosquitto {
   #log = "";
 
   private constructor(
-    readonly dir: string,
+    /** The config's folder; none for a plain broker. */
+    readonly dir: string | undefined,
     readonly port: number,
     readonly tls: boolean,
+    readonly binary: string,
     /** The CA that signed the broker's certificate (TLS only). */
     readonly caPem?: string,
   ) {}
 
-  /** Starts a broker; throws with its log when it does not come up. */
+  /**
+   * Starts a broker; throws BrokerMissingError when Mosquitto is not installed, and with its
+   * log when it does not come up.
+   */
   static async start(options: BrokerOptions = {}): Promise<Mosquitto> {
-    const dir = await Deno.makeTempDir({ prefix: "ev-mosquitto-", dir: options.parent });
+    const binary = options.binary ?? MOSQUITTO;
     const port = freePort();
+    if (!options.user && !options.tls) {
+      const broker = new Mosquitto(undefined, port, false, binary);
+      await broker.start();
+      return broker;
+    }
+    const dir = await Deno.makeTempDir({ prefix: "ev-mosquitto-", dir: options.parent });
     const lines = [`listener ${port} 127.0.0.1`, "persistence false", "log_dest stderr"];
     // Run as root (CI), Mosquitto would switch to its own user, which cannot read this folder.
     if (Deno.uid() === 0) lines.push("user root");
@@ -48,8 +76,13 @@ export class Mosquitto {
       lines.push(`cafile ${dir}/ca.pem`, `certfile ${dir}/server.pem`, `keyfile ${dir}/server.key`);
     }
     await Deno.writeTextFile(`${dir}/mosquitto.conf`, lines.join("\n") + "\n");
-    const broker = new Mosquitto(dir, port, options.tls === true, caPem);
-    await broker.start();
+    const broker = new Mosquitto(dir, port, options.tls === true, binary, caPem);
+    try {
+      await broker.start();
+    } catch (err) {
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+      throw err;
+    }
     return broker;
   }
 
@@ -68,12 +101,18 @@ export class Mosquitto {
 
   async start(): Promise<void> {
     if (this.#process) return;
-    const child = new Deno.Command(MOSQUITTO, {
-      args: ["-c", `${this.dir}/mosquitto.conf`],
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
+    let child: Deno.ChildProcess;
+    try {
+      child = new Deno.Command(this.binary, {
+        args: this.dir ? ["-c", `${this.dir}/mosquitto.conf`] : ["-p", String(this.port)],
+        stdin: "null",
+        stdout: "null",
+        stderr: "piped",
+      }).spawn();
+    } catch (err) {
+      if (err instanceof Deno.errors.NotFound) throw new BrokerMissingError(this.binary);
+      throw err;
+    }
     this.#process = child;
     (async () => {
       const decoder = new TextDecoder();
@@ -110,7 +149,7 @@ export class Mosquitto {
   /** Stops it and removes its folder. */
   async close(): Promise<void> {
     await this.stop();
-    await Deno.remove(this.dir, { recursive: true }).catch(() => {});
+    if (this.dir) await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
 }
 

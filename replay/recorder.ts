@@ -46,6 +46,8 @@ export interface RecorderOptions {
 
 export interface RecorderStats {
   readonly exchanges: number;
+  /** Streamed messages captured. */
+  readonly messages: number;
   /** Seconds since the recording started, on the recorder's clock. */
   readonly seconds: number;
   /** Distinct values replaced, by kind, and coordinates moved. */
@@ -54,6 +56,7 @@ export interface RecorderStats {
 
 /** Response headers worth replaying: the body type and the rate-limit signals. */
 const KEPT_HEADER = /^(content-type|retry-after|(x-)?ratelimit-.+)$/i;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 /** Tolerance when checking that the Http seam and the recorder share a clock. */
 const CLOCK_SLACK_MS = 1_000;
 
@@ -133,14 +136,16 @@ export class Recorder {
 
   /**
    * Redacts one streamed MQTT message and keeps it with its arrival time: a VIN in the topic
-   * as in a path, the payload as a JSON body (kept byte for byte when nothing in it changed,
-   * so Go's encoding survives).
+   * as in a path, an account id there (a UUID: BMW's `<GCID>/<VIN>`) as an id, the payload as
+   * a JSON body (kept byte for byte when nothing in it changed, so Go's encoding survives).
    */
   captureMessage(topic: string, payload: string): void {
     const r = this.redactor;
     const segments = topic.split("/");
     const field = segments.at(-1) ?? "";
-    const redactedTopic = segments.map((s) => isVinShaped(s) ? r.vin(s) : r.text(s)).join("/");
+    const redactedTopic = segments.map((s) =>
+      isVinShaped(s) ? r.vin(s) : UUID.test(s) ? String(r.id(s)) : r.text(s)
+    ).join("/");
     const parsed = parseJsonExact(payload);
     let redacted = r.text(payload);
     if (parsed.ok) {
@@ -156,6 +161,7 @@ export class Recorder {
   stats(): RecorderStats {
     return {
       exchanges: this.#exchanges.length,
+      messages: this.#messages.length,
       seconds: this.#seconds(this.#options.clock.now()),
       redacted: this.redactor.counts(),
     };

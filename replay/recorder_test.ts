@@ -541,3 +541,58 @@ Deno.test("recorder: streamed MQTT messages kept with arrival times, VIN in topi
   assertEquals((await loadCassette(path)).messages, messages);
   await Deno.remove(path);
 });
+
+Deno.test("recorder: a BMW stream message: GCID in topic and payload an id, VIN replaced, position in {value} entries moved", async () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10, 7, 35), 0);
+  const recorder = new Recorder({ clock, vendor: "bmw", scenario: "stream" });
+  const gcid = "3f2a9c1e-8b7d-4e6f-a5c4-2d1e0f9a8b7c";
+  const vin = "WBY71AW0X0FP12345";
+  const at = "2026-03-10T07:35:00.000Z";
+  recorder.captureMessage(
+    `${gcid}/${vin}`,
+    JSON.stringify({
+      vin,
+      entityId: gcid,
+      topic: vin,
+      timestamp: at,
+      data: {
+        "vehicle.cabin.infotainment.navigation.currentLocation.latitude": {
+          timestamp: at,
+          value: "48.13715",
+          unit: "degrees",
+        },
+        "vehicle.cabin.infotainment.navigation.currentLocation.longitude": {
+          timestamp: at,
+          value: 11.57612,
+        },
+        "vehicle.drivetrain.batteryManagement.header": { timestamp: at, value: "71.5", unit: "%" },
+      },
+    }),
+  );
+  const cassette = Cassette.parse(recorder.cassette());
+  const [message] = cassette.messages!;
+  const [topicId, fakeVin] = message.topic.split("/");
+  assert(isValidVin(fakeVin) && fakeVin !== vin, message.topic);
+  const payload = JSON.parse(message.payload);
+  assertEquals(payload.entityId, topicId, "the GCID gets one placeholder, in topic and payload");
+  assertEquals(payload.vin, fakeVin);
+  const data = payload.data;
+  assertAlmostEquals(
+    Number(data["vehicle.cabin.infotainment.navigation.currentLocation.latitude"].value),
+    DEMO_ORIGIN.latitude,
+    1e-9,
+  );
+  assertAlmostEquals(
+    data["vehicle.cabin.infotainment.navigation.currentLocation.longitude"].value,
+    DEMO_ORIGIN.longitude,
+    1e-9,
+  );
+  assertEquals(data["vehicle.drivetrain.batteryManagement.header"].value, "71.5", "values kept");
+  const text = JSON.stringify(cassette);
+  for (const real of [gcid, vin, "48.137", "11.576"]) {
+    assert(!text.includes(real), `${real} written`);
+  }
+  const path = await Deno.makeTempFile({ suffix: ".json" });
+  await recorder.save(path); // the guard finds nothing left
+  await Deno.remove(path);
+});

@@ -25,7 +25,7 @@
  *    fake VIN with the same positions 1–8, 10 and 11 (make, model, year, plant), a new serial
  *    at 12–17 (sequential per cassette, or an HMAC of a secret `vinSeed` for VINs that stay
  *    the same across cassettes) and a valid check digit at 9.
- * 5. Ids (`id`, `id_s`, `uuid`, `din`, keys ending `_id`/`_ids`/`Id`: Tesla `id`,
+ * 5. Ids (`id`, `id_s`, `uuid`, `din`, BMW's `gcid`, keys ending `_id`/`_ids`/`Id`: Tesla `id`,
  *    `vehicle_id`, `user_id`, energy-site and client ids) become 900000001, 900000002… (as
  *    numbers or digit strings, so Tesla's `id` and `id_s` agree; ids beyond 2^53 are read
  *    exactly) or `id-<n>` for non-numeric ids. Templated path segments (`{id}` in
@@ -36,7 +36,8 @@
  *    names, the paired phone's `a2dp_source_name`) become `Demo name <n>`; addresses and
  *    route destinations `Demo place <n>`.
  * 8. Coordinates (keys ending `latitude`/`longitude` such as `native_latitude` and
- *    `active_route_longitude`, `lat`/`lon`/`lng`, GeoJSON `coordinates`) are moved to a demo
+ *    `active_route_longitude`, `lat`/`lon`/`lng`, GeoJSON `coordinates`, and the `value` of a
+ *    `{value, unit, timestamp}` entry under such a key, as BMW sends) are moved to a demo
  *    place: value − first value seen + demo origin (Brandenburg Gate, 52.5163 N 13.3777 E), so
  *    a drive keeps its shape and distances. Exactly 0 (no fix) stays 0. Not with
  *    `keepLocation`, which keeps coordinates (and only coordinates) as recorded.
@@ -119,7 +120,8 @@ function ruleFor(key: string, where: "json" | "form"): Rule {
   if (n === "code") return where === "form" ? "secret" : "code";
   if (n === "vin" || /(_vin|[a-z]Vin)$/.test(key)) return "vin";
   if (
-    key === "id" || n === "ids" || n === "uuid" || n === "din" || /_ids?$/i.test(key) ||
+    key === "id" || n === "ids" || n === "uuid" || n === "din" || n === "gcid" ||
+    /_ids?$/i.test(key) ||
     /[a-z0-9](Id|ID|Ids)$/.test(key)
   ) return "id";
   if (n.includes("email")) return "email";
@@ -288,8 +290,14 @@ export class Redactor {
       const geometry = !this.keepLocation && typeof obj.type === "string" &&
         GEO_TYPES.has(obj.type) && Array.isArray(obj.coordinates);
       const out: Record<string, unknown> = {};
+      // A `{value, unit, timestamp}` entry (BMW CarData, Volvo) is its key's value: a
+      // `…latitude` key's entry holds a coordinate, an id key's an id.
+      const wrapped = key !== "" && ruleFor(key, "json") !== undefined;
       for (const [k, v] of Object.entries(obj)) {
-        out[this.#key(k)] = geometry && k === "coordinates" ? this.#positions(v) : this.json(v, k);
+        const rule = wrapped && k === "value" ? key : k;
+        out[this.#key(k)] = geometry && k === "coordinates"
+          ? this.#positions(v)
+          : this.json(v, rule);
       }
       return out;
     }

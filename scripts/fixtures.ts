@@ -1,14 +1,15 @@
 /**
  * Writes the scripted cassettes of every vendor simulator in providers/sims.ts: for Tesla the
- * reference day and the edge cases (providers/tesla/sim/scenario.ts), for Volvo the three days
- * (providers/volvo/sim/scenario.ts). Run from the project root:
+ * reference day, the edge cases (providers/tesla/sim/scenario.ts) and the streamed day
+ * (stream_cassette.ts), for Volvo the three days (providers/volvo/sim/scenario.ts), for BMW
+ * the i4 day (providers/bmw/sim/cassette.ts). Run from the project root:
  *
  *   deno run --allow-read=fixtures --allow-write=fixtures scripts/fixtures.ts
  *
  * (Read access is needed too: the atomic rename asks for it.)
  *
- * The cassettes are generated, never edited by hand: the scenario tests (tesla, volvo) fail
- * when a file on disk differs from what this script would write now.
+ * The cassettes are generated, never edited by hand: the scenario tests (tesla, volvo) and
+ * scripts/fixtures_test.ts fail when a file on disk differs from what this script would write.
  */
 import { SIMS } from "../providers/sims.ts";
 import { Cassette, saveCassette, writeAtomically } from "../replay/cassette.ts";
@@ -17,11 +18,13 @@ import { flags } from "../app/flags.ts";
 const HELP = `
 deno run --allow-read=fixtures --allow-write=fixtures scripts/fixtures.ts [options]
 
-Writes the scripted Tesla cassettes: fixtures/tesla/day/cassette.json (the reference day)
-and the edge cases fixtures/tesla/{asleep-408,nulls,extra-fields,malformed-types,
-missing-sections,truncated,html-error}/cassette.json, and the Volvo days
-fixtures/volvo/{xc40-bev-day,xc90-phev-day,xc60-petrol-day}/cassette.json. Deterministic:
-running it twice writes the same bytes.
+Writes the scripted Tesla cassettes: fixtures/tesla/day/cassette.json (the reference day),
+fixtures/tesla/stream-day/cassette.json (the same day over Fleet Telemetry) and the edge
+cases fixtures/tesla/{asleep-408,nulls,extra-fields,malformed-types,missing-sections,
+truncated,html-error}/cassette.json; the Volvo days
+fixtures/volvo/{xc40-bev-day,xc90-phev-day,xc60-petrol-day}/cassette.json; and the BMW day
+fixtures/bmw/i4-day/cassette.json (REST and stream messages). Deterministic: running it
+twice writes the same bytes.
 
 Options:
   --out DIR    fixtures folder (default: fixtures)
@@ -32,14 +35,18 @@ Options:
 const INDENTED_LIMIT = 1_000_000;
 
 /**
- * The same atomic write as saveCassette, but one exchange per line: the reference day is too
- * big indented (over 3 MB) and still reads and diffs well this way. Plain JSON either way.
+ * The same atomic write as saveCassette, but one exchange (and one message) per line: the
+ * reference day is too big indented (over 3 MB) and still reads and diffs well this way.
+ * Plain JSON either way.
  */
 async function saveCompact(path: string, cassette: Cassette): Promise<number> {
-  const { exchanges, ...meta } = Cassette.parse(cassette);
+  const { exchanges, messages, ...meta } = Cassette.parse(cassette);
   const head = JSON.stringify(meta, null, 1).replace(/\n}$/, "");
-  const lines = exchanges.map((ex) => JSON.stringify(ex)).join(",\n");
-  const text = `${head},\n "exchanges": [\n${lines}\n ]\n}\n`;
+  const list = (name: string, items: readonly unknown[]) =>
+    `,\n "${name}": [\n${items.map((x) => JSON.stringify(x)).join(",\n")}\n ]`;
+  const text = `${head}${list("exchanges", exchanges)}${
+    messages ? list("messages", messages) : ""
+  }\n}\n`;
   await writeAtomically(path, text);
   return new TextEncoder().encode(text).length;
 }
@@ -62,8 +69,11 @@ async function main(args: string[]): Promise<void> {
     let written = new TextEncoder().encode(indented).length;
     if (written > INDENTED_LIMIT) written = await saveCompact(path, cassette);
     else await saveCassette(path, cassette);
+    const messages = cassette.messages ? `, ${cassette.messages.length} messages` : "";
     console.log(
-      `${path}: ${cassette.exchanges.length} exchanges, ${(written / 1024).toFixed(0)} KiB`,
+      `${path}: ${cassette.exchanges.length} exchanges${messages}, ${
+        (written / 1024).toFixed(0)
+      } KiB`,
     );
   }
 }

@@ -17,7 +17,9 @@ const HELP = `
 deno task record <provider> [options]
 
 Polls your car(s) of one provider exactly as \`poll\` does, and records every exchange into a
-cassette that \`deno task replay --fixtures PATH\` plays back offline. Tokens, codes, secrets,
+cassette that \`deno task replay --fixtures PATH\` plays back offline; an account that streams
+(BMW, a Tesla \`telemetry:\` block) has every MQTT message its consumer receives recorded too,
+with its arrival time. Tokens, codes, secrets,
 API keys, VINs (replaced by a stable fake VIN with a valid check digit), ids, names, e-mails,
 phone numbers and exact coordinates are replaced before anything is written; a final check
 refuses to write the file if any secret seen during the session is still in it.
@@ -108,7 +110,18 @@ export async function main(args: string[] = Deno.args, invokedAs = "ev-observer"
   const readings = new Readings();
   const opened = await openConfiguredAccounts(
     config,
-    { configPath: path, env, readings, log, invokedAs, onHttp: (http) => recorder.attach(http) },
+    {
+      configPath: path,
+      env,
+      readings,
+      log,
+      invokedAs,
+      onHttp: (http) => recorder.attach(http),
+      onStream: (stream) => {
+        const text = new TextDecoder();
+        stream.observe?.((topic, payload) => recorder.captureMessage(topic, text.decode(payload)));
+      },
+    },
     (account) => {
       if (account.provider !== provider) return undefined;
       return {
@@ -127,6 +140,7 @@ export async function main(args: string[] = Deno.args, invokedAs = "ev-observer"
     const stats = recorder.stats();
     log.info("recording", {
       exchanges: stats.exchanges,
+      messages: stats.messages,
       elapsed_s: Math.round(stats.seconds),
       left_s: Math.max(0, Math.round(seconds - stats.seconds)),
     });
@@ -155,9 +169,11 @@ export async function main(args: string[] = Deno.args, invokedAs = "ev-observer"
     fail(err, log);
   }
   const stats = recorder.stats();
-  log.info("cassette written", { out, exchanges: stats.exchanges });
+  log.info("cassette written", { out, exchanges: stats.exchanges, messages: stats.messages });
+  const messages = stats.messages ? `, ${stats.messages} stream messages` : "";
   console.log(
-    `wrote ${out} (${stats.exchanges} exchanges); play it: deno task replay --fixtures ${out}`,
+    `wrote ${out} (${stats.exchanges} exchanges${messages}); play it: ` +
+      `deno task replay --fixtures ${out}`,
   );
 }
 

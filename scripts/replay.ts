@@ -24,33 +24,48 @@ import { startSessions } from "../app/sessions.ts";
 export const DEFAULT_FIXTURES = [
   "fixtures/tesla/day/cassette.json",
   "fixtures/volvo/xc40-bev-day/cassette.json",
+  "fixtures/bmw/i4-day/cassette.json",
 ];
+export const TESLA_STREAM_FIXTURE = "fixtures/tesla/stream-day/cassette.json";
 
 /**
  * The bundled demo day, imported as a module rather than read from disk: the demo then works
  * from any directory, in the container and from the compiled binary, without read permission.
+ * `teslaStream`: the Tesla day over Fleet Telemetry instead of polled.
  */
-async function demoCassettes(): Promise<Cassette[]> {
-  const [tesla, volvo] = await Promise.all([
-    import("../fixtures/tesla/day/cassette.json", { with: { type: "json" } }),
+async function demoCassettes(teslaStream: boolean): Promise<Cassette[]> {
+  const [tesla, volvo, bmw] = await Promise.all([
+    teslaStream
+      ? import("../fixtures/tesla/stream-day/cassette.json", { with: { type: "json" } })
+      : import("../fixtures/tesla/day/cassette.json", { with: { type: "json" } }),
     import("../fixtures/volvo/xc40-bev-day/cassette.json", { with: { type: "json" } }),
+    import("../fixtures/bmw/i4-day/cassette.json", { with: { type: "json" } }),
   ]);
   return [
-    parseCassette(tesla.default, DEFAULT_FIXTURES[0]),
+    parseCassette(tesla.default, teslaStream ? TESLA_STREAM_FIXTURE : DEFAULT_FIXTURES[0]),
     parseCassette(volvo.default, DEFAULT_FIXTURES[1]),
+    parseCassette(bmw.default, DEFAULT_FIXTURES[2]),
   ];
 }
+
+/** What the consumers need to handle a burst before `--once` polls (real ms). */
+const SETTLE_MS = 300;
 
 const HELP = `
 deno task replay [options]
 
 Plays recorded vendor cassettes through ev-observer on a virtual clock: a fake vendor API on
 loopback answers the real provider code, and the result is served on /metrics and pushed over
-OTLP when an endpoint is configured. With no options it plays the bundled Tesla day and a
-Volvo XC40 BEV day together in about a minute.
+OTLP when an endpoint is configured. A cassette's streamed messages (BMW, Tesla Fleet
+Telemetry) are published at their recorded times to a Mosquitto on loopback that replay
+starts (Debian package mosquitto), where the vendor's real stream consumer receives them.
+With no options it plays the bundled Tesla day, a Volvo XC40 BEV day and a streamed BMW i4
+day together in about a minute.
 
 Options:
   --fixtures PATH   cassette to play (repeatable; default ${DEFAULT_FIXTURES.join(", ")})
+  --tesla-stream    in the bundled demo, the Tesla day over Fleet Telemetry (MQTT) instead
+                    of polled (${TESLA_STREAM_FIXTURE})
   --speed N         virtual seconds per real second (default 1440: a day in a minute)
   --start TIME      start this far into the cassette: seconds or HH:MM
                     (default: the beginning; with --once, the cassette's sample moment)
@@ -105,6 +120,7 @@ function checkFlagPairs(
 export async function main(args: string[] = Deno.args): Promise<void> {
   const { values } = flags(args, {
     fixtures: { type: "string", multiple: true },
+    "tesla-stream": { type: "boolean" },
     speed: { type: "string" },
     start: { type: "string" },
     once: { type: "boolean" },
@@ -126,6 +142,12 @@ export async function main(args: string[] = Deno.args): Promise<void> {
   let listen;
   try {
     checkFlagPairs(values);
+    if (values["tesla-stream"] && values.fixtures?.length) {
+      throw new ConfigError(
+        `--tesla-stream picks the streamed Tesla day of the bundled demo; with --fixtures ` +
+          `name it instead: --fixtures ${TESLA_STREAM_FIXTURE}`,
+      );
+    }
     start = parseStart(values.start);
     listen = metricsListen(values.listen, config, env, values.config);
   } catch (e) {
@@ -134,7 +156,7 @@ export async function main(args: string[] = Deno.args): Promise<void> {
   const cassettes =
     await (values.fixtures?.length
       ? Promise.all(values.fixtures.map((p) => loadCassette(p)))
-      : demoCassettes()).catch((e) => fail(e));
+      : demoCassettes(values["tesla-stream"] === true)).catch((e) => fail(e));
 
   const origin = Math.min(...cassettes.map((c) => c.startedAt));
   const duration = Math.max(...cassettes.map((c) => c.startedAt + c.duration)) - origin;
@@ -162,6 +184,10 @@ export async function main(args: string[] = Deno.args): Promise<void> {
 
   const session = await startReplay({ cassettes, clock, readings, log, location: config.location })
     .catch((e) => fail(e, log));
+  await session.connectStreams().catch(async (e) => {
+    await session.shutdown();
+    fail(e, log);
+  });
   const { targets } = session;
   log.info("replay started", {
     cassettes: cassettes.map((c) => `${c.vendor}/${c.scenario}`).join(","),
@@ -179,7 +205,20 @@ export async function main(args: string[] = Deno.args): Promise<void> {
       (settings && new OtlpExport(readings, settings, { location: config.location, log }));
     const prometheus = exports?.prometheus ??
       (values.print ? new PrometheusExport(readings, { location: config.location }) : undefined);
-    for (const t of targets) progress(t, await pollOnce(t, readings, log));
+    if (session.players.length) {
+      // What the cars streamed up to the sample moment arrives first, as a burst.
+      await session.publishUntil(clock.now() / 1000);
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
+    }
+    for (const t of targets) {
+      // As the scheduler does: a car its stream delivers live is not polled.
+      const streamed = t.stream?.live(t.vehicle) &&
+        readings.vehicles.get(vehicleKey(t.vehicle))?.snapshot;
+      progress(
+        t,
+        streamed ? { kind: "snapshot", snapshot: streamed } : await pollOnce(t, readings, log),
+      );
+    }
     if (exports) await exports.close();
     else if (otlp) {
       await otlp.forceFlush();
@@ -203,6 +242,12 @@ export async function main(args: string[] = Deno.args): Promise<void> {
   } else {
     const controller = new AbortController();
     onShutdownSignal(controller, log);
+    // A car its stream delivers is not polled: its progress lines come from what it streams.
+    readings.onSnapshot((snapshot) => {
+      const t = targets.find((t) => vehicleKey(t.vehicle) === vehicleKey(snapshot.vehicle));
+      if (t?.stream?.live(t.vehicle)) progress(t, { kind: "snapshot", snapshot });
+    });
+    session.playStreams();
     do {
       const remaining = (origin + duration) * 1000 - clock.now();
       const loopController = new AbortController();
@@ -226,7 +271,14 @@ export async function main(args: string[] = Deno.args): Promise<void> {
       clearTimeout(timer);
       if (values.loop && !controller.signal.aborted) {
         log.info("cassette ended; starting over");
+        // The streams stop before the clock goes back, so nothing of the new pass goes to the
+        // consumers of the old one.
+        if (session.streams.length) await session.rewind();
         clock.advance(-duration * 1000);
+        if (session.streams.length) {
+          await session.connectStreams().catch((e) => fail(e, log));
+          session.playStreams();
+        }
         continue;
       }
       break;

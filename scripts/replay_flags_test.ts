@@ -68,3 +68,25 @@ Deno.test("replay --print without --once is refused, naming the fix", async () =
   assertStringIncludes(stderr, "--print prints the exposition of one poll cycle: add --once");
   assertEquals(stdout, "");
 });
+
+Deno.test("replay --tesla-stream: the Tesla day through Fleet Telemetry beside the BMW stream; refused beside --fixtures", async () => {
+  const streamed = await replay(["--once", "--print", "--tesla-stream"], { EV_LOG_LEVEL: "info" });
+  assertEquals(streamed.code, 0, streamed.stderr);
+  assertStringIncludes(streamed.stderr, "cassettes=tesla/stream-day,volvo/xc40-bev-day,bmw/i4-day");
+  for (const provider of ["tesla", "bmw"]) {
+    assertStringIncludes(
+      streamed.stdout,
+      `ev_stream_connected{provider="${provider}",account="replay"} 1`,
+    );
+  }
+  // 07:50, the morning drive, as the stream had it.
+  assertStringIncludes(streamed.stdout, 'ev_drive_shift_state{provider="tesla"');
+  const both = await replay([
+    "--once",
+    "--tesla-stream",
+    "--fixtures",
+    "fixtures/tesla/day/cassette.json",
+  ]);
+  assertEquals(both.code, 2, both.stderr);
+  assertStringIncludes(both.stderr, "--fixtures fixtures/tesla/stream-day/cassette.json");
+});

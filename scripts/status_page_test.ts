@@ -339,3 +339,68 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "status page in Chromium: the streamed BMW day shows its car, unchanged page",
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const cassette = await loadCassette(`${projectRoot}fixtures/bmw/i4-day/cassette.json`);
+    const clock = new VirtualClock(cassette.startedAt * 1000, 0);
+    const readings = new Readings();
+    const log = createLogger({ write: () => {} });
+    const exports = await startExports(parseConfig(""), readings, log, `127.0.0.1:${freePort()}`, {
+      now: () => clock.now(),
+      mode: "replay of bmw/i4-day",
+    });
+    const session = await startReplay({
+      cassettes: [cassette],
+      clock,
+      readings,
+      log,
+      location: false,
+    });
+    const browser = await chromium.launch({
+      executablePath: "/usr/bin/chromium",
+      args: CHROMIUM_ARGS,
+    });
+    const errors: string[] = [];
+    try {
+      await session.connectStreams();
+      // 19:30: charging at home on AC, the stream's newest message the car's state.
+      const at = cassette.startedAt + 19.5 * 3600;
+      clock.advance(at * 1000 - clock.now());
+      await session.publishUntil(at);
+      const last = cassette.messages!.filter((m) => m.at <= at - cassette.startedAt).at(-1)!;
+      const soc = JSON.parse(last.payload).data["vehicle.drivetrain.batteryManagement.header"];
+      const vin = session.targets[0].vehicle.vin;
+      const deadline = Date.now() + 10_000;
+      while (
+        readings.vehicles.get(`bmw/${vin}`)?.snapshot?.samples.find((s) =>
+          s.metric === "ev.battery.level"
+        )?.value !== Number(soc.value) / 100
+      ) {
+        assert(Date.now() < deadline, "the streamed state of charge arrives");
+        await new Promise((r) => setTimeout(r, 10));
+      }
+      const page = await browser.newPage({ viewport: { width: 800, height: 520 } });
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(m.text());
+      });
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(exports.url);
+      const card = page.locator(`article.vehicle[data-vehicle="bmw/${vin.slice(-6)}"]`);
+      assertEquals(await card.count(), 1, "the BMW has its card");
+      assertEquals(await card.locator(".soc").textContent(), `${Math.round(Number(soc.value))} %`);
+      assertEquals(await card.locator(".state").textContent(), "charging");
+      assert(!(await page.content()).includes(vin), "no full VIN on the page");
+      await Deno.mkdir(`${projectRoot}test-output`, { recursive: true });
+      await page.screenshot({ path: `${projectRoot}test-output/status-page-bmw.png` });
+      assertEquals(errors, [], "no console errors");
+    } finally {
+      await browser.close();
+      await session.shutdown();
+      await exports.close();
+    }
+  },
+});

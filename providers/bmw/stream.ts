@@ -16,7 +16,7 @@ import type { Logger } from "../../core/log.ts";
 import { checkRanges, type ParseReport, reportField } from "../../core/parse.ts";
 import type { Readings } from "../../core/readings.ts";
 import { vehicleKey, type VehicleRef } from "../../core/snapshot.ts";
-import type { PushSource } from "../../core/source.ts";
+import type { MessageObserver, PushSource } from "../../core/source.ts";
 import { PROVIDER } from "./api.ts";
 import { type Telematics, telematicSnapshot } from "./map.ts";
 import { StreamMessage } from "./types.ts";
@@ -56,6 +56,7 @@ export class BmwStream implements PushSource {
   readonly #o: BmwStreamOptions;
   readonly #report: ParseReport;
   readonly #vouched = new Set<string>();
+  readonly #observers: MessageObserver[] = [];
   #up = false;
 
   constructor(options: BmwStreamOptions) {
@@ -70,6 +71,10 @@ export class BmwStream implements PushSource {
 
   live(vehicle: VehicleRef): boolean {
     return this.#up && this.#vouched.has(vehicle.vin);
+  }
+
+  observe(observer: MessageObserver): void {
+    this.#observers.push(observer);
   }
 
   polled(vehicle: VehicleRef): void {
@@ -150,8 +155,9 @@ export class BmwStream implements PushSource {
         this.#setConnected(true);
         this.#o.log.info("stream connected", { topics: topics.length });
       });
-      client.on("message", (_topic, payload) => {
+      client.on("message", (topic, payload) => {
         try {
+          for (const observe of this.#observers) observe(topic, payload);
           this.#message(payload);
         } catch (err) {
           reportField(this.#report, "stream.message", (err as Error).message);

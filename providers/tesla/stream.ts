@@ -32,7 +32,7 @@ import {
   type VehicleState,
   vinTail,
 } from "../../core/snapshot.ts";
-import type { PushSource } from "../../core/source.ts";
+import type { MessageObserver, PushSource } from "../../core/source.ts";
 import { milesToMeters } from "../../core/units.ts";
 import { PROVIDER } from "./api.ts";
 import type { TelemetrySettings } from "./stream_config.ts";
@@ -93,6 +93,7 @@ export class TeslaStream implements PushSource {
   readonly #report: ParseReport;
   readonly #groupMs: number;
   readonly #maxGroupMs: number;
+  readonly #observers: MessageObserver[] = [];
   #up = false;
   #lastFault?: string;
 
@@ -115,6 +116,10 @@ export class TeslaStream implements PushSource {
     if (car?.vouchedAt === undefined) return false;
     const { silenceS, recheckS } = this.#o.settings;
     return this.#o.clock.now() - car.vouchedAt < (car.online ? silenceS : recheckS) * 1000;
+  }
+
+  observe(observer: MessageObserver): void {
+    this.#observers.push(observer);
   }
 
   polled(vehicle: VehicleRef, state: VehicleState): void {
@@ -150,6 +155,7 @@ export class TeslaStream implements PushSource {
     client.on("error", (err) => this.#fault(err));
     client.on("message", (topic, payload) => {
       try {
+        for (const observe of this.#observers) observe(topic, payload);
         this.#message(topic, payload);
       } catch (err) {
         // A bug in handling one message must not stop the stream.
