@@ -22,6 +22,17 @@ export class BrokerMissingError extends Error {
   }
 }
 
+/** Whether `binary` can be started (running it with -h; only a missing program says no). */
+export async function brokerInstalled(binary = MOSQUITTO): Promise<boolean> {
+  try {
+    await new Deno.Command(binary, { args: ["-h"], stdout: "null", stderr: "null" }).output();
+    return true;
+  } catch (err) {
+    if (err instanceof Deno.errors.NotFound) return false;
+    throw err;
+  }
+}
+
 export interface BrokerOptions {
   /** Require this user name and password (no anonymous clients). */
   readonly user?: { readonly name: string; readonly password: string };

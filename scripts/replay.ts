@@ -10,6 +10,7 @@ import { Readings } from "../core/readings.ts";
 import { pollOnce, type PollOutcome, type PollTarget, runScheduler } from "../core/scheduler.ts";
 import { type Cassette, loadCassette, parseCassette } from "../replay/cassette.ts";
 import { startReplay } from "../app/replay_session.ts";
+import { brokerInstalled, BrokerMissingError, MOSQUITTO } from "../replay/mosquitto.ts";
 import { activityWord } from "../core/activity.ts";
 import { sampleValue, vehicleKey } from "../core/snapshot.ts";
 import { OtlpExport, otlpSettings } from "../export/otlp.ts";
@@ -46,6 +47,27 @@ async function demoCassettes(teslaStream: boolean): Promise<Cassette[]> {
     parseCassette(volvo.default, DEFAULT_FIXTURES[1]),
     parseCassette(bmw.default, DEFAULT_FIXTURES[2]),
   ];
+}
+
+/**
+ * The bundled demo where Mosquitto is missing: its polled days still play, and the log says
+ * which streamed days were left out and how to get them. Named cassettes keep the hard error.
+ */
+export async function withoutBroker(
+  cassettes: Cassette[],
+  log: Logger,
+  binary = MOSQUITTO,
+): Promise<Cassette[]> {
+  const streamed = cassettes.filter((c) => c.messages?.length);
+  if (streamed.length === 0 || await brokerInstalled(binary)) return cassettes;
+  const names = streamed.map((c) => `${c.vendor}/${c.scenario}`).join(", ");
+  if (streamed.length === cassettes.length) throw new BrokerMissingError(binary);
+  log.warn(
+    `the demo plays without its streamed days (${names}): ${
+      new BrokerMissingError(MOSQUITTO).message
+    }`,
+  );
+  return cassettes.filter((c) => !c.messages?.length);
 }
 
 /** What the consumers need to handle a burst before `--once` polls (real ms). */
@@ -156,7 +178,8 @@ export async function main(args: string[] = Deno.args): Promise<void> {
   const cassettes =
     await (values.fixtures?.length
       ? Promise.all(values.fixtures.map((p) => loadCassette(p)))
-      : demoCassettes(values["tesla-stream"] === true)).catch((e) => fail(e));
+      : demoCassettes(values["tesla-stream"] === true).then((all) => withoutBroker(all, log)))
+      .catch((e) => fail(e));
 
   const origin = Math.min(...cassettes.map((c) => c.startedAt));
   const duration = Math.max(...cassettes.map((c) => c.startedAt + c.duration)) - origin;

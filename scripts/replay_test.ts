@@ -275,3 +275,25 @@ Deno.test("replay --serve prints the fake API's base URL and answers like the ve
     assertEquals(status.code, 1, "the unmatched request makes --serve exit non-zero");
   }
 });
+
+Deno.test("the bundled demo without Mosquitto plays its polled days and says what it left out", async () => {
+  const { withoutBroker } = await import("./replay.ts");
+  const days = await Promise.all(
+    ["tesla/day", "volvo/xc40-bev-day", "bmw/i4-day"].map((d) =>
+      loadCassette(new URL(`../fixtures/${d}/cassette.json`, import.meta.url).pathname)
+    ),
+  );
+  const lines: string[] = [];
+  const log = createLogger({ write: (l) => lines.push(l) });
+  const missing = "/nonexistent/mosquitto";
+  const kept = await withoutBroker(days, log, missing);
+  assertEquals(kept.map((c) => c.vendor), ["tesla", "volvo"]);
+  assertEquals(lines.length, 1);
+  assertStringIncludes(lines[0], "bmw/i4-day");
+  assertStringIncludes(lines[0], "apt-get install mosquitto");
+  // With the broker installed nothing is left out; with only streamed days there is no demo.
+  assertEquals((await withoutBroker(days, log)).length, 3);
+  const streamedOnly = days.filter((c) => c.messages?.length);
+  const err = await withoutBroker(streamedOnly, log, missing).then(() => undefined, (e) => e);
+  assert(err instanceof Error && err.message.includes("mosquitto"));
+});
