@@ -127,10 +127,12 @@ export class BmwStream implements PushSource {
     signal: AbortSignal,
   ): Promise<boolean> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => finish(true), renewInMs);
+      // On the clock, not a timer: on a virtual clock the renewal comes at the virtual hour.
+      const renewal = new AbortController();
+      this.#o.clock.sleep(renewInMs, renewal.signal).then(() => finish(true), () => {});
       const onAbort = () => finish(false);
       const finish = (renew: boolean) => {
-        clearTimeout(timer);
+        renewal.abort();
         signal.removeEventListener("abort", onAbort);
         resolve(renew);
       };
