@@ -1,11 +1,13 @@
 /**
  * `deno task bench <name>`: benchmarks on the simulated vendor APIs, on virtual clocks:
- * `tesla-day` (bench/tesla_day.ts), `volvo-day` (bench/volvo_day.ts), `faults`
+ * `tesla-day` (bench/tesla_day.ts), `volvo-day` (bench/volvo_day.ts), `bmw-day`
+ * (bench/bmw_day.ts), `faults`
  * (app/fault_suite.ts), `load` (bench/load.ts) and `fleet` (bench/fleet.ts).
  */
 import { runBench, STRATEGIES, table, TRADEOFF, TRADEOFF_ROWS } from "../bench/tesla_day.ts";
 import { runStreamingDay, streamingTable } from "../bench/tesla_stream.ts";
 import * as volvo from "../bench/volvo_day.ts";
+import { bmwDayTable, runBmwDay } from "../bench/bmw_day.ts";
 import { loadTable, runLoad } from "../bench/load.ts";
 import { fleetTable, runFleet } from "../bench/fleet.ts";
 import { FAULT_CASES, faultRows, faultTable } from "../app/fault_suite.ts";
@@ -20,6 +22,7 @@ import { fail, flags } from "../app/cli.ts";
 
 const HELP = `
 deno task bench tesla-day|volvo-day [--json] [--in-process]
+deno task bench bmw-day [--json]
 deno task bench faults [--json] [--only NAME,NAME]
 deno task bench load [--json] [--vehicles N] [--clients N] [--seconds S]
 deno task bench volvo-fuzz [--runs N] [--seed S]
@@ -50,6 +53,12 @@ on a simulated Volvo API with Volvo's limits (100 requests a minute, 10,000 a da
 then ev-observer with as many such cars on one key as the day's 10,000 requests allow. The
 fake counts every request, the busiest minute, refusals (429/403), and how old the client's
 energy state was at each second of the charge.
+
+bmw-day plays the scripted BMW i4 day (a commute, a trip with a DC fast charge, an AC charge at
+home) through the BMW account as \`deno task poll\` opens it: the simulated CarData REST API (50
+calls a day, hourly tokens) and the car's messages on a real Mosquitto over TLS with a
+self-signed CA (started from /usr/sbin/mosquitto). Prints REST calls, stream messages, and the
+p95 age of the newest value held during the drives and the charges.
 
 faults: the fault plan (500/502/503/504 storms, hangs, resets, DNS failure, broken and huge
 bodies, 401, 429, quota…), each on two replayed cars, one of them behind the fault, on an exact
@@ -108,6 +117,7 @@ async function main() {
   const options = { json: values.json === true, inProcess: values["in-process"] === true };
   if (name === "tesla-day") return await teslaDay(options);
   if (name === "volvo-day") return await volvoDay(options);
+  if (name === "bmw-day") return await bmwDay(options);
   if (name === "faults") return await faults(options.json, values.only);
   if (name === "load") return await load(options.json, values);
   if (name === "volvo-fuzz") return await volvoFuzz(values);
@@ -117,7 +127,7 @@ async function main() {
     new Error(
       `unknown benchmark "${
         name ?? ""
-      }" (known: tesla-day, volvo-day, faults, load, volvo-fuzz, sessions, fleet); see --help`,
+      }" (known: tesla-day, volvo-day, bmw-day, faults, load, volvo-fuzz, sessions, fleet); see --help`,
     ),
   );
 }
@@ -176,6 +186,17 @@ async function volvoDay(o: Options) {
   console.log(volvo.table(all, volvo.LABELS));
   console.log(`\nev-observer with ${n} such cars on one API key, the whole day:\n`);
   console.log(volvo.table(all, { ev_observer_fleet: `ev-observer × ${n}` }, volvo.FLEET_ROWS));
+}
+
+async function bmwDay(o: Options) {
+  // Its broker's and token's scratch folder goes under ./state (the task may write there only).
+  const hadState = await Deno.stat("./state").then(() => true, () => false);
+  const t0 = performance.now();
+  const { result } = await runBmwDay({ scratch: "./state" });
+  if (!hadState) await Deno.remove("./state", { recursive: true }).catch(() => {});
+  progress(o)("ev-observer, BMW i4 day", Math.round(performance.now() - t0));
+  if (o.json) return console.log(JSON.stringify({ ev_observer: result }, null, 2));
+  console.log(`\nThe BMW i4 day, REST and the stream:\n\n${bmwDayTable(result)}`);
 }
 
 async function faults(json: boolean, only: string | undefined) {
