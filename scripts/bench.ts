@@ -11,6 +11,7 @@ import { bmwDayTable, runBmwDay } from "../bench/bmw_day.ts";
 import { loadTable, runLoad } from "../bench/load.ts";
 import { fleetTable, runFleet } from "../bench/fleet.ts";
 import { FAULT_CASES, faultRows, faultTable } from "../app/fault_suite.ts";
+import { BMW_FAULT_CASES, bmwFaultRows } from "../app/bmw_faults.ts";
 import {
   fuzzMapBodies,
   fuzzProvider,
@@ -65,7 +66,8 @@ bodies, 401, 429, quota…), each on two replayed cars, one of them behind the f
 virtual clock. Per fault: requests the faulty car sent into it, whether the process stayed
 alive (no unhandled rejection, /metrics answered every scrape), whether the other car kept its
 fault-free schedule and values, virtual seconds from the fault's end to the next good read,
-and whether any data was lost (must be none).
+and whether any data was lost (must be none). Then the BMW rows (app/bmw_faults.ts): two BMW
+accounts on the simulated CarData API, the same columns.
 
 load: starts the exporter's server in a child process polling N simulated Teslas (default
 200) on a fast virtual clock, and sends /metrics, / and /status.json from N concurrent clients
@@ -201,17 +203,18 @@ async function bmwDay(o: Options) {
 
 async function faults(json: boolean, only: string | undefined) {
   const names = only?.split(",").map((n) => n.trim()).filter(Boolean);
-  const unknown = names?.filter((n) => !FAULT_CASES.some((c) => c.name === n));
-  if (unknown?.length) {
-    fail(new Error(`unknown fault "${unknown[0]}"; known: ${FAULT_CASES.map((c) => c.name)}`));
-  }
-  const cases = names ? FAULT_CASES.filter((c) => names.includes(c.name)) : FAULT_CASES;
+  const known = [...FAULT_CASES, ...BMW_FAULT_CASES].map((c) => c.name);
+  const unknown = names?.filter((n) => !known.includes(n));
+  if (unknown?.length) fail(new Error(`unknown fault "${unknown[0]}"; known: ${known}`));
+  const picked = <C extends { name: string }>(all: readonly C[]) =>
+    names ? all.filter((c) => names.includes(c.name)) : all;
   // Scratch files under ./state (the task may write there only); no empty folder left behind.
   const hadState = await Deno.stat("./state").then(() => true, () => false);
-  const rows = await faultRows(cases, {
-    scratch: "./state",
-    onRow: (r) => json ? undefined : console.error(`  ${r.fault}: done`),
-  });
+  const onRow = (r: { fault: string }) => json ? undefined : console.error(`  ${r.fault}: done`);
+  const rows = [
+    ...await faultRows(picked(FAULT_CASES), { scratch: "./state", onRow }),
+    ...await bmwFaultRows(picked(BMW_FAULT_CASES), { scratch: "./state", onRow }),
+  ];
   if (!hadState) await Deno.remove("./state").catch(() => {});
   if (json) console.log(JSON.stringify(rows, null, 2));
   else console.log(`\nFaults on one of two replayed cars:\n\n${faultTable(rows)}`);
