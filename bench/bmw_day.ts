@@ -32,6 +32,8 @@ export interface BmwDayResult {
   /** Stream connections: the first, then one per ID token (it lives an hour). */
   readonly stream_connects: number;
   readonly token_refreshes: number;
+  /** The REST calls by endpoint template. */
+  readonly rest_calls_by_endpoint: Readonly<Record<string, number>>;
 }
 
 /** What the CI test checks beside the numbers. */
@@ -147,6 +149,7 @@ export async function runBmwDay(
       quota_refused: fake.calls.quotaRefused,
       stream_connects: stream?.connects ?? 0,
       token_refreshes: fake.auth.counts.refreshes,
+      rest_calls_by_endpoint: { ...fake.calls.byEndpoint },
     };
     return { result, check: checkValues(events, stored.map((s) => s.snapshot)) };
   } finally {
@@ -255,7 +258,7 @@ function checkValues(events: readonly CarEvent[], snapshots: readonly Snapshot[]
   };
 }
 
-const ROWS: readonly [keyof BmwDayResult, string][] = [
+const ROWS: readonly [Exclude<keyof BmwDayResult, "rest_calls_by_endpoint">, string][] = [
   ["rest_calls_per_day", "REST calls (BMW allows 50 a day)"],
   ["stream_messages_per_day", "stream messages"],
   ["data_age_driving_p95_s", "data age driving p95 (s)"],

@@ -104,7 +104,10 @@ export class BmwStream implements PushSource {
   #options(creds: StreamCredentials): IClientOptions {
     return {
       protocolVersion: 4,
-      clean: true,
+      // A persistent session under the GCID: a broker that keeps it queues what the car sends
+      // while the hourly renewal reconnects, instead of dropping it (peers use clean sessions;
+      // whether BMW's broker keeps sessions is not confirmed, and a clean one loses nothing more).
+      clean: false,
       keepalive: 30,
       connectTimeout: 10_000,
       reconnectPeriod: 0, // reconnects happen here, one connection at a time
