@@ -28,6 +28,7 @@ import {
   MAX_BODY,
   type Poll,
   RUN_S,
+  seeded,
   STORM_S,
   TIMEOUT_MS,
 } from "./fault_suite.ts";
@@ -160,17 +161,6 @@ export interface BmwRun {
 
 function values(s: Snapshot): string {
   return JSON.stringify({ sampledAt: s.sampledAt, samples: s.samples, states: s.states });
-}
-
-/** A fixed jitter source, so every run is repeatable (as the replayed rows'). */
-function seeded(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 interface CarWiring {

@@ -217,7 +217,7 @@ async function faults(json: boolean, only: string | undefined) {
   ];
   if (!hadState) await Deno.remove("./state").catch(() => {});
   if (json) console.log(JSON.stringify(rows, null, 2));
-  else console.log(`\nFaults on one of two replayed cars:\n\n${faultTable(rows)}`);
+  else console.log(`\nFaults on one of two cars:\n\n${faultTable(rows)}`);
   if (rows.some((r) => !r.alive || !r.unaffected || r.data_lost)) Deno.exit(1);
 }
 
