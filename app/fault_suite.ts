@@ -461,7 +461,7 @@ export interface RunOptions {
 }
 
 /** A fixed jitter source (mulberry32), so every run, and the bench's table, is repeatable. */
-function seeded(seed: number): () => number {
+export function seeded(seed: number): () => number {
   let a = seed;
   return () => {
     a = (a + 0x6d2b79f5) | 0;

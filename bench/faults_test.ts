@@ -34,3 +34,14 @@ Deno.test("bench faults --json: the task's permissions suffice (a real DNS failu
   assertEquals(unknown.code, 1);
   assertStringIncludes(unknown.stderr, 'unknown fault "meteor strike"');
 });
+
+Deno.test("bench faults --only BMW rows --json: the task's permissions suffice; no data lost", async () => {
+  const run = await bench(["--only", "BMW reset,BMW CU-429 (403)", "--json"]);
+  assertEquals(run.code, 0, run.stderr);
+  const rows: FaultRow[] = JSON.parse(run.stdout);
+  assertEquals(rows.map((r) => r.fault), ["BMW reset", "BMW CU-429 (403)"]);
+  for (const r of rows) {
+    assert(r.alive && r.unaffected && !r.data_lost && r.recovery_s !== null, JSON.stringify(r));
+  }
+  assertEquals(rows[1].requests_tried, 1, "one refused call, then the pause until 00:00 UTC");
+});

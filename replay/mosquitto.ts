@@ -144,6 +144,23 @@ export class Mosquitto {
     }
   }
 
+  /**
+   * Gives the user a new password (BMW's broker takes the current ID token) and has the broker
+   * reload its password file (SIGHUP); connected clients stay connected.
+   */
+  async setPassword(name: string, password: string): Promise<void> {
+    await run("mosquitto_passwd", ["-b", `${this.dir}/passwd`, name, password]);
+    const reloads = () => this.#log.split("Reloading config.").length;
+    const before = reloads();
+    this.#process?.kill("SIGHUP");
+    // It logs the line, then reloads before it reads another packet.
+    const deadline = Date.now() + 5000;
+    while (this.#process && reloads() === before) {
+      if (Date.now() > deadline) throw new Error(`mosquitto did not reload:\n${this.#log}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  }
+
   /** Kills the broker (SIGKILL: no goodbye to its clients, like a crash). */
   async stop(): Promise<void> {
     const child = this.#process;

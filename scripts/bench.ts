@@ -1,14 +1,17 @@
 /**
  * `deno task bench <name>`: benchmarks on the simulated vendor APIs, on virtual clocks:
- * `tesla-day` (bench/tesla_day.ts), `volvo-day` (bench/volvo_day.ts), `faults`
+ * `tesla-day` (bench/tesla_day.ts), `volvo-day` (bench/volvo_day.ts), `bmw-day`
+ * (bench/bmw_day.ts), `faults`
  * (app/fault_suite.ts), `load` (bench/load.ts) and `fleet` (bench/fleet.ts).
  */
 import { runBench, STRATEGIES, table, TRADEOFF, TRADEOFF_ROWS } from "../bench/tesla_day.ts";
 import { runStreamingDay, streamingTable } from "../bench/tesla_stream.ts";
 import * as volvo from "../bench/volvo_day.ts";
+import { bmwDayTable, runBmwDay } from "../bench/bmw_day.ts";
 import { loadTable, runLoad } from "../bench/load.ts";
 import { fleetTable, runFleet } from "../bench/fleet.ts";
 import { FAULT_CASES, faultRows, faultTable } from "../app/fault_suite.ts";
+import { BMW_FAULT_CASES, bmwFaultRows } from "../app/bmw_faults.ts";
 import {
   fuzzMapBodies,
   fuzzProvider,
@@ -20,6 +23,7 @@ import { fail, flags } from "../app/cli.ts";
 
 const HELP = `
 deno task bench tesla-day|volvo-day [--json] [--in-process]
+deno task bench bmw-day [--json]
 deno task bench faults [--json] [--only NAME,NAME]
 deno task bench load [--json] [--vehicles N] [--clients N] [--seconds S]
 deno task bench volvo-fuzz [--runs N] [--seed S]
@@ -51,12 +55,19 @@ then ev-observer with as many such cars on one key as the day's 10,000 requests 
 fake counts every request, the busiest minute, refusals (429/403), and how old the client's
 energy state was at each second of the charge.
 
+bmw-day plays the scripted BMW i4 day (a commute, a trip with a DC fast charge, an AC charge at
+home) through the BMW account as \`deno task poll\` opens it: the simulated CarData REST API (50
+calls a day, hourly tokens) and the car's messages on a real Mosquitto over TLS with a
+self-signed CA (started from /usr/sbin/mosquitto). Prints REST calls, stream messages, and the
+p95 age of the newest value held during the drives and the charges.
+
 faults: the fault plan (500/502/503/504 storms, hangs, resets, DNS failure, broken and huge
 bodies, 401, 429, quota…), each on two replayed cars, one of them behind the fault, on an exact
 virtual clock. Per fault: requests the faulty car sent into it, whether the process stayed
 alive (no unhandled rejection, /metrics answered every scrape), whether the other car kept its
 fault-free schedule and values, virtual seconds from the fault's end to the next good read,
-and whether any data was lost (must be none).
+and whether any data was lost (must be none). Then the BMW rows (app/bmw_faults.ts): two BMW
+accounts on the simulated CarData API, the same columns.
 
 load: starts the exporter's server in a child process polling N simulated Teslas (default
 200) on a fast virtual clock, and sends /metrics, / and /status.json from N concurrent clients
@@ -108,6 +119,7 @@ async function main() {
   const options = { json: values.json === true, inProcess: values["in-process"] === true };
   if (name === "tesla-day") return await teslaDay(options);
   if (name === "volvo-day") return await volvoDay(options);
+  if (name === "bmw-day") return await bmwDay(options);
   if (name === "faults") return await faults(options.json, values.only);
   if (name === "load") return await load(options.json, values);
   if (name === "volvo-fuzz") return await volvoFuzz(values);
@@ -117,7 +129,7 @@ async function main() {
     new Error(
       `unknown benchmark "${
         name ?? ""
-      }" (known: tesla-day, volvo-day, faults, load, volvo-fuzz, sessions, fleet); see --help`,
+      }" (known: tesla-day, volvo-day, bmw-day, faults, load, volvo-fuzz, sessions, fleet); see --help`,
     ),
   );
 }
@@ -178,22 +190,34 @@ async function volvoDay(o: Options) {
   console.log(volvo.table(all, { ev_observer_fleet: `ev-observer × ${n}` }, volvo.FLEET_ROWS));
 }
 
+async function bmwDay(o: Options) {
+  // Its broker's and token's scratch folder goes under ./state (the task may write there only).
+  const hadState = await Deno.stat("./state").then(() => true, () => false);
+  const t0 = performance.now();
+  const { result } = await runBmwDay({ scratch: "./state" });
+  if (!hadState) await Deno.remove("./state", { recursive: true }).catch(() => {});
+  progress(o)("ev-observer, BMW i4 day", Math.round(performance.now() - t0));
+  if (o.json) return console.log(JSON.stringify({ ev_observer: result }, null, 2));
+  console.log(`\nThe BMW i4 day, REST and the stream:\n\n${bmwDayTable(result)}`);
+}
+
 async function faults(json: boolean, only: string | undefined) {
   const names = only?.split(",").map((n) => n.trim()).filter(Boolean);
-  const unknown = names?.filter((n) => !FAULT_CASES.some((c) => c.name === n));
-  if (unknown?.length) {
-    fail(new Error(`unknown fault "${unknown[0]}"; known: ${FAULT_CASES.map((c) => c.name)}`));
-  }
-  const cases = names ? FAULT_CASES.filter((c) => names.includes(c.name)) : FAULT_CASES;
+  const known = [...FAULT_CASES, ...BMW_FAULT_CASES].map((c) => c.name);
+  const unknown = names?.filter((n) => !known.includes(n));
+  if (unknown?.length) fail(new Error(`unknown fault "${unknown[0]}"; known: ${known}`));
+  const picked = <C extends { name: string }>(all: readonly C[]) =>
+    names ? all.filter((c) => names.includes(c.name)) : all;
   // Scratch files under ./state (the task may write there only); no empty folder left behind.
   const hadState = await Deno.stat("./state").then(() => true, () => false);
-  const rows = await faultRows(cases, {
-    scratch: "./state",
-    onRow: (r) => json ? undefined : console.error(`  ${r.fault}: done`),
-  });
+  const onRow = (r: { fault: string }) => json ? undefined : console.error(`  ${r.fault}: done`);
+  const rows = [
+    ...await faultRows(picked(FAULT_CASES), { scratch: "./state", onRow }),
+    ...await bmwFaultRows(picked(BMW_FAULT_CASES), { scratch: "./state", onRow }),
+  ];
   if (!hadState) await Deno.remove("./state").catch(() => {});
   if (json) console.log(JSON.stringify(rows, null, 2));
-  else console.log(`\nFaults on one of two replayed cars:\n\n${faultTable(rows)}`);
+  else console.log(`\nFaults on one of two cars:\n\n${faultTable(rows)}`);
   if (rows.some((r) => !r.alive || !r.unaffected || r.data_lost)) Deno.exit(1);
 }
 

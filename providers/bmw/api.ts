@@ -3,7 +3,7 @@
  * BMW's error answers (`exveErrorId` codes) as vendor-neutral errors. Every call here counts
  * against the account's 50 a day; the stream (stream.ts) does not.
  */
-import { VendorError } from "../../core/errors.ts";
+import { retryAfterSeconds, VendorError } from "../../core/errors.ts";
 import type { HttpResponse } from "../../core/http.ts";
 import { parseJsonBody } from "../../core/parse.ts";
 import type { ProviderContext } from "../../core/source.ts";
@@ -137,6 +137,13 @@ export function classify(res: HttpResponse, endpoint: string, nowMs: number): Ve
       opts,
     );
   }
-  if (res.status >= 500) return new VendorError("server", `BMW answered ${detail}`, opts);
+  if (res.status >= 500) {
+    // A 503 during maintenance may say how long: waited out instead of the backoff.
+    const retryAfterS = retryAfterSeconds(res.headers.get("retry-after"), nowMs);
+    return new VendorError("server", `BMW answered ${detail}`, {
+      ...opts,
+      ...(retryAfterS !== undefined ? { retryAfterS } : {}),
+    });
+  }
   return new VendorError("client", `BMW answered ${detail}`, opts);
 }

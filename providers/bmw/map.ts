@@ -5,7 +5,7 @@
  * update records the vehicle's whole merged state, so a key the stream did not repeat keeps
  * the value REST or an earlier message gave.
  */
-import { type ParseReport, reportField } from "../../core/parse.ts";
+import { type ParseReport, reportField, sampleTimeProblem } from "../../core/parse.ts";
 import type { Labels, Sample, Snapshot, StateSample, VehicleRef } from "../../core/snapshot.ts";
 import * as u from "../../core/units.ts";
 import { TelematicEntry } from "./types.ts";
@@ -61,8 +61,9 @@ export class Telematics {
   readonly #info = new Map<string, Labels>();
 
   /**
-   * Merges `data` (key → entry) for `vin`; an entry older than the stored one is skipped.
-   * `fallbackAt` stamps entries without a time. Returns how many keys changed.
+   * Merges `data` (key → entry) for `vin`; an entry older than the stored one is skipped, and
+   * so is one whose time cannot be true. `fallbackAt` (now) stamps entries without a time.
+   * Returns how many keys changed.
    */
   merge(vin: string, data: Record<string, unknown>, fallbackAt: number, report: ParseReport) {
     const fields = this.fields(vin);
@@ -76,6 +77,14 @@ export class Telematics {
       const { value, unit, timestamp } = entry.data;
       if (value === null || value === undefined || value === "") continue;
       const parsed = timestamp === undefined ? NaN : Date.parse(timestamp);
+      const problem = Number.isNaN(parsed)
+        ? undefined
+        : sampleTimeProblem(parsed / 1000, fallbackAt / 1000);
+      if (problem) {
+        // Kept, an impossible time (a year ahead, 1970) would outrank every later value.
+        reportField(report, `${key}.timestamp`, problem);
+        continue;
+      }
       const at = Number.isNaN(parsed) ? fallbackAt : parsed;
       const before = fields.get(key);
       if (before && before.at > at) continue;

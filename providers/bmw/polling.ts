@@ -12,7 +12,9 @@ export const BMW_SCHEDULER: Partial<SchedulerConfig> = {
   charging_min_s: 900,
   charging_max_s: 1800,
   online_s: 1800,
-  asleep_s: 3600,
+  // BMW never reports a car asleep: this is how often a car left to the stream is looked at
+  // (no call), so a dead stream hands the car back to REST within five minutes.
+  asleep_s: 300,
   // A read never keeps a BMW awake: there is no sleep to protect.
   suspend_s: 1800,
   idle_before_suspend_s: 0,

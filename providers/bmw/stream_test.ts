@@ -102,3 +102,47 @@ Deno.test("BMW stream: TLS with a self-signed CA, GCID and ID token, values in b
     await broker.close();
   }
 });
+
+Deno.test("BMW stream: a persistent session under the GCID, so what the car sends between two connections (the hourly renewal) is delivered on the next", async () => {
+  const broker = await Mosquitto.start({ tls: true, user: { name: SIM_GCID, password: ID_TOKEN } });
+  const readings = new Readings();
+  const telematics = new Telematics();
+  const open = () => {
+    const controller = new AbortController();
+    const stream = new BmwStream({
+      url: broker.url,
+      credentials: () =>
+        Promise.resolve({ gcid: SIM_GCID, idToken: ID_TOKEN, expiresAt: Date.now() / 1000 + 3600 }),
+      account: "home",
+      vins: [I4_VIN],
+      telematics,
+      readings,
+      clock: realClock,
+      log: createLogger({ write: () => {} }),
+      location: false,
+      ca: broker.caPem,
+    });
+    return { stream, controller, running: stream.run(controller.signal) };
+  };
+  let current = open();
+  try {
+    await waitFor("the stream", () => Promise.resolve(current.stream.connected || undefined), 40);
+    current.controller.abort();
+    await current.running;
+    // Between the two connections: the car plugs in.
+    await publish(broker, {
+      [KEYS.plug]: { timestamp: new Date().toISOString(), value: "CONNECTED" },
+    });
+    current = open();
+    const snap = await waitFor(
+      "the message sent in between",
+      () => Promise.resolve(readings.vehicles.get(`bmw/${I4_VIN}`)?.snapshot),
+      40,
+    );
+    assertEquals(sampleValue(snap, "ev.charging.plugged_in"), 1);
+  } finally {
+    current.controller.abort();
+    await current.running;
+    await broker.close();
+  }
+});

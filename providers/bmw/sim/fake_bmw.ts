@@ -10,6 +10,7 @@
  */
 import { FakeOAuth, refusal, s256 } from "../../../replay/fake_oauth.ts";
 import { readForm } from "../../../replay/fake_server.ts";
+import { type FaultPlan, withFaults } from "../../../replay/faults.ts";
 import { DEVICE_CODE_PATH, TOKEN_PATH } from "../identity.ts";
 import { type CarEvent, I4_VIN, i4Day, SIM_GCID, stateAt } from "./scenario.ts";
 
@@ -30,6 +31,10 @@ export interface FakeBmwOptions {
   readonly approveAfterPolls?: number;
   readonly accessLifetimeS?: number;
   readonly hostname?: string;
+  /** The car's VIN (default: the i4's), so two accounts can have two cars. */
+  readonly vin?: string;
+  /** Fault injection on the API (replay/faults.ts); released on shutdown. */
+  readonly faults?: FaultPlan;
 }
 
 interface DeviceGrant {
@@ -86,7 +91,7 @@ export class FakeBmw {
       hostname: options.hostname ?? "127.0.0.1",
       port: 0,
       onListen: () => {},
-      handler: (req) => this.#handle(req),
+      handler: withFaults(options.faults, (req) => this.#handle(req)),
     });
   }
 
@@ -100,6 +105,7 @@ export class FakeBmw {
   }
 
   shutdown(): Promise<void> {
+    this.#o.faults?.release();
     return this.#server.shutdown();
   }
 
@@ -202,11 +208,12 @@ export class FakeBmw {
     }
     this.calls.today++;
     const path = url.pathname;
-    const endpoint = path.replace(I4_VIN, "{vin}");
+    const vin = this.#o.vin ?? I4_VIN;
+    const endpoint = path.replace(vin, "{vin}");
     this.calls.byEndpoint[endpoint] = (this.calls.byEndpoint[endpoint] ?? 0) + 1;
     if (path === "/customers/vehicles/mappings") {
       return Response.json([{
-        vin: I4_VIN,
+        vin,
         mappedSince: "2025-01-01T00:00:00Z",
         mappingType: "PRIMARY",
       }]);
