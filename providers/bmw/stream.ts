@@ -25,7 +25,7 @@ import { StreamMessage } from "./types.ts";
 export interface StreamCredentials {
   readonly gcid: string;
   readonly idToken: string;
-  /** ID token expiry, Unix seconds. */
+  /** ID token expiry, Unix seconds (Infinity: never renewed). */
   readonly expiresAt: number;
 }
 
@@ -137,7 +137,9 @@ export class BmwStream implements PushSource {
     return new Promise((resolve) => {
       // On the clock, not a timer: on a virtual clock the renewal comes at the virtual hour.
       const renewal = new AbortController();
-      this.#o.clock.sleep(renewInMs, renewal.signal).then(() => finish(true), () => {});
+      if (Number.isFinite(renewInMs)) {
+        this.#o.clock.sleep(renewInMs, renewal.signal).then(() => finish(true), () => {});
+      }
       const onAbort = () => finish(false);
       const finish = (renew: boolean) => {
         renewal.abort();

@@ -7,9 +7,6 @@ import { Telematics } from "../map.ts";
 import { BmwStream } from "../stream.ts";
 import { I4_DAY_CASSETTE, i4DayCassette } from "./cassette.ts";
 
-/** Replay's ID token outlives any replay; BMW renews the stream before expiry, so not longer. */
-const REPLAY_TOKEN_S = 20 * 86_400;
-
 export const bmwSim: VendorSim = {
   id: "bmw",
   // The fake server checks no client id; a placeholder keeps the account valid.
@@ -24,7 +21,9 @@ export const bmwSim: VendorSim = {
         Promise.resolve({
           gcid,
           idToken: "replay-id-token",
-          expiresAt: o.clock.now() / 1000 + REPLAY_TOKEN_S,
+          // Never expires, so the stream never renews: a renewal sleeps on the replay's clock,
+          // and on a stepped (speed 0) clock that sleep would move the whole replay's time.
+          expiresAt: Number.POSITIVE_INFINITY,
         }),
       account: o.account,
       vins: [],
