@@ -47,8 +47,8 @@ on a simulated Volvo API with Volvo's limits (100 requests a minute, 10,000 a da
   original_exporter  xaxeu/volvo-vehicle-exporter: 9 endpoints every 300 s
   ev_observer        ev-observer's scheduler with Volvo's pacing and the key's budget
 
-then ev-observer with as many such cars on one key as the day's 10,000 requests allow. The
-fake counts every request, the busiest minute, refusals (429/403), and how old the client's
+then ev-observer with as many such cars on one key as the day's 10,000 requests allow, and
+the curve: 1 to 30 such cars on one key (the JSON's ev_observer_curve). The fake counts every request, the busiest minute, refusals (429/403), and how old the client's
 energy state was at each second of the charge.
 
 faults: the fault plan (500/502/503/504 storms, hangs, resets, DNS failure, broken and huge
@@ -167,15 +167,21 @@ async function volvoDay(o: Options) {
   const n = results.ev_observer.vehicles_per_key;
   const fleet = await volvo.runFleet(n, { inProcess: o.inProcess });
   progress(o)(`ev-observer, ${n} cars on one key`, fleet.wall_ms);
+  const curve = await volvo.runCurve({
+    inProcess: o.inProcess,
+    onPoint: (p, ms) => progress(o)(`ev-observer, ${p.vehicles} cars on one key`, ms),
+  });
   const all = { ...results, ev_observer_fleet: fleet };
   if (o.json) {
-    console.log(JSON.stringify(all, null, 2));
+    console.log(JSON.stringify({ ...all, ev_observer_curve: curve }, null, 2));
     return;
   }
   console.log("\nThe Volvo XC40 BEV day, one car, one API key:\n");
   console.log(volvo.table(all, volvo.LABELS));
   console.log(`\nev-observer with ${n} such cars on one API key, the whole day:\n`);
   console.log(volvo.table(all, { ev_observer_fleet: `ev-observer × ${n}` }, volvo.FLEET_ROWS));
+  console.log("\nCars on one API key, the whole day (they drive and charge at the same time):\n");
+  console.log(volvo.curveTable(curve));
 }
 
 async function faults(json: boolean, only: string | undefined) {
