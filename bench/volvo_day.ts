@@ -14,7 +14,8 @@
  * within its 10,000 requests a day. A fleet run then puts that many cars on one key for the
  * whole day to show the key holds them.
  */
-import { Budget, type BudgetConfig } from "../core/budget.ts";
+import { Budget } from "../core/budget.ts";
+import { defaultBudgetOf } from "../core/plugin.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
@@ -139,7 +140,7 @@ export async function runEvObserver(h: VolvoHarness): Promise<void> {
   const provider = createVolvoProvider(h.ctx);
   const vehicles = await provider.listVehicles();
   // The budget an account on this key gets by default (its 100/min and 10,000/day).
-  const budget = new Budget(volvoPlugin.defaultBudget as BudgetConfig, h.meter);
+  const budget = new Budget(defaultBudgetOf(volvoPlugin, h.ctx.account!)!, h.meter);
   budget.register(vehicles.map((v) => v.vin));
   const controller = new AbortController();
   h.over.addEventListener("abort", () => controller.abort(), { once: true });

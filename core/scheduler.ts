@@ -90,6 +90,11 @@ export class VehiclePlanner {
   #errors = 0;
   /** The budget's factor on idle intervals (asleep checks, parked reads), ≥ 1. */
   idleStretch = 1;
+  /**
+   * …and on the sleep attempt, where it is how often a parked car is read (its checks are
+   * free); where checks cost, a longer attempt saves nothing and hides a charge starting.
+   */
+  suspendStretch = 1;
 
   constructor(
     readonly config: SchedulerConfig = DEFAULT_SCHEDULER,
@@ -180,7 +185,8 @@ export class VehiclePlanner {
     if (activity.driving) {
       this.mode = "driving";
       this.#busyAt = now;
-      return plan("fetch", c.driving_s, "active", "polling", "driving");
+      const read = plan("fetch", c.driving_s, "active", "polling", "driving");
+      return { ...read, notAfterS: Math.max(c.driving_s, c.driving_max_s) };
     }
     if (activity.charging) {
       this.mode = "charging";
@@ -189,7 +195,7 @@ export class VehiclePlanner {
       if (!c.read_charge_complete && ttf !== undefined && ttf <= CHARGE_END_WINDOW_S) {
         // The charge ends within a minute: a read after it would keep the car awake longer.
         this.mode = "suspended";
-        this.#suspendUntil = now + ttf + this.#idle(c.suspend_s);
+        this.#suspendUntil = now + ttf + c.suspend_s * this.suspendStretch;
         return plan(
           "check",
           this.#idle(c.suspended_s),
@@ -202,18 +208,22 @@ export class VehiclePlanner {
       if (ttf === undefined || ttf <= 0) return read;
       return { ...read, horizonS: ttf, notAfterS: Math.max(read.inS, this.#chargeEndRead(ttf)) };
     }
-    if (activity.blockers.length) {
+    // Under a budget, a car just parked after a drive is being left: no reads while the driver
+    // gets out (each read after they leave would keep it up longer, and costs); the sleep
+    // attempt's end reads it again.
+    const leaving = this.mode === "driving" && this.idleStretch > 1;
+    if (activity.blockers.length && !leaving) {
       this.mode = "online";
       this.#busyAt = now;
-      return plan("fetch", this.#idle(c.online_s), "idle", "polling", activity.blockers.join(","));
+      return plan("fetch", c.online_s, "idle", "polling", activity.blockers.join(","));
     }
     const idleLeft = this.#busyAt + c.idle_before_suspend_s - now;
     if (idleLeft > 0) {
       this.mode = "online";
-      return plan("fetch", Math.min(this.#idle(c.online_s), idleLeft), "idle", "polling", "idle");
+      return plan("fetch", Math.min(c.online_s, idleLeft), "idle", "polling", "idle");
     }
     this.mode = "suspended";
-    this.#suspendUntil = now + this.#idle(c.suspend_s);
+    this.#suspendUntil = now + c.suspend_s * this.suspendStretch;
     return plan("check", this.#idle(c.suspended_s), "idle", "suspended", "idle: letting it sleep");
   }
 
@@ -747,7 +757,11 @@ class VehicleLoop {
     const { rate, fixed, floor } = this.#idle;
     const f = budget.stretch("idle", { rate, fixedRate: fixed, idleFloor: floor });
     this.#idleStretch = Math.min(f, MAX_IDLE_STRETCH);
-    this.#planner.idleStretch = provider.endpoints?.length ? 1 : this.#idleStretch;
+    const byEndpoint = (provider.endpoints?.length ?? 0) > 0;
+    this.#planner.idleStretch = byEndpoint ? 1 : this.#idleStretch;
+    this.#planner.suspendStretch = byEndpoint || (provider.requestsPerCheck ?? 1) > 0
+      ? 1
+      : this.#idleStretch;
   }
 
   #pace(endpoint: string) {

@@ -106,6 +106,26 @@ Deno.test("charging: faster at higher power, clamped, and just before the estima
   assertEquals(asked(charging(11, 36)), 46);
 });
 
+Deno.test("a budget's stretch: never past a charge's end, driving_max_s, no reads as the driver leaves", () => {
+  const planner = new VehiclePlanner();
+  const charge = planner.afterFetch({
+    ...parked,
+    charging: true,
+    chargerPowerW: 11000,
+    timeToFullS: 1000,
+  }, 0);
+  assertEquals([charge.inS, charge.notAfterS, charge.horizonS], [327, 970, 1000]);
+  const drive = planner.afterFetch({ ...parked, driving: true }, 0);
+  assertEquals([drive.inS, drive.notAfterS], [30, 60]);
+  // Parked with the driver still in: followed without a budget's say, let go under one.
+  const present = { ...parked, blockers: ["user_present"] };
+  assertEquals(planner.afterFetch(present, 30).action, "fetch");
+  planner.afterFetch({ ...parked, driving: true }, 60);
+  planner.idleStretch = 3;
+  const left = planner.afterFetch(present, 90);
+  assertEquals([left.action, left.pollState], ["check", "suspended"]);
+});
+
 Deno.test("parked: blockers keep it read; without them the sleep attempt starts", () => {
   const p = new VehiclePlanner();
   p.afterCheck("online", 0);
@@ -328,7 +348,8 @@ Deno.test("on the virtual clock: a spent budget stops all calls until 00:00 UTC"
   const meter = new UsageMeter({ provider: "scripted", account: "a", pricing, clock, readings });
   const budget = new Budget({ requests_per_day: 20, safety_margin: 0.1 }, meter);
   const car = scriptedCar(clock, () => ({ state: "online", activity: { driving: true } }), meter);
-  const states = await run(clock, { ...car, budget, account: "a" }, 5 * 3600, readings);
+  // Until ten minutes into the next day: fewer calls than a day's budget by then.
+  const states = await run(clock, { ...car, budget, account: "a" }, 4 * 3600 + 600, readings);
   const today = car.calls.filter((c) => Number(c.split(" ")[0]) < 4 * 3600);
   assertEquals(today.length, 18, "20 a day minus the 10 % margin");
   assert(states.includes("rate_limited"));

@@ -32,7 +32,7 @@ simulated Tesla API, once per polling strategy, each on its own fake car and vir
 
   original_demo   the GreptimeTeam demo: products + vehicle_data every 300 s, no state check
   teslamate       TeslaMate's polling intervals and sleep logic (no streaming)
-  ev_observer     ev-observer's scheduler with its default config
+  ev_observer     ev-observer's scheduler with its default config (a Fleet account: $10/month)
 
 then ev-observer at driving_s 15, 30 and 60 without a budget (the freshness/requests
 trade-off), and ev_observer_streaming: the day published by the fleet-telemetry emulator
