@@ -21,10 +21,12 @@
  * - errors: backoff from `backoff_s` doubling to `max_backoff_s`, with jitter; Retry-After
  *   and rate limits are honoured exactly; a dead sign-in is retried slowly.
  * The budget, counted in requests (a read of five endpoints costs five), stretches the idle
- * intervals first (asleep checks, parked reads, slow endpoints; never the blip check of a car
- * that just came online, which is how a drive is found), then the driving and charging ones,
- * never past a charge's end, and stops all calls when it is spent. A provider that reads
- * endpoint by endpoint gets only the due ones (dueEndpoints).
+ * pace first (state checks that cost a request, parked reads where checks are free, the "in
+ * use" and slow endpoints; never the blip check of a car that just came online, nor the reads
+ * of a parked car with someone in it), then driving and charging reads, never past a charge's
+ * end nor beyond `driving_max_s`; a car just parked after a drive is then left to sleep at
+ * once. It stops all calls when it is spent. A provider that reads endpoint by endpoint gets
+ * only the due ones (dueEndpoints).
  *
  * `VehiclePlanner` is the pure decision part (tests drive it with explicit times);
  * `runScheduler` executes its plans on a Clock, one loop per vehicle.
@@ -72,7 +74,7 @@ export interface Plan {
   readonly reason: string;
   /** Active: how long this drive or charge should go on (a charge's time to full). */
   readonly horizonS?: number;
-  /** A budget may stretch the wait up to here, not further (the last read before a charge ends). */
+  /** A budget stretches the wait up to here at most (a charge's end, `driving_max_s`). */
   readonly notAfterS?: number;
 }
 
@@ -317,9 +319,8 @@ function plan(action: Action, inS: number, tier: Tier, pollState: PollState, rea
  * read (it is also how the scheduler learns the car is driving or charging), but the driving and
  * "in use" ones only every `use_while_charging_s` while charging; when a budget asks for fewer,
  * the "in use" ones only every `useS` and after a drive (the driving and charging ones still
- * show a drive or a charge starting); trip values
- * (odometer, location) once the car has moved and stopped, and hourly; slow ones hourly;
- * static facts daily. Undefined means everything.
+ * show a drive or a charge starting); trip values (odometer, location) once the car has moved
+ * and stopped, and hourly; slow ones hourly; static facts daily. Undefined means everything.
  */
 export function dueEndpoints(
   specs: readonly EndpointSpec[] | undefined,
@@ -719,8 +720,7 @@ class VehicleLoop {
   }
 
   #due(now: number, mode: string): string[] | undefined {
-    // Slow endpoints, and "in use" ones while parked or charging, are idle pace: the budget
-    // stretches them.
+    // Slow endpoints and the "in use" ones are idle pace: the budget stretches them.
     const f = this.#idleStretch;
     const c = this.config;
     return dueEndpoints(
