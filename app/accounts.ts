@@ -5,6 +5,7 @@
  * source — a static token (the environment, or replay's placeholder) or the token store.
  */
 import { Budget, type BudgetConfig } from "../core/budget.ts";
+import { defaultBudgetOf } from "../core/plugin.ts";
 import { type Clock, realClock } from "../core/clock.ts";
 import { type AccountConfig, type Config, ConfigError } from "../core/config.ts";
 import { Http, type HttpOptions } from "../core/http.ts";
@@ -76,7 +77,8 @@ export async function openAccount(
   const http = new Http({ provider: plugin.id, readings, now: () => clock.now(), ...w.http });
   // A vendor without prices still needs counting when the account has a request budget (its
   // own, or the vendor's limits).
-  const budgetConfig: BudgetConfig | undefined = account.budget ?? plugin.defaultBudget;
+  const budgetConfig: BudgetConfig | undefined = account.budget ??
+    defaultBudgetOf(plugin, account);
   const pricing = plugin.pricing ?? (budgetConfig ? COUNT_EVERY_REQUEST : undefined);
   const meter = pricing
     ? new UsageMeter({ provider: plugin.id, account: account.name, pricing, clock, readings })

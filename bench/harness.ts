@@ -8,6 +8,7 @@ import { VirtualClock } from "../core/clock.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import type { ProviderContext } from "../core/source.ts";
+import type { UsageMeter } from "../core/usage.ts";
 import { FakeTesla } from "../providers/tesla/sim/fake_api.ts";
 import { teslaPricing } from "../providers/tesla/pricing.ts";
 import { teslaDay } from "../providers/tesla/sim/scenario.ts";
@@ -19,6 +20,8 @@ export interface Harness {
   readonly ctx: ProviderContext;
   readonly readings: Readings;
   readonly log: Logger;
+  /** What the seam billed (a budget reads it). */
+  readonly meter: UsageMeter;
   /** Unix ms at which the day is over. */
   readonly endMs: number;
   /** Aborted when a strategy tries to call after the day's end. */
@@ -41,7 +44,7 @@ export function startHarness(options: HarnessOptions = {}): Harness {
   const readings = new Readings();
   const log = options.log ?? createLogger({ write: () => {} });
   // The meter feeds ev_api_billable_requests_total (the billing test reads it).
-  const { http, over } = dayHttp({
+  const { http, meter, over } = dayHttp({
     provider: "tesla",
     pricing: teslaPricing,
     clock,
@@ -64,6 +67,7 @@ export function startHarness(options: HarnessOptions = {}): Harness {
     ctx,
     readings,
     log,
+    meter,
     endMs,
     over,
     shutdown: () => fake.shutdown(),

@@ -16,21 +16,34 @@ import {
 } from "./tesla_day.ts";
 
 Deno.test("tesla-day: ev-observer never wakes the car, sees everything, and is billed least", async () => {
-  const r = await runBench(STRATEGIES);
+  const unbudgeted = TRADEOFF.find((s) => s.name === "ev_observer_driving_30s")!;
+  const r = await runBench([...STRATEGIES, unbudgeted]);
   const ev = r.ev_observer;
   const demo = r.original_demo;
   const tm = r.teslamate;
+  // The default (a Fleet account with no budget of its own) stays inside Tesla's $10 credit.
+  assert(ev.usd_per_month <= 10, `$${ev.usd_per_month}/month by default`);
+  assertEquals(ev.usd_per_month_after_credit, 0);
   assertEquals(ev.wake_calls, 0);
-  // Seeing that the charge is complete takes one read after it ended, and the car's
-  // 15-min timer restarts with it: those seconds are all it keeps the car up all day.
-  assertEquals(ev.awake_seconds_caused, 0, "the car sleeps exactly when it would unpolled");
+  // Within the budget the car still sleeps exactly when it would unpolled: no read lands after
+  // the driver left or the charge ended.
+  assertEquals(ev.awake_seconds_caused, 0, "the budget never keeps the car up");
   assertEquals([ev.drives_detected, ev.charges_detected], [2, 1]);
   assert(ev.billable_requests < demo.billable_requests, "fewer than the demo");
   assert(ev.billable_requests < tm.billable_requests, "fewer than TeslaMate");
   assert(ev.billable_requests_without_summary < demo.billable_requests_without_summary);
   assert(ev.usd_per_month < demo.usd_per_month && ev.usd_per_month < tm.usd_per_month);
-  assert(ev.drive_start_detection_s !== null && ev.drive_start_detection_s <= 300);
-  assert(ev.data_age_driving_p95_s !== null && ev.data_age_driving_p95_s <= 30);
+  assert(ev.drive_start_detection_s !== null);
+
+  // Without a budget the scheduler keeps its own pace.
+  const free = r.ev_observer_driving_30s;
+  assertEquals(free.wake_calls, 0);
+  // Seeing that the charge is complete takes one read after it ended, and the car's
+  // 15-min timer restarts with it: those seconds are all it keeps the car up all day.
+  assertEquals(free.awake_seconds_caused, 0, "the car sleeps exactly when it would unpolled");
+  assertEquals([free.drives_detected, free.charges_detected], [2, 1]);
+  assert(free.drive_start_detection_s !== null && free.drive_start_detection_s <= 300);
+  assert(free.data_age_driving_p95_s !== null && free.data_age_driving_p95_s <= 30);
 
   // The others, as the reference describes them: the demo keeps the car up from the first
   // "fake online" blip on; TeslaMate polls every blip and idle period awake for 15 min more.
@@ -101,6 +114,7 @@ Deno.test("`deno task bench tesla-day --json` prints results keyed by strategy",
       ]
     ) assert(key in json[name], `${name}.${key}`);
   }
+  assert(json.ev_observer.usd_per_month <= 10, "the default stays inside the credit");
   const fast = json.ev_observer_driving_15s;
   const slow = json.ev_observer_driving_60s;
   assert(fast.billable_requests > slow.billable_requests, "fresher costs more requests");

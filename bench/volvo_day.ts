@@ -15,6 +15,7 @@
  * whole day to show the key holds them.
  */
 import { Budget } from "../core/budget.ts";
+import { defaultBudgetOf } from "../core/plugin.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
@@ -29,6 +30,7 @@ import {
   type FakeVolvoOptions,
 } from "../providers/volvo/sim/fake_api.ts";
 import { VOLVO_SCHEDULER } from "../providers/volvo/polling.ts";
+import { volvoPlugin } from "../providers/volvo/mod.ts";
 import { createVolvoProvider } from "../providers/volvo/provider.ts";
 import {
   carModel,
@@ -137,11 +139,8 @@ export async function runOriginal(h: VolvoHarness): Promise<void> {
 export async function runEvObserver(h: VolvoHarness): Promise<void> {
   const provider = createVolvoProvider(h.ctx);
   const vehicles = await provider.listVehicles();
-  const budget = new Budget({
-    requests_per_day: REQUESTS_PER_DAY,
-    requests_per_minute: REQUESTS_PER_MINUTE,
-    safety_margin: 0.1,
-  }, h.meter);
+  // The budget an account on this key gets by default (its 100/min and 10,000/day).
+  const budget = new Budget(defaultBudgetOf(volvoPlugin, h.ctx.account!)!, h.meter);
   budget.register(vehicles.map((v) => v.vin));
   const controller = new AbortController();
   h.over.addEventListener("abort", () => controller.abort(), { once: true });
@@ -256,6 +255,57 @@ export async function runFleet(
   options: HarnessOptions = {},
 ): Promise<StrategyResult> {
   return await runStrategy(STRATEGIES[1], { ...options, cars: carFleet(BEV, n) });
+}
+
+/** Cars on one key in the curve: from one car to past the 25 the key is meant to carry. */
+export const CURVE_VEHICLES: readonly number[] = [1, 5, 10, 15, 20, 25, 30];
+
+export interface CurvePoint {
+  readonly vehicles: number;
+  readonly requests: number;
+  readonly refused: number;
+  readonly data_age_charging_p95_s: number | null;
+  readonly busiest_minute: number;
+}
+
+/**
+ * The key's day with more and more cars on it (all the BEV: they drive and charge at the same
+ * time, the hardest case for a shared key).
+ */
+export async function runCurve(
+  options: HarnessOptions & {
+    counts?: readonly number[];
+    onPoint?: (p: CurvePoint, wallMs: number) => void;
+  } = {},
+): Promise<CurvePoint[]> {
+  const points: CurvePoint[] = [];
+  for (const vehicles of options.counts ?? CURVE_VEHICLES) {
+    const r = await runFleet(vehicles, options);
+    const point = {
+      vehicles,
+      requests: r.requests,
+      refused: r.refused,
+      data_age_charging_p95_s: r.data_age_charging_p95_s,
+      busiest_minute: r.busiest_minute,
+    };
+    options.onPoint?.(point, r.wall_ms);
+    points.push(point);
+  }
+  return points;
+}
+
+/** The curve as a Markdown table, one row per number of cars. */
+export function curveTable(points: readonly CurvePoint[]): string {
+  const fmt = (v: number | null) => v === null ? "n/a" : String(v);
+  return [
+    "| cars on one key | requests per day | refused (429 / 403) | data age while charging, p95 (s) | busiest minute |",
+    "|---:|---:|---:|---:|---:|",
+    ...points.map((p) =>
+      `| ${p.vehicles} | ${p.requests} | ${p.refused} | ${
+        fmt(p.data_age_charging_p95_s)
+      } | ${p.busiest_minute} |`
+    ),
+  ].join("\n");
 }
 
 const ROWS: readonly [keyof StrategyResult, string][] = [

@@ -9,9 +9,11 @@ import { assertReadmeTable } from "./test_helpers.ts";
 import { projectRoot, taskArgs } from "../scripts/testing_task.ts";
 import { DAY_LENGTH } from "../providers/volvo/sim/scenario.ts";
 import {
+  curveTable,
   FLEET_ROWS,
   LABELS,
   runBench,
+  runCurve,
   runEvObserver,
   runFleet,
   startVolvoHarness,
@@ -47,6 +49,18 @@ Deno.test("volvo-day: one key carries the computed fleet all day, no refusal, st
     "volvo-fleet",
     table({ fleet }, { fleet: `ev-observer × ${n}` }, FLEET_ROWS),
   );
+});
+
+Deno.test("volvo-day: 25 cars on one key run the whole day, no refusal, charge seen ≤ 300 s", async () => {
+  const points = await runCurve({ inProcess: true });
+  const at = (n: number) => points.find((p) => p.vehicles === n)!;
+  const key = at(25);
+  assertEquals(key.refused, 0);
+  assert(key.requests <= 10_000, `${key.requests} requests for 25 cars`);
+  assert(key.busiest_minute <= 90, `${key.busiest_minute} in the busiest minute`);
+  assert(key.data_age_charging_p95_s! <= 300, `charging age p95 ${key.data_age_charging_p95_s} s`);
+  for (const p of points) assertEquals(p.refused, 0, `${p.vehicles} cars: refused`);
+  await assertReadmeTable("volvo-curve", curveTable(points));
 });
 
 Deno.test("on the simulated Volvo: a quota used up elsewhere pauses the key until 00:00 UTC", async () => {
@@ -103,6 +117,15 @@ Deno.test("`deno task bench volvo-day --json` prints results keyed by strategy",
   }).output();
   assertEquals(out.code, 0, new TextDecoder().decode(out.stderr));
   const json = JSON.parse(new TextDecoder().decode(out.stdout));
+  assertEquals(json.ev_observer_curve.map((p: { vehicles: number }) => p.vehicles), [
+    1,
+    5,
+    10,
+    15,
+    20,
+    25,
+    30,
+  ]);
   for (const name of ["original_exporter", "ev_observer", "ev_observer_fleet"]) {
     for (
       const key of [

@@ -26,18 +26,26 @@ export interface BudgetConfig {
   readonly requests_per_minute?: number;
   /** Fraction kept in reserve against estimation error (default 0.1). */
   readonly safety_margin?: number;
+  /**
+   * Share of what is left that parked and asleep cars may plan on (default IDLE_SHARE); the
+   * rest is kept for drives and charges. A vendor's default budget sets it (not the config).
+   */
+  readonly idle_share?: number;
 }
 
 /** Driving and charging, or everything else. */
 export type Tier = "active" | "idle";
 
-/** Share of what is left that idle polling may plan on; the rest stays for drives and charges. */
+/**
+ * Share of what is left that idle polling may plan on by default; the rest stays for drives and
+ * charges (a plug-in whose parked reads cost many requests sets a lower `idle_share`).
+ */
 export const IDLE_SHARE = 0.7;
 /** Idle intervals stretch at most this much (asleep 300 s → 1 h). */
 export const MAX_IDLE_STRETCH = 12;
 /** Driving and charging intervals stretch at most this much (30 s → 10 min). */
 export const MAX_ACTIVE_STRETCH = 20;
-/** How long a drive or charge is assumed to go on when it is planned for. */
+/** How long a drive is assumed to go on when it is planned for (a charge says its own end). */
 export const ACTIVE_HORIZON_S = 3600;
 
 export interface StretchInput {
@@ -47,32 +55,49 @@ export interface StretchInput {
   /** Vehicles sharing the budget. */
   readonly vehicles: number;
   readonly tier: Tier;
-  /** The interval the scheduler would use with no budget. */
-  readonly intervalS: number;
-  /** The slowest regular interval (asleep): what a vehicle costs when nothing happens. */
-  readonly idleBaselineS: number;
+  /**
+   * Requests per second the vehicle spends at its unstretched pace in this tier (a read of five
+   * endpoints every 120 s: 5/120), so a vendor that bills per endpoint is planned in requests.
+   */
+  readonly rate: number;
+  /** Part of `rate` that no stretch reduces (a parked read's endpoints that show a charge start). */
+  readonly fixedRate?: number;
+  /** An idle car's requests per second at full stretch: what the rest of the day costs at least. */
+  readonly idleFloor: number;
+  /** Active: how long this drive or charge is expected to go on (default ACTIVE_HORIZON_S). */
+  readonly horizonS?: number;
+  /** Share of what is left that idle polling may plan on (default IDLE_SHARE). */
+  readonly idleShare?: number;
 }
 
 /**
  * How much longer than planned to wait (≥ 1), or Infinity when the budget is spent. Each
- * vehicle plans on its share; idle polling may use IDLE_SHARE of it at its current pace, and
+ * vehicle plans on its share; idle polling may use `idleShare` of it at its current pace, and
  * active polling what remains once the rest of the day is reserved for idle at full stretch.
  */
 export function stretchFactor(input: StretchInput): number {
-  const { remaining, secondsLeft, tier, intervalS, idleBaselineS } = input;
+  const { remaining, secondsLeft, tier, rate } = input;
   if (remaining <= 0) return Infinity;
+  if (!(rate > 0)) return 1;
   const share = remaining / Math.max(1, input.vehicles);
   if (tier === "idle") {
-    const need = secondsLeft / intervalS;
-    const room = share * IDLE_SHARE;
-    return need <= room ? 1 : Math.min(MAX_IDLE_STRETCH, need / room);
+    const fixed = secondsLeft * Math.min(rate, input.fixedRate ?? 0);
+    const need = secondsLeft * rate - fixed;
+    const room = share * (input.idleShare ?? IDLE_SHARE) - fixed;
+    if (need <= room) return 1;
+    return room <= 0 ? MAX_IDLE_STRETCH : Math.min(MAX_IDLE_STRETCH, need / room);
   }
-  const horizon = Math.min(secondsLeft, ACTIVE_HORIZON_S);
-  const need = horizon / intervalS;
-  const spare = share - (secondsLeft - horizon) / idleBaselineS / MAX_IDLE_STRETCH;
+  const horizon = Math.min(secondsLeft, input.horizonS ?? ACTIVE_HORIZON_S);
+  const need = horizon * rate;
+  const spare = share - (secondsLeft - horizon) * input.idleFloor;
   if (need <= spare) return 1;
   if (spare <= 0) return MAX_ACTIVE_STRETCH;
   return Math.min(MAX_ACTIVE_STRETCH, need / spare);
+}
+
+/** What a planned pace costs: `requests` every `intervalS`, as requests per second. */
+export function rateOf(requests: number, intervalS: number): number {
+  return requests / Math.max(1, intervalS);
 }
 
 export class Budget {
@@ -134,16 +159,22 @@ export class Budget {
     return Math.max(0, left);
   }
 
-  /** The budget's say on a planned wait: a factor ≥ 1 to stretch it by, Infinity when spent. */
-  stretch(tier: Tier, intervalS: number, idleBaselineS: number): number {
+  /**
+   * The budget's say on a pace (requests per second in `tier`): a factor ≥ 1 to stretch its
+   * intervals by, Infinity when spent.
+   */
+  stretch(
+    tier: Tier,
+    pace: Pick<StretchInput, "rate" | "fixedRate" | "idleFloor" | "horizonS">,
+  ): number {
     if (!this.limited) return 1;
     return stretchFactor({
       remaining: this.remaining(),
       secondsLeft: this.meter.secondsToReset(),
       vehicles: this.vehicles,
       tier,
-      intervalS: Math.max(1, intervalS),
-      idleBaselineS,
+      idleShare: this.config.idle_share,
+      ...pace,
     });
   }
 

@@ -10,27 +10,29 @@ const pricing: PriceList = {
   defaultCategory: "data",
   billed: (status) => status < 500,
 };
-const base = { secondsLeft: 86400, vehicles: 1, idleBaselineS: 300 };
+const base = { secondsLeft: 86400, vehicles: 1, idleFloor: 1 / 300 / MAX_IDLE_STRETCH };
+/** A poll of one request every `s` seconds. */
+const every = (s: number) => 1 / s;
 
 Deno.test("stretchFactor: ample budget changes nothing; spent stops everything", () => {
-  assertEquals(stretchFactor({ ...base, remaining: 5000, tier: "idle", intervalS: 300 }), 1);
-  assertEquals(stretchFactor({ ...base, remaining: 5000, tier: "active", intervalS: 30 }), 1);
-  assertEquals(stretchFactor({ ...base, remaining: 0, tier: "active", intervalS: 30 }), Infinity);
+  assertEquals(stretchFactor({ ...base, remaining: 5000, tier: "idle", rate: every(300) }), 1);
+  assertEquals(stretchFactor({ ...base, remaining: 5000, tier: "active", rate: every(30) }), 1);
+  assertEquals(stretchFactor({ ...base, remaining: 0, tier: "active", rate: every(30) }), Infinity);
 });
 
 Deno.test("stretchFactor: as it tightens, idle slows first and most", () => {
   for (const remaining of [400, 250, 150, 80, 30]) {
-    const idle = stretchFactor({ ...base, remaining, tier: "idle", intervalS: 300 });
-    const active = stretchFactor({ ...base, remaining, tier: "active", intervalS: 30 });
+    const idle = stretchFactor({ ...base, remaining, tier: "idle", rate: every(300) });
+    const active = stretchFactor({ ...base, remaining, tier: "active", rate: every(30) });
     assert(idle >= active || idle === MAX_IDLE_STRETCH, `${remaining}: ${idle} vs ${active}`);
     assert(idle <= MAX_IDLE_STRETCH && active <= MAX_ACTIVE_STRETCH);
   }
-  assertEquals(stretchFactor({ ...base, remaining: 250, tier: "active", intervalS: 30 }), 1);
-  const idle = stretchFactor({ ...base, remaining: 250, tier: "idle", intervalS: 300 });
+  assertEquals(stretchFactor({ ...base, remaining: 250, tier: "active", rate: every(30) }), 1);
+  const idle = stretchFactor({ ...base, remaining: 250, tier: "idle", rate: every(300) });
   assertEquals(idle, 288 / (250 * 0.7));
   // Two vehicles share it.
   assert(
-    stretchFactor({ ...base, vehicles: 2, remaining: 250, tier: "idle", intervalS: 300 }) > idle,
+    stretchFactor({ ...base, vehicles: 2, remaining: 250, tier: "idle", rate: every(300) }) > idle,
   );
 });
 
@@ -58,7 +60,10 @@ Deno.test("budget: requests/day and dollars/month, minus the margin; the lower o
   const clock = new VirtualClock(Date.UTC(2026, 2, 10), 0);
   const meter = new UsageMeter({ provider: "tesla", account: "a", pricing, clock });
   assertEquals(new Budget({}, meter).limited, false);
-  assertEquals(new Budget({}, meter).stretch("idle", 300, 300), 1);
+  assertEquals(
+    new Budget({}, meter).stretch("idle", { rate: every(300), idleFloor: every(3600) }),
+    1,
+  );
   const byRequests = new Budget({ requests_per_day: 500 }, meter);
   assertEquals(byRequests.remaining(), 450);
   const byMoney = new Budget({ usd_per_month: 15, safety_margin: 0.2 }, meter);
@@ -120,4 +125,25 @@ Deno.test("pause: a vendor's pause is held a day at most (a bogus Retry-After or
   assertEquals(budget.pausedFor(), 0, "sends again after the day");
   budget.pause(-5);
   assertEquals(budget.pausedFor(), 0);
+});
+
+Deno.test("stretchFactor: planned in requests; the part no stretch reduces is set aside first", () => {
+  const one = stretchFactor({ ...base, remaining: 400, tier: "idle", rate: every(900) });
+  const five = stretchFactor({ ...base, remaining: 400, tier: "idle", rate: 5 * every(900) });
+  assertEquals(one, 1, "96 reads of one request fit");
+  assert(five > 1, "96 reads of five requests do not");
+  // Two of the five requests keep their pace: the other three stretch more.
+  const fixed = stretchFactor({
+    ...base,
+    remaining: 400,
+    tier: "idle",
+    rate: 5 * every(900),
+    fixedRate: 2 * every(900),
+  });
+  assertEquals(fixed, (3 * 96) / (400 * 0.7 - 2 * 96));
+  assert(fixed > five);
+  // A drive plans on what is left after the rest of the day at the idle floor.
+  const drive = { ...base, remaining: 100, tier: "active" as const, rate: 5 * every(120) };
+  assertEquals(stretchFactor(drive), 150 / (100 - 82800 / 300 / 12));
+  assert(stretchFactor({ ...drive, idleFloor: 2 * every(900) }) > stretchFactor(drive));
 });

@@ -53,8 +53,11 @@ export interface VendorPlugin {
   readonly hosts?: (account: AccountConfig) => string[];
   /** Files outside the config and state_dir this account reads (a stream's CA file). */
   readonly files?: (account: AccountConfig) => string[];
-  /** The vendor's own limits, when the account sets no `budget` (Volvo: per API key). */
-  readonly defaultBudget?: BudgetConfig;
+  /**
+   * The budget of an account that sets no `budget`: the vendor's own limits (Volvo: per API
+   * key), or what keeps it free (Tesla Fleet: the monthly credit). Undefined: unlimited.
+   */
+  readonly defaultBudget?: BudgetConfig | ((account: AccountConfig) => BudgetConfig | undefined);
   /**
    * Accounts with the same key share one budget (Volvo: the `vcc_api_key`, whose limits
    * hold for every account and car using it). Absent: one budget per account.
@@ -91,4 +94,13 @@ export interface AccountSession {
   /** `sign_in_needed` / `missing` mean: run `signInCommand`. */
   tokenStatus(): TokenStatus;
   readonly signInCommand: string;
+}
+
+/** The budget an account that sets none gets from its vendor (undefined: unlimited). */
+export function defaultBudgetOf(
+  plugin: Pick<VendorPlugin, "defaultBudget">,
+  account: AccountConfig,
+): BudgetConfig | undefined {
+  const d = plugin.defaultBudget;
+  return typeof d === "function" ? d(account) : d;
 }

@@ -20,14 +20,19 @@
  *   so does the window's end (then one full read decides again).
  * - errors: backoff from `backoff_s` doubling to `max_backoff_s`, with jitter; Retry-After
  *   and rate limits are honoured exactly; a dead sign-in is retried slowly.
- * The budget stretches the waits (idle first), and stops all calls when it is spent. A
- * provider that reads endpoint by endpoint gets only the due ones (dueEndpoints).
+ * The budget, counted in requests (a read of five endpoints costs five), stretches the idle
+ * pace first (state checks that cost a request, parked reads where checks are free, the "in
+ * use" and slow endpoints; never the blip check of a car that just came online, nor the reads
+ * of a parked car with someone in it), then driving and charging reads, never past a charge's
+ * end nor beyond `driving_max_s`; a car just parked after a drive is then left to sleep at
+ * once. It stops all calls when it is spent. A provider that reads endpoint by endpoint gets
+ * only the due ones (dueEndpoints).
  *
  * `VehiclePlanner` is the pure decision part (tests drive it with explicit times);
  * `runScheduler` executes its plans on a Clock, one loop per vehicle.
  */
 import { type Activity, activityOf, progressFields, stateWords } from "./activity.ts";
-import { type Budget, MAX_PAUSE_S, type Tier } from "./budget.ts";
+import { type Budget, MAX_IDLE_STRETCH, MAX_PAUSE_S, rateOf, type Tier } from "./budget.ts";
 import { type Clock, type Participant, participate } from "./clock.ts";
 import { VendorError } from "./errors.ts";
 import { HttpError } from "./http.ts";
@@ -67,6 +72,10 @@ export interface Plan {
   readonly pollState: PollState;
   /** Why, in a few words (logs and tests). */
   readonly reason: string;
+  /** Active: how long this drive or charge should go on (a charge's time to full). */
+  readonly horizonS?: number;
+  /** A budget stretches the wait up to here at most (a charge's end, `driving_max_s`). */
+  readonly notAfterS?: number;
 }
 
 const MODES = ["start", "asleep", "waking", "online", "driving", "charging", "suspended"] as const;
@@ -81,6 +90,13 @@ export class VehiclePlanner {
   #suspendUntil = 0;
   #wokeAt = -Infinity;
   #errors = 0;
+  /** The budget's factor on idle intervals (asleep checks, parked reads), ≥ 1. */
+  idleStretch = 1;
+  /**
+   * …and on the sleep attempt, where it is how often a parked car is read (its checks are
+   * free); where checks cost, a longer attempt saves nothing and hides a charge starting.
+   */
+  suspendStretch = 1;
 
   constructor(
     readonly config: SchedulerConfig = DEFAULT_SCHEDULER,
@@ -135,7 +151,7 @@ export class VehiclePlanner {
       if (c.wake_up && due) {
         return plan("wake", 0, "idle", "polling", `asleep for ${c.wake_after_s} s: wake_up is on`);
       }
-      return plan("check", c.asleep_s, "idle", "sleeping", state);
+      return plan("check", this.#idle(c.asleep_s), "idle", "sleeping", state);
     }
     switch (this.mode) {
       case "asleep":
@@ -153,7 +169,7 @@ export class VehiclePlanner {
         if (left <= 0) return this.#read("sleep attempt over, still online");
         return plan(
           "check",
-          Math.min(c.suspended_s, left),
+          Math.min(this.#idle(c.suspended_s), left),
           "idle",
           "suspended",
           "letting it sleep",
@@ -171,7 +187,8 @@ export class VehiclePlanner {
     if (activity.driving) {
       this.mode = "driving";
       this.#busyAt = now;
-      return plan("fetch", c.driving_s, "active", "polling", "driving");
+      const read = plan("fetch", c.driving_s, "active", "polling", "driving");
+      return { ...read, notAfterS: Math.max(c.driving_s, c.driving_max_s) };
     }
     if (activity.charging) {
       this.mode = "charging";
@@ -180,12 +197,24 @@ export class VehiclePlanner {
       if (!c.read_charge_complete && ttf !== undefined && ttf <= CHARGE_END_WINDOW_S) {
         // The charge ends within a minute: a read after it would keep the car awake longer.
         this.mode = "suspended";
-        this.#suspendUntil = now + ttf + c.suspend_s;
-        return plan("check", c.suspended_s, "idle", "suspended", "charge ending: letting it sleep");
+        this.#suspendUntil = now + ttf + c.suspend_s * this.suspendStretch;
+        return plan(
+          "check",
+          this.#idle(c.suspended_s),
+          "idle",
+          "suspended",
+          "charge ending: letting it sleep",
+        );
       }
-      return plan("fetch", this.#chargingInterval(activity), "active", "polling", "charging");
+      const read = plan("fetch", this.#chargingInterval(activity), "active", "polling", "charging");
+      if (ttf === undefined || ttf <= 0) return read;
+      return { ...read, horizonS: ttf, notAfterS: Math.max(read.inS, this.#chargeEndRead(ttf)) };
     }
-    if (activity.blockers.length) {
+    // Under a budget, a car just parked after a drive is being left: no reads while the driver
+    // gets out (each read after they leave would keep it up longer, and costs); the sleep
+    // attempt's end reads it again.
+    const leaving = this.mode === "driving" && this.idleStretch > 1;
+    if (activity.blockers.length && !leaving) {
       this.mode = "online";
       this.#busyAt = now;
       return plan("fetch", c.online_s, "idle", "polling", activity.blockers.join(","));
@@ -196,8 +225,8 @@ export class VehiclePlanner {
       return plan("fetch", Math.min(c.online_s, idleLeft), "idle", "polling", "idle");
     }
     this.mode = "suspended";
-    this.#suspendUntil = now + c.suspend_s;
-    return plan("check", c.suspended_s, "idle", "suspended", "idle: letting it sleep");
+    this.#suspendUntil = now + c.suspend_s * this.suspendStretch;
+    return plan("check", this.#idle(c.suspended_s), "idle", "suspended", "idle: letting it sleep");
   }
 
   afterWake(now: number): Plan {
@@ -237,18 +266,26 @@ export class VehiclePlanner {
     return plan("fetch", 0, "idle", "polling", reason);
   }
 
+  #idle(s: number): number {
+    return s * this.idleStretch;
+  }
+
   #chargingInterval(a: Activity): number {
     const c = this.config;
     const kw = (a.chargerPowerW ?? 0) / 1000;
     let s = kw > 0 ? (c.charging_kwh_per_poll * 3600) / kw : c.charging_min_s;
     s = Math.min(c.charging_max_s, Math.max(c.charging_min_s, s));
     if (a.timeToFullS !== undefined && a.timeToFullS > 0) {
-      const end = c.read_charge_complete
-        ? a.timeToFullS + CHARGE_END_MARGIN_S
-        : Math.max(1, a.timeToFullS - CHARGE_END_LEAD_S);
-      s = Math.min(s, end);
+      s = Math.min(s, this.#chargeEndRead(a.timeToFullS));
     }
     return Math.round(s);
+  }
+
+  /** Seconds to the read that sees the end of a charge: just after it, or just before. */
+  #chargeEndRead(timeToFullS: number): number {
+    return this.config.read_charge_complete
+      ? timeToFullS + CHARGE_END_MARGIN_S
+      : Math.max(1, timeToFullS - CHARGE_END_LEAD_S);
   }
 }
 
@@ -278,11 +315,12 @@ function plan(action: Action, inS: number, tier: Tier, pollState: PollState, rea
 
 /**
  * Which endpoints a full read asks for, when the provider reads them one by one (Volvo: a
- * request each, against a per-key quota), by pace: what shows use and charging on every read
- * (it is also how the scheduler learns the car is driving or charging), but the "in use" ones
- * only every `use_while_charging_s` while charging; trip values (odometer, location) once the
- * car has moved and stopped, and hourly; slow ones hourly; static facts daily. Undefined means
- * everything.
+ * request each, against a per-key quota), by pace: what shows driving, use and charging on every
+ * read (it is also how the scheduler learns the car is driving or charging), but the driving and
+ * "in use" ones only every `use_while_charging_s` while charging; when a budget asks for fewer,
+ * the "in use" ones only every `useS` and after a drive (the driving and charging ones still
+ * show a drive or a charge starting); trip values (odometer, location) once the car has moved
+ * and stopped, and hourly; slow ones hourly; static facts daily. Undefined means everything.
  */
 export function dueEndpoints(
   specs: readonly EndpointSpec[] | undefined,
@@ -295,12 +333,18 @@ export function dueEndpoints(
   >,
   /** A read saw the car driving since its trip endpoints were last read. */
   moved = false,
+  /** The "in use" endpoints only this often, whatever the car does (a budget asks for fewer). */
+  useS?: number,
 ): string[] | undefined {
   if (!specs?.length) return undefined;
   const due = specs.filter((spec) => {
     const age = now - (lastRead.get(spec.name) ?? -Infinity);
     switch (spec.pace) {
+      case "driving":
+        return mode !== "charging" || age >= config.use_while_charging_s;
       case "use":
+        // Under a tight budget: every `useS`, and once when a drive ended (locked, closed?).
+        if (useS !== undefined) return (moved && mode !== "driving") || age >= useS;
         return mode !== "charging" || age >= config.use_while_charging_s;
       case "charging":
         return true;
@@ -324,6 +368,45 @@ function requestsOf(
   if (action === "check") return provider.requestsPerCheck ?? 1;
   if (action === "fetch") return endpoints?.length ?? provider.endpoints?.length ?? 1;
   return 1;
+}
+
+/** What a car nothing happens to costs, in requests per second. */
+export interface IdlePace {
+  /** At the unstretched pace. */
+  readonly rate: number;
+  /** The part no stretch reduces. */
+  readonly fixed: number;
+  /** At full stretch (MAX_IDLE_STRETCH). */
+  readonly floor: number;
+}
+
+/**
+ * What a car nothing happens to costs: asleep and checked every `asleep_s`, or, where checks
+ * are free (the vendor's cloud answers for a car it never wakes), read every `suspend_s`. A
+ * budget stretches all of it, except, for a provider that reads endpoint by endpoint, the
+ * endpoints that show a drive or a charge starting (they keep `suspend_s`).
+ */
+export function idlePaceOf(
+  provider: Pick<Provider, "requestsPerCheck" | "endpoints">,
+  config: SchedulerConfig,
+): IdlePace {
+  const pace = (rate: number, fixed: number) => ({
+    rate,
+    fixed,
+    floor: fixed + (rate - fixed) / MAX_IDLE_STRETCH,
+  });
+  const check = provider.requestsPerCheck ?? 1;
+  if (check > 0) return pace(rateOf(check, config.asleep_s), 0);
+  const specs = provider.endpoints;
+  if (!specs?.length) return pace(rateOf(1, config.suspend_s), 0);
+  const count = (...paces: string[]) => specs.filter((e) => paces.includes(e.pace)).length;
+  const fixed = rateOf(count("driving", "charging"), config.suspend_s);
+  return pace(
+    fixed + rateOf(count("use"), config.suspend_s) +
+      rateOf(count("trip", "slow"), config.slow_endpoints_s) +
+      rateOf(count("static"), config.static_endpoints_s),
+    fixed,
+  );
 }
 
 export type PollOutcome =
@@ -464,6 +547,10 @@ class VehicleLoop {
   /** The last full read, and when the log last said how the car is doing. */
   #last?: Snapshot;
   #saidAt = -Infinity;
+  /** What this car costs when nothing happens, for the budget. */
+  readonly #idle: IdlePace;
+  /** The budget's factor on idle pace (≥ 1). */
+  #idleStretch = 1;
 
   constructor(
     readonly target: PollTarget,
@@ -474,6 +561,7 @@ class VehicleLoop {
     // A provider without a wake call makes `wake_up` moot.
     const canWake = typeof target.provider.wake === "function";
     this.#planner = new VehiclePlanner({ ...config, wake_up: config.wake_up && canWake }, o.random);
+    this.#idle = idlePaceOf(target.provider, config);
     this.#log = o.log.child({
       provider: target.vehicle.provider,
       vehicle: vinTail(target.vehicle.vin),
@@ -534,20 +622,31 @@ class VehicleLoop {
     this.#saidAt = now;
   }
 
-  /** Sleeps out the plan, stretched by the budget and held by a paused key. */
+  /**
+   * Sleeps out the plan, held by a paused key. The budget stretched idle intervals when they
+   * were planned; a drive's or charge's read is stretched here, by what it costs.
+   */
   async #wait(next: Plan): Promise<void> {
     const { budget, vehicle } = this.target;
     let waitS = next.inS;
     let pollState = next.pollState;
     if (budget) {
-      const factor = budget.stretch(next.tier, next.inS, this.config.asleep_s);
+      const factor = next.tier === "active"
+        ? budget.stretch("active", {
+          rate: rateOf(this.#cost(next.action), next.inS),
+          idleFloor: this.#idle.floor,
+          horizonS: next.horizonS,
+        })
+        : budget.remaining() > 0
+        ? 1
+        : Infinity;
       if (factor === Infinity) {
         waitS = budget.meter.secondsToReset();
         pollState = "rate_limited";
         this.#log.warn("budget spent for today: waiting for 00:00 UTC", {
           wait_s: Math.round(waitS),
         });
-      } else waitS *= factor;
+      } else waitS = Math.max(waitS, Math.min(waitS * factor, next.notAfterS ?? Infinity));
       // The key is paused (its quota used up, or too many requests): wait with it.
       const paused = budget.pausedFor();
       if (paused > 0) {
@@ -621,14 +720,48 @@ class VehicleLoop {
   }
 
   #due(now: number, mode: string): string[] | undefined {
+    // Slow endpoints and the "in use" ones are idle pace: the budget stretches them.
+    const f = this.#idleStretch;
+    const c = this.config;
     return dueEndpoints(
       this.target.provider.endpoints,
       this.#lastRead,
       now,
       mode,
-      this.config,
+      {
+        slow_endpoints_s: c.slow_endpoints_s * f,
+        static_endpoints_s: c.static_endpoints_s * f,
+        use_while_charging_s: c.use_while_charging_s * f,
+      },
       this.#moved,
+      f > 1 ? Math.max(c.suspend_s, c.use_while_charging_s) * f : undefined,
     );
+  }
+
+  /** Requests the next action costs, with the endpoints due now. */
+  #cost(action: Action): number {
+    const due = action === "fetch"
+      ? this.#due(this.o.clock.now() / 1000, this.#planner.mode)
+      : undefined;
+    return requestsOf(this.target.provider, action, due);
+  }
+
+  /**
+   * The budget's factor on idle pace, set before each plan. A provider that reads endpoint by
+   * endpoint spends it on fewer endpoints per parked read, not fewer reads: its charging
+   * endpoint keeps the pace at which a charge is seen starting.
+   */
+  #stretchIdle(): void {
+    const { budget, provider } = this.target;
+    if (!budget) return;
+    const { rate, fixed, floor } = this.#idle;
+    const f = budget.stretch("idle", { rate, fixedRate: fixed, idleFloor: floor });
+    this.#idleStretch = Math.min(f, MAX_IDLE_STRETCH);
+    const byEndpoint = (provider.endpoints?.length ?? 0) > 0;
+    this.#planner.idleStretch = byEndpoint ? 1 : this.#idleStretch;
+    this.#planner.suspendStretch = byEndpoint || (provider.requestsPerCheck ?? 1) > 0
+      ? 1
+      : this.#idleStretch;
   }
 
   #pace(endpoint: string) {
@@ -652,6 +785,7 @@ class VehicleLoop {
 
   #planAfter(action: Action, outcome: PollOutcome, now: number): Plan {
     const planner = this.#planner;
+    this.#stretchIdle();
     let next: Plan;
     switch (outcome.kind) {
       case "error":

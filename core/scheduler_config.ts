@@ -5,6 +5,11 @@
  */
 export interface SchedulerConfig {
   readonly driving_s: number;
+  /**
+   * A budget stretches driving reads at most to this: the read that sees the car parked then
+   * comes while the driver is still in it (a later one would restart its sleep timer).
+   */
+  readonly driving_max_s: number;
   readonly charging_kwh_per_poll: number;
   readonly charging_min_s: number;
   readonly charging_max_s: number;
@@ -34,6 +39,7 @@ export interface SchedulerConfig {
 
 export const DEFAULT_SCHEDULER: SchedulerConfig = {
   driving_s: 30,
+  driving_max_s: 60,
   charging_kwh_per_poll: 1,
   charging_min_s: 30,
   charging_max_s: 600,

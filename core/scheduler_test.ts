@@ -106,6 +106,26 @@ Deno.test("charging: faster at higher power, clamped, and just before the estima
   assertEquals(asked(charging(11, 36)), 46);
 });
 
+Deno.test("a budget's stretch: never past a charge's end, driving_max_s, no reads as the driver leaves", () => {
+  const planner = new VehiclePlanner();
+  const charge = planner.afterFetch({
+    ...parked,
+    charging: true,
+    chargerPowerW: 11000,
+    timeToFullS: 1000,
+  }, 0);
+  assertEquals([charge.inS, charge.notAfterS, charge.horizonS], [327, 970, 1000]);
+  const drive = planner.afterFetch({ ...parked, driving: true }, 0);
+  assertEquals([drive.inS, drive.notAfterS], [30, 60]);
+  // Parked with the driver still in: followed without a budget's say, let go under one.
+  const present = { ...parked, blockers: ["user_present"] };
+  assertEquals(planner.afterFetch(present, 30).action, "fetch");
+  planner.afterFetch({ ...parked, driving: true }, 60);
+  planner.idleStretch = 3;
+  const left = planner.afterFetch(present, 90);
+  assertEquals([left.action, left.pollState], ["check", "suspended"]);
+});
+
 Deno.test("parked: blockers keep it read; without them the sleep attempt starts", () => {
   const p = new VehiclePlanner();
   p.afterCheck("online", 0);
@@ -328,7 +348,8 @@ Deno.test("on the virtual clock: a spent budget stops all calls until 00:00 UTC"
   const meter = new UsageMeter({ provider: "scripted", account: "a", pricing, clock, readings });
   const budget = new Budget({ requests_per_day: 20, safety_margin: 0.1 }, meter);
   const car = scriptedCar(clock, () => ({ state: "online", activity: { driving: true } }), meter);
-  const states = await run(clock, { ...car, budget, account: "a" }, 5 * 3600, readings);
+  // Until ten minutes into the next day: fewer calls than a day's budget by then.
+  const states = await run(clock, { ...car, budget, account: "a" }, 4 * 3600 + 600, readings);
   const today = car.calls.filter((c) => Number(c.split(" ")[0]) < 4 * 3600);
   assertEquals(today.length, 18, "20 a day minus the 10 % margin");
   assert(states.includes("rate_limited"));
@@ -396,6 +417,72 @@ Deno.test("dueEndpoints: use and charging always, trip after a drive, slow hourl
     "tyres",
   ]);
   assertEquals(dueEndpoints(specs, read, 86400, "online", cfg), undefined);
+});
+
+Deno.test("dueEndpoints under a tight budget: what shows a drive or a charge keeps its pace", () => {
+  const specs = [
+    { name: "doors", pace: "use" as const },
+    { name: "engine", pace: "driving" as const },
+    { name: "energy", pace: "charging" as const },
+  ];
+  const cfg = DEFAULT_SCHEDULER;
+  const read = new Map(specs.map((s) => [s.name, 0]));
+  const useS = 3600;
+  // Parked and driving: doors only every useS, the engine and the energy state on every read.
+  assertEquals(dueEndpoints(specs, read, 900, "online", cfg, false, useS), ["engine", "energy"]);
+  assertEquals(dueEndpoints(specs, read, 900, "driving", cfg, false, useS), ["engine", "energy"]);
+  assertEquals(dueEndpoints(specs, read, 600, "charging", cfg, false, useS), ["engine", "energy"]);
+  // A drive ended: are the doors locked?
+  assertEquals(dueEndpoints(specs, read, 900, "online", cfg, true, useS), undefined);
+  assertEquals(dueEndpoints(specs, read, 3600, "online", cfg, false, useS), undefined);
+  // Without a budget's say, the doors come with every parked read.
+  assertEquals(dueEndpoints(specs, read, 900, "online", cfg), undefined);
+});
+
+Deno.test("on the virtual clock: a tight budget thins parked reads by endpoint, not the charge", async () => {
+  const clock = new VirtualClock(Date.UTC(2026, 2, 10), 0);
+  const asked: [number, string][] = [];
+  const vehicle: VehicleRef = { provider: "paced", id: "1", vin: "VIN9" };
+  const start = clock.now();
+  const pricing = { usd: { data: 0 }, defaultCategory: "data", billed: () => true };
+  const meter = new UsageMeter({ provider: "paced", account: "a", pricing, clock });
+  // 300 requests a day for a car whose parked read costs 5 (480 a day at its pace).
+  const budget = new Budget({ requests_per_day: 300, safety_margin: 0 }, meter);
+  const endpoints = ["doors", "windows", "locks", "engine", "energy"] as const;
+  const provider: Provider = {
+    id: "paced",
+    requestsPerCheck: 0,
+    endpoints: endpoints.map((name) => ({
+      name,
+      pace: name === "engine" ? "driving" : name === "energy" ? "charging" : "use",
+    })),
+    listVehicles: () => Promise.resolve([vehicle]),
+    checkState: () => Promise.resolve({ state: "online" }),
+    fetch(v, options) {
+      const t = (clock.now() - start) / 1000;
+      const names = options?.endpoints ?? endpoints;
+      for (const name of names) {
+        asked.push([t, name]);
+        meter.record(undefined, 200);
+      }
+      const charging = t >= 12 * 3600 && t < 14 * 3600;
+      return Promise.resolve(
+        snapshot(v, t, charging ? { charging: true, chargerPowerW: 11000 } : {}),
+      );
+    },
+  };
+  const config = { suspend_s: 900, charging_min_s: 120, charging_max_s: 120 };
+  await run(clock, { provider, vehicle, budget, config }, 86400);
+  const energy = asked.filter(([, n]) => n === "energy").map(([t]) => t);
+  const doors = asked.filter(([, n]) => n === "doors").map(([t]) => t);
+  assert(asked.length <= 300, `${asked.length} requests within 300 a day`);
+  // The charge at 12:00 is seen within the parked pace (900 s), and followed at its own.
+  const seen = energy.find((t) => t >= 12 * 3600)!;
+  assert(seen - 12 * 3600 <= 900, `charge seen after ${seen - 12 * 3600} s`);
+  const during = energy.filter((t) => t >= seen && t < 14 * 3600);
+  assert(during.length >= 10, `${during.length} reads of the charge`);
+  // The doors gave way: fewer than one in three parked reads asked for them.
+  assert(doors.length * 3 < energy.length, `${doors.length} door reads, ${energy.length} energy`);
 });
 
 Deno.test("on the virtual clock: a provider with endpoints is read by pace", async () => {

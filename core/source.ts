@@ -43,10 +43,11 @@ export interface FetchOptions {
 
 /**
  * How fast an endpoint's values change, so a budget-aware scheduler can poll each at its own
- * rate: `charging` fast while charging, `use` while the car is in use (doors, engine), `trip`
- * after the car moved (odometer, location), `slow` (diagnostics, tyres), `static` (facts).
+ * rate: `charging` fast while charging, `driving` what shows the car driving (engine running),
+ * `use` while the car is in use (doors, windows), `trip` after the car moved (odometer,
+ * location), `slow` (diagnostics, tyres), `static` (facts).
  */
-export type EndpointPace = "charging" | "use" | "trip" | "slow" | "static";
+export type EndpointPace = "charging" | "driving" | "use" | "trip" | "slow" | "static";
 
 export interface EndpointSpec {
   readonly name: string;

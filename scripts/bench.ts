@@ -36,7 +36,7 @@ simulated Tesla API, once per polling strategy, each on its own fake car and vir
 
   original_demo   the GreptimeTeam demo: products + vehicle_data every 300 s, no state check
   teslamate       TeslaMate's polling intervals and sleep logic (no streaming)
-  ev_observer     ev-observer's scheduler with its default config
+  ev_observer     ev-observer's scheduler with its default config (a Fleet account: $10/month)
 
 then ev-observer at driving_s 15, 30 and 60 without a budget (the freshness/requests
 trade-off), and ev_observer_streaming: the day published by the fleet-telemetry emulator
@@ -51,8 +51,8 @@ on a simulated Volvo API with Volvo's limits (100 requests a minute, 10,000 a da
   original_exporter  xaxeu/volvo-vehicle-exporter: 9 endpoints every 300 s
   ev_observer        ev-observer's scheduler with Volvo's pacing and the key's budget
 
-then ev-observer with as many such cars on one key as the day's 10,000 requests allow. The
-fake counts every request, the busiest minute, refusals (429/403), and how old the client's
+then ev-observer with as many such cars on one key as the day's 10,000 requests allow, and
+the curve: 1 to 30 such cars on one key (the JSON's ev_observer_curve). The fake counts every request, the busiest minute, refusals (429/403), and how old the client's
 energy state was at each second of the charge.
 
 bmw-day plays the scripted BMW i4 day (a commute, a trip with a DC fast charge, an AC charge at
@@ -179,15 +179,21 @@ async function volvoDay(o: Options) {
   const n = results.ev_observer.vehicles_per_key;
   const fleet = await volvo.runFleet(n, { inProcess: o.inProcess });
   progress(o)(`ev-observer, ${n} cars on one key`, fleet.wall_ms);
+  const curve = await volvo.runCurve({
+    inProcess: o.inProcess,
+    onPoint: (p, ms) => progress(o)(`ev-observer, ${p.vehicles} cars on one key`, ms),
+  });
   const all = { ...results, ev_observer_fleet: fleet };
   if (o.json) {
-    console.log(JSON.stringify(all, null, 2));
+    console.log(JSON.stringify({ ...all, ev_observer_curve: curve }, null, 2));
     return;
   }
   console.log("\nThe Volvo XC40 BEV day, one car, one API key:\n");
   console.log(volvo.table(all, volvo.LABELS));
   console.log(`\nev-observer with ${n} such cars on one API key, the whole day:\n`);
   console.log(volvo.table(all, { ev_observer_fleet: `ev-observer × ${n}` }, volvo.FLEET_ROWS));
+  console.log("\nCars on one API key, the whole day (they drive and charge at the same time):\n");
+  console.log(volvo.curveTable(curve));
 }
 
 async function bmwDay(o: Options) {

@@ -136,6 +136,7 @@ Deno.test("auth + poll + faults at debug level: no token, code, verifier, secret
     auth_host: ${tesla.url}
     fleet_auth_host: ${tesla.url}
     api_base_url: ${tesla.url}
+    budget: { requests_per_day: 1000000 } # a Fleet account's default ($10) would slow this run
 polling: { driving_s: 0.25, online_s: 0.25, charging_min_s: 0.25, backoff_s: 0.2, max_backoff_s: 0.5 }
 `,
     );

@@ -6,6 +6,7 @@
  */
 import { assert, assertAlmostEquals, assertEquals } from "../../core/testing.ts";
 import { Budget } from "../../core/budget.ts";
+import { defaultBudgetOf } from "../../core/plugin.ts";
 import { VirtualClock } from "../../core/clock.ts";
 import { Http } from "../../core/http.ts";
 import { createLogger } from "../../core/log.ts";
@@ -49,7 +50,10 @@ async function runDay(fromMs: number, untilMs: number, perDay?: number) {
       readings,
     });
     http.observe(meter.observe);
-    const budget = new Budget(bmwPlugin.defaultBudget!, meter);
+    const budget = new Budget(
+      defaultBudgetOf(bmwPlugin, { provider: "bmw", name: "home", vehicles: [] })!,
+      meter,
+    );
     const account = {
       provider: "bmw",
       name: "home",

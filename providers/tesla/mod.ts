@@ -2,7 +2,7 @@
 import type { VendorPlugin } from "../../core/plugin.ts";
 import type { AccountConfig } from "../../core/config.ts";
 import { TESLA_HOSTS, TeslaAccount, teslaSignInPlan } from "./identity.ts";
-import { teslaPricing } from "./pricing.ts";
+import { FLEET_MONTHLY_CREDIT_USD, teslaPricing } from "./pricing.ts";
 import { createTeslaProvider } from "./provider.ts";
 import { openTeslaAccount } from "./session.ts";
 import { importTeslaPy } from "./teslapy.ts";
@@ -39,6 +39,14 @@ export const teslaPlugin: VendorPlugin = {
     yes: { type: "boolean", help: "with --telemetry: send without asking" },
   },
   pricing: teslaPricing,
+  // A Fleet account that sets no budget spends at most Tesla's monthly credit (less the
+  // margin: 150 requests a day), so a new user never pays; the Owner API bills nothing. Two
+  // commutes read every minute and a charge every 10 min take about 100 of them: the state
+  // checks of a car asleep plan on 40 % of what is left.
+  defaultBudget: (account) =>
+    TeslaAccount.safeParse(account).data?.api === "fleet"
+      ? { usd_per_month: FLEET_MONTHLY_CREDIT_USD, idle_share: 0.4 }
+      : undefined,
   // The Owner API; Fleet API accounts set their regional host (`api_base_url`).
   defaultBaseUrl: "https://owner-api.teslamotors.com",
   hosts: (account) => [...teslaHosts(account), ...telemetryHosts(account)],

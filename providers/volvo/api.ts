@@ -34,7 +34,8 @@ export const ENDPOINTS = {
   "details": ep(`${CV}/{vin}`, "static", ["conve:vehicle_relation"]),
   "doors": ep(`${CV}/{vin}/doors`, "use", ["conve:doors_status", "conve:lock_status"]),
   "windows": ep(`${CV}/{vin}/windows`, "use", ["conve:windows_status"]),
-  "engine-status": ep(`${CV}/{vin}/engine-status`, "use", ["conve:engine_status"]),
+  // Engine running is how a drive is seen: read with every parked read, like the Energy state.
+  "engine-status": ep(`${CV}/{vin}/engine-status`, "driving", ["conve:engine_status"]),
   "command-accessibility": ep(`${CV}/{vin}/command-accessibility`, "use", [
     "conve:command_accessibility",
   ]),

@@ -10,6 +10,8 @@ import type { SchedulerConfig } from "../../core/scheduler_config.ts";
 export const VOLVO_SCHEDULER: Partial<SchedulerConfig> = {
   // Engine running: every 2 min (Home Assistant reads engine status and energy every 2 min).
   driving_s: 120,
+  // …and a budget may stretch that to 10 min: no read keeps a Volvo awake.
+  driving_max_s: 600,
   // Charging: every 2 min, whatever the power, so the state of charge is never more than a
   // couple of minutes behind the cloud's.
   charging_min_s: 120,
