@@ -11,6 +11,7 @@ import { Http, type HttpOptions } from "../core/http.ts";
 import { type Logger, registerSecret } from "../core/log.ts";
 import type { AccountRun } from "../core/poller.ts";
 import type { Readings } from "../core/readings.ts";
+import { ownsVin, type Shard } from "../core/shard.ts";
 import type { TokenStatus } from "../core/tokens.ts";
 import { COUNT_EVERY_REQUEST, UsageMeter } from "../core/usage.ts";
 import { vendorPlugin } from "../providers/mod.ts";
@@ -47,6 +48,8 @@ export interface AccountWiring {
   readonly http?: Partial<Omit<HttpOptions, "provider" | "readings" | "now">>;
   /** A token source instead of the environment and the token store (replay). */
   readonly token?: () => Promise<string>;
+  /** This process's shard: its streams keep only its cars (the poller lists the same way). */
+  readonly shard?: Shard;
 }
 
 export interface Opened {
@@ -119,6 +122,7 @@ export async function openAccount(
     clock,
     log,
     location: w.location,
+    ...w.shard ? { owns: (vin: string) => ownsVin(w.shard, vin) } : {},
   });
   const status = session.tokenStatus();
   if (status.state === "missing" || status.state === "sign_in_needed") {
@@ -148,6 +152,7 @@ export async function openConfiguredAccounts(
     stateDir: config.state_dir,
     clock: realClock,
     budgets: new Map(),
+    shard: config.shard,
   };
   const opened: Opened[] = [];
   for (const [i, entry] of config.accounts.entries()) {
