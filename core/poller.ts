@@ -90,6 +90,11 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
         }
       }
       if (o.shard) {
+        o.readings.setGauge(
+          "ev.shard.vehicles",
+          { provider: account.provider.id, account: account.name, shard: shardName(o.shard) },
+          picked.length,
+        );
         log.info("this shard's cars of the account", {
           shard: shardName(o.shard),
           vehicles: picked.length,

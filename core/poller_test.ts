@@ -147,13 +147,14 @@ Deno.test("pollAccounts: each shard polls its own cars, every car polled by exac
     assert(owned.length > 0, `shard ${index} owns some of the 12 cars`);
     const lines: string[] = [];
     const controller = new AbortController();
+    const readings = new Readings();
     let polls = 0;
     await pollAccounts({
       accounts: [
         { name: "home", provider: home.provider, vins: [] },
         { name: "work", provider: work.provider, vins: [] },
       ],
-      readings: new Readings(),
+      readings,
       clock,
       log: createLogger({ write: (l) => lines.push(l) }),
       config: {},
@@ -166,6 +167,14 @@ Deno.test("pollAccounts: each shard polls its own cars, every car polled by exac
     });
     assertEquals([...new Set(home.checked)].sort(), owned, `shard ${index} polls its own cars`);
     polledBy.push([...new Set([...home.checked, ...work.checked])]);
+    const gauge = (provider: string) =>
+      readings.gaugeValue("ev.shard.vehicles", {
+        provider,
+        account: provider,
+        shard: `${index}/3`,
+      });
+    assertEquals(gauge("home"), owned.length, "ev_shard_vehicles says how many it owns");
+    if (index === 0) assertEquals(gauge("work"), 0);
     const said = lines.find((l) => l.includes("this shard's cars") && l.includes("account=home"));
     assert(said?.includes(`vehicles=${owned.length}`) && said.includes("listed=12"), said);
     assert(lines.every((l) => !fleet.some((vin) => l.includes(vin))), "no full VIN in the log");
