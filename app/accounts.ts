@@ -11,7 +11,7 @@ import { Http, type HttpOptions } from "../core/http.ts";
 import { type Logger, registerSecret } from "../core/log.ts";
 import type { AccountRun } from "../core/poller.ts";
 import type { Readings } from "../core/readings.ts";
-import { ownsVin, type Shard } from "../core/shard.ts";
+import { ownsVin, type Shard, shardBudget } from "../core/shard.ts";
 import type { TokenStatus } from "../core/tokens.ts";
 import { COUNT_EVERY_REQUEST, UsageMeter } from "../core/usage.ts";
 import { vendorPlugin } from "../providers/mod.ts";
@@ -76,7 +76,9 @@ export async function openAccount(
   const http = new Http({ provider: plugin.id, readings, now: () => clock.now(), ...w.http });
   // A vendor without prices still needs counting when the account has a request budget (its
   // own, or the vendor's limits).
-  const budgetConfig: BudgetConfig | undefined = account.budget ?? plugin.defaultBudget;
+  const whole = account.budget ?? plugin.defaultBudget;
+  // Shards share the account's limits: each spends its part.
+  const budgetConfig: BudgetConfig | undefined = whole && shardBudget(whole, w.shard);
   const pricing = plugin.pricing ?? (budgetConfig ? COUNT_EVERY_REQUEST : undefined);
   const meter = pricing
     ? new UsageMeter({ provider: plugin.id, account: account.name, pricing, clock, readings })

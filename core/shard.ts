@@ -5,6 +5,7 @@
  * so a `hashmod` rule on a `vin` label puts a car on the same shard as this process does.
  */
 import { createHash } from "node:crypto";
+import type { BudgetConfig } from "./budget.ts";
 
 /** This process's part of the fleet: shard `index` (from 0) of `count`. */
 export interface Shard {
@@ -36,6 +37,25 @@ export function parseShardText(text: string): Shard | undefined {
 /** `1/3`: how logs and messages name a shard. */
 export function shardName(shard: Shard): string {
   return `${shard.index}/${shard.count}`;
+}
+
+/**
+ * A shard's part of an account's budget: the account's limits (its own, or the vendor's per
+ * key) hold for all its cars together, so each of `count` shards plans on 1/count of them (the
+ * VIN hash splits the cars about evenly). The whole budget when unsharded.
+ */
+export function shardBudget(budget: BudgetConfig, shard: Shard | undefined): BudgetConfig {
+  if (!shard || shard.count === 1) return budget;
+  const n = shard.count;
+  // Request limits stay whole numbers of at least one request.
+  const requests = (v: number) => Math.max(1, Math.floor(v / n));
+  const { requests_per_day: day, requests_per_minute: minute, usd_per_month: usd } = budget;
+  return {
+    ...budget,
+    ...day === undefined ? {} : { requests_per_day: requests(day) },
+    ...minute === undefined ? {} : { requests_per_minute: requests(minute) },
+    ...usd === undefined ? {} : { usd_per_month: usd / n },
+  };
 }
 
 /**

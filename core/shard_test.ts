@@ -1,6 +1,6 @@
 import { parse as parseYaml } from "yaml";
 import { ConfigError, parseConfig } from "./config.ts";
-import { ownsVin, parseShardText, shardOf, shardStateDir } from "./shard.ts";
+import { ownsVin, parseShardText, shardBudget, shardOf, shardStateDir } from "./shard.ts";
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "./testing.ts";
 
 /** Made-up VINs of the three vendors' shapes (17 characters), none of a real car. */
@@ -106,4 +106,18 @@ Deno.test("each shard's own state lives in its own folder of state_dir", () => {
     shardStateDir({ state_dir: "/var/lib/ev", shard: { index: 1, count: 3 } }),
     "/var/lib/ev/shard-1-of-3",
   );
+});
+
+Deno.test("a shard's budget is its part of the account's: whole requests, at least one", () => {
+  const volvo = { requests_per_day: 10_000, requests_per_minute: 100, safety_margin: 0.1 };
+  assertEquals(shardBudget(volvo, undefined), volvo);
+  assertEquals(shardBudget(volvo, { index: 2, count: 3 }), {
+    requests_per_day: 3333,
+    requests_per_minute: 33,
+    safety_margin: 0.1,
+  });
+  assertEquals(shardBudget({ usd_per_month: 10 }, { index: 0, count: 4 }), { usd_per_month: 2.5 });
+  assertEquals(shardBudget({ requests_per_day: 50 }, { index: 0, count: 64 }), {
+    requests_per_day: 1,
+  });
 });

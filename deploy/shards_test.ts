@@ -104,12 +104,14 @@ Deno.test("StatefulSet: the pod ordinal is the shard index, of as many shards as
 });
 
 Deno.test("promtool accepts both shard scrape configs; the Kubernetes one labels each pod's shard", async () => {
-  for (const file of ["deploy/kubernetes/prometheus.yml", "deploy/prometheus.shards.yml"]) {
+  for (const file of ["deploy/prometheus.kubernetes.yml", "deploy/prometheus.shards.yml"]) {
     const res = await run("promtool", ["check", "config", file]);
     assertEquals(res.code, 0, `${file}: ${res.stdout}${res.stderr}`);
   }
   // The job's own relabeling, evaluated by promtool on the names the SRV record gives.
-  const config = await manifest<{ scrape_configs: Record<string, unknown>[] }>("prometheus.yml");
+  const config = parseYaml(
+    await Deno.readTextFile(`${root}deploy/prometheus.kubernetes.yml`),
+  ) as { scrape_configs: Record<string, unknown>[] };
   const job = config.scrape_configs[0];
   const srv = (job.dns_sd_configs as { names: string[] }[])[0].names[0];
   const domain = srv.replace(/^_metrics\._tcp\./, "");
