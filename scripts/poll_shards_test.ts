@@ -1,8 +1,8 @@
 /**
  * `deno task poll` sharded, end to end in child processes: two shards of one config share the
  * token store, the shard that owns the simulated car polls and exports it, the other leaves it
- * alone without a warning, each keeps its state in its own folder, and a second process of a
- * running shard is refused by the shard's lock.
+ * alone without a warning, each keeps its state in its own folder, a second process of a
+ * running shard is refused by the shard's lock, and a restarted shard resumes from its folder.
  */
 import { assert, assertEquals, assertStringIncludes } from "../core/testing.ts";
 import { realClock } from "../core/clock.ts";
@@ -44,7 +44,7 @@ async function stop(child: Deno.ChildProcess): Promise<string> {
   return stderr;
 }
 
-Deno.test("deno task poll sharded: the owning shard polls the car, the other leaves it, a second process of a shard is refused", async () => {
+Deno.test("deno task poll sharded: the owning shard polls the car, the other leaves it, a second process of a shard is refused, a restart resumes", async () => {
   const fake = new FakeTesla({ clock: realClock });
   const dir = await Deno.makeTempDir({ prefix: "ev-shards-" });
   const owner = shardOf(VIN, 2);
@@ -100,6 +100,18 @@ Deno.test("deno task poll sharded: the owning shard polls the car, the other lea
     await Deno.stat(`${dir}/state/shard-${other}-of-2/poll.lock`);
     const top = [...Deno.readDirSync(`${dir}/state`)].map((e) => e.name).sort();
     assertEquals(top, ["shard-0-of-2", "shard-1-of-2", "tokens"]);
+
+    // Restarted, the owning shard takes up its car where it left it, from its own folder.
+    const port = freePort();
+    const restarted = await spawn(dir, port, `${owner}/2`);
+    let restartLog = "";
+    try {
+      assertStringIncludes(await scrape(port, (t) => t.includes(SLEEPING)), SLEEPING);
+    } finally {
+      restartLog = await stop(restarted);
+    }
+    assertStringIncludes(restartLog, 'restored last known values" vehicles=1');
+    assertStringIncludes(restartLog, "resumed from the saved state");
   } finally {
     await fake.shutdown();
     await Deno.remove(dir, { recursive: true });
