@@ -13,6 +13,7 @@ import { type Logger, registerSecret } from "../core/log.ts";
 import type { AccountRun } from "../core/poller.ts";
 import type { Readings } from "../core/readings.ts";
 import type { PushSource } from "../core/source.ts";
+import { ownsVin, type Shard, shardBudget } from "../core/shard.ts";
 import type { TokenStatus } from "../core/tokens.ts";
 import { COUNT_EVERY_REQUEST, UsageMeter } from "../core/usage.ts";
 import { vendorPlugin } from "../providers/mod.ts";
@@ -51,6 +52,8 @@ export interface AccountWiring {
   readonly http?: Partial<Omit<HttpOptions, "provider" | "readings" | "now">>;
   /** A token source instead of the environment and the token store (replay). */
   readonly token?: () => Promise<string>;
+  /** This process's shard: its streams keep only its cars (the poller lists the same way). */
+  readonly shard?: Shard;
 }
 
 export interface Opened {
@@ -77,8 +80,9 @@ export async function openAccount(
   const http = new Http({ provider: plugin.id, readings, now: () => clock.now(), ...w.http });
   // A vendor without prices still needs counting when the account has a request budget (its
   // own, or the vendor's limits).
-  const budgetConfig: BudgetConfig | undefined = account.budget ??
-    defaultBudgetOf(plugin, account);
+  const whole = account.budget ?? defaultBudgetOf(plugin, account);
+  // Shards share the account's limits: each spends its part.
+  const budgetConfig: BudgetConfig | undefined = whole && shardBudget(whole, w.shard);
   const pricing = plugin.pricing ?? (budgetConfig ? COUNT_EVERY_REQUEST : undefined);
   const meter = pricing
     ? new UsageMeter({ provider: plugin.id, account: account.name, pricing, clock, readings })
@@ -124,6 +128,7 @@ export async function openAccount(
     clock,
     log,
     location: w.location,
+    ...w.shard ? { owns: (vin: string) => ownsVin(w.shard, vin) } : {},
   });
   if (session.stream) w.onStream?.(session.stream);
   const status = session.tokenStatus();
@@ -157,6 +162,7 @@ export async function openConfiguredAccounts(
     stateDir: config.state_dir,
     clock: realClock,
     budgets: new Map(),
+    shard: config.shard,
   };
   const opened: Opened[] = [];
   for (const [i, entry] of config.accounts.entries()) {

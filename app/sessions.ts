@@ -6,6 +6,7 @@ import type { Clock } from "../core/clock.ts";
 import type { Config } from "../core/config.ts";
 import type { Logger } from "../core/log.ts";
 import type { Readings } from "../core/readings.ts";
+import { shardStateDir } from "../core/shard.ts";
 import type { Session } from "../core/sessions/session.ts";
 import { SessionStore } from "../core/sessions/store.ts";
 import { SessionTracker } from "../core/sessions/tracker.ts";
@@ -22,9 +23,9 @@ export interface Sessions {
 /** How often idle vehicles are checked for sessions past their gap (a parked car is silent). */
 const TICK_MS = 60_000;
 
-/** The database file in state_dir. */
-export function sessionsPath(config: Pick<Config, "state_dir">): string {
-  return `${config.state_dir.replace(/\/+$/, "")}/sessions.db`;
+/** The database file in state_dir (a shard's: in its own folder there, core/shard.ts). */
+export function sessionsPath(config: Pick<Config, "state_dir" | "shard">): string {
+  return `${shardStateDir(config)}/sessions.db`;
 }
 
 /**
@@ -43,7 +44,7 @@ export async function startSessions(
 ): Promise<Sessions | undefined> {
   if (!config.sessions.enabled) return undefined;
   const path = options.path ?? sessionsPath(config);
-  if (path !== ":memory:") await Deno.mkdir(config.state_dir, { recursive: true });
+  if (path !== ":memory:") await Deno.mkdir(shardStateDir(config), { recursive: true });
   const store = SessionStore.open(path);
   const tracker = new SessionTracker({
     readings: options.readings,

@@ -454,6 +454,14 @@ export const CATALOG: readonly MetricDef[] = [
     ["provider", "account"],
     { exporter: true },
   ),
+  // Sharded processes (core/shard.ts): how the fleet is split; absent when unsharded.
+  g(
+    "ev.shard.vehicles",
+    "{vehicle}",
+    "Cars of the account this shard (index/count) polls; the shards' sum is the account's cars.",
+    ["provider", "account", "shard"],
+    { exporter: true, range: [0, 1e6] },
+  ),
   counter(
     "ev.stream.errors",
     "{error}",

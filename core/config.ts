@@ -11,6 +11,7 @@ import { type Logger, loggerFromEnv } from "./log.ts";
 import { isLoopbackUrl } from "./oauth.ts";
 import { DEFAULT_SCHEDULER, type SchedulerConfig } from "./scheduler_config.ts";
 import { DEFAULT_SESSIONS, SESSIONS_KEYS, SessionsConfig } from "./sessions/config.ts";
+import { parseShardText, SHARD_FORM } from "./shard.ts";
 import { parseYamlText, YamlSyntaxError } from "./yaml_text.ts";
 
 /** A duration: seconds, or a number with s, m, h or d ("7d", "12h"); in seconds. */
@@ -151,6 +152,19 @@ const Greptime = block({
   password: z.string().optional(),
 });
 
+/** This process's shard of the fleet (core/shard.ts); the index counts from 0. */
+const Shard = block({
+  index: z.number().int().min(0),
+  count: z.number().int().min(1),
+}).superRefine((s, ctx) => {
+  if (s.index >= s.count) {
+    ctx.addIssue({
+      code: "custom",
+      message: `index ${s.index} is not below count ${s.count}: shards count from 0 to count-1`,
+    });
+  }
+});
+
 const Weather = block({
   source: z.enum(["open-meteo", "openweathermap"]),
   /** OpenWeatherMap's key (a secret; EV_WEATHER_API_KEY keeps it out of the file). */
@@ -164,6 +178,7 @@ function configSchema(vendors?: readonly VendorAccountKeys[]) {
     ...POLLING_KEYS,
     ...keysUnder("greptimedb", Greptime.shape),
     ...keysUnder("weather", Weather.shape),
+    ...keysUnder("shard", Shard.shape),
     ...SESSIONS_KEYS,
   ];
   return block({
@@ -187,6 +202,8 @@ function configSchema(vendors?: readonly VendorAccountKeys[]) {
     sessions: SessionsConfig.default(DEFAULT_SESSIONS),
     /** Weather at each car's last position (enrich/weather.ts). Off when absent. */
     weather: Weather.optional(),
+    /** Poll only the cars whose VIN hashes to this shard (core/shard.ts). All when absent. */
+    shard: Shard.optional(),
   }, nested).superRefine((c, ctx) => {
     if (c.weather?.source === "openweathermap" && !c.weather.api_key) {
       ctx.addIssue({
@@ -242,6 +259,14 @@ const ENV_OVERRIDES: Record<string, { key: string; apply: (raw: Raw, v: string) 
   GREPTIMEDB_PASSWORD: {
     key: "greptimedb.password",
     apply: (raw, v) => (greptime(raw).password = v),
+  },
+  EV_OBSERVER_SHARD: {
+    key: "shard",
+    apply: (raw, v) => {
+      const shard = parseShardText(v);
+      if (!shard) throw new ConfigError(`EV_OBSERVER_SHARD: expected ${SHARD_FORM}`);
+      raw.shard = shard;
+    },
   },
   // Only completes a weather block the file has: a key alone chooses no source.
   EV_WEATHER_API_KEY: {

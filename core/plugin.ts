@@ -84,6 +84,8 @@ export interface AccountDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly location: boolean;
+  /** Whether this process's shard owns a car (core/shard.ts): a stream drops the others'. */
+  readonly owns?: (vin: string) => boolean;
 }
 
 /** One live account: its source(s), and its token state for the health metrics. */

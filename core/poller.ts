@@ -3,7 +3,8 @@
  * hands them to the scheduler. An account that cannot be listed (network, sign-in) is retried
  * with backoff on its own; the other accounts keep running. An account with no vehicle to poll
  * is listed again every `relistS`, so a car added later is polled without a restart (and the
- * exporter keeps serving meanwhile).
+ * exporter keeps serving meanwhile). A sharded process polls only the listed cars of its shard
+ * (core/shard.ts); an account whose cars are all on other shards is listed again likewise.
  */
 import type { Budget } from "./budget.ts";
 import { type Clock, type Participant, participate } from "./clock.ts";
@@ -12,6 +13,7 @@ import type { Logger } from "./log.ts";
 import type { Readings } from "./readings.ts";
 import { type PollTarget, type RunOptions, runScheduler } from "./scheduler.ts";
 import type { SchedulerConfig } from "./scheduler_config.ts";
+import { ownsVin, type Shard, shardName } from "./shard.ts";
 import { vehicleKey, type VehicleRef, vinTail } from "./snapshot.ts";
 import type { Provider, PushSource } from "./source.ts";
 
@@ -41,6 +43,8 @@ export interface PollAccountsOptions {
   readonly onPoll?: RunOptions["onPoll"];
   /** An account listed its vehicles (the ones it polls): vehicles it lost can be dropped. */
   readonly onListed?: (account: AccountRun, vehicles: readonly VehicleRef[]) => void;
+  /** This process's shard: only the cars whose VIN hashes to it are polled. All when absent. */
+  readonly shard?: Shard;
 }
 
 const MAX_RETRY_S = 1800;
@@ -74,13 +78,28 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
   let emptyListings = 0;
   while (!o.signal.aborted) {
     let targets: PollTarget[];
+    /** The account's cars this process would poll unsharded. */
+    let listed: VehicleRef[];
     try {
       const all = await account.provider.listVehicles();
-      const picked = account.vins.length ? all.filter((v) => account.vins.includes(v.vin)) : all;
+      listed = account.vins.length ? all.filter((v) => account.vins.includes(v.vin)) : all;
+      const picked = listed.filter((v) => ownsVin(o.shard, v.vin));
       for (const vin of account.vins) {
         if (!all.some((v) => v.vin === vin)) {
           log.warn("configured VIN not in the account", { vehicle: vinTail(vin) });
         }
+      }
+      if (o.shard) {
+        o.readings.setGauge(
+          "ev.shard.vehicles",
+          { provider: account.provider.id, account: account.name, shard: shardName(o.shard) },
+          picked.length,
+        );
+        log.info("this shard's cars of the account", {
+          shard: shardName(o.shard),
+          vehicles: picked.length,
+          listed: listed.length,
+        });
       }
       targets = picked.map((vehicle) => ({
         provider: account.provider,
@@ -110,7 +129,7 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
       continue;
     }
     if (targets.length === 0) {
-      await waitForVehicles(account, o, turn, log, emptyListings++);
+      await waitForVehicles(account, o, turn, log, emptyListings++, listed.length);
       wait = o.retryS ?? 60;
       continue;
     }
@@ -136,7 +155,8 @@ async function listAndPoll(account: AccountRun, o: PollAccountsOptions, turn: Pa
 
 /**
  * Nothing to poll on this account (no car yet, or none of the configured VINs): says so once
- * as a warning naming the account and the fix, then waits to list it again.
+ * as a warning naming the account and the fix, then waits to list it again. Cars that all
+ * belong to other shards are no fault: that is said once, without a warning.
  */
 async function waitForVehicles(
   account: AccountRun,
@@ -144,16 +164,26 @@ async function waitForVehicles(
   turn: Participant,
   log: Logger,
   listedBefore: number,
+  otherShards: number,
 ): Promise<void> {
   const relistS = o.relistS ?? RELIST_S;
-  const fields = {
-    relist_min: Math.round(relistS / 60),
-    fix: account.vins.length
-      ? "check the VINs under `vehicles:` of this account in the config"
-      : "add the car to this account in the vendor's app; it is polled after the next listing",
-  };
-  if (listedBefore === 0) log.warn("no vehicle to poll on this account; listing it again", fields);
-  else log.debug("still no vehicle to poll on this account", fields);
+  const relist_min = Math.round(relistS / 60);
+  if (otherShards > 0) {
+    const message = "every car of this account belongs to another shard; listing it again";
+    const fields = { vehicles: otherShards, relist_min };
+    if (listedBefore === 0) log.info(message, fields);
+    else log.debug(message, fields);
+  } else {
+    const fields = {
+      relist_min,
+      fix: account.vins.length
+        ? "check the VINs under `vehicles:` of this account in the config"
+        : "add the car to this account in the vendor's app; it is polled after the next listing",
+    };
+    if (listedBefore === 0) {
+      log.warn("no vehicle to poll on this account; listing it again", fields);
+    } else log.debug("still no vehicle to poll on this account", fields);
+  }
   try {
     await turn.sleep(relistS * 1000, o.signal);
   } catch {

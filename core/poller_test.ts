@@ -5,6 +5,7 @@ import { VendorError } from "./errors.ts";
 import { createLogger } from "./log.ts";
 import { pollAccounts } from "./poller.ts";
 import { Readings } from "./readings.ts";
+import { shardOf } from "./shard.ts";
 import type { VehicleRef } from "./snapshot.ts";
 import type { Provider } from "./source.ts";
 
@@ -130,4 +131,63 @@ Deno.test("pollAccounts: configured VINs none of which is on the account: keeps 
     lines.some((l) => l.includes("no vehicle") && l.includes("vehicles:")),
     `the warning names the config key:\n${lines.join("\n")}`,
   );
+});
+
+Deno.test("pollAccounts: each shard polls its own cars, every car polled by exactly one shard", async () => {
+  const count = 3;
+  const fleet = Array.from({ length: 12 }, (_, n) => `5YJ3E7EB${String(n).padStart(9, "0")}`);
+  // A second account whose cars all belong to shards other than 0.
+  const elsewhere = fleet.filter((vin) => shardOf(vin, count) !== 0).slice(0, 2);
+  const polledBy: string[][] = [];
+  for (let index = 0; index < count; index++) {
+    const clock = new VirtualClock(Date.UTC(2026, 2, 10), 0);
+    const home = asleepProvider("home", fleet);
+    const work = asleepProvider("work", elsewhere);
+    const owned = fleet.filter((vin) => shardOf(vin, count) === index);
+    assert(owned.length > 0, `shard ${index} owns some of the 12 cars`);
+    const lines: string[] = [];
+    const controller = new AbortController();
+    const readings = new Readings();
+    let polls = 0;
+    await pollAccounts({
+      accounts: [
+        { name: "home", provider: home.provider, vins: [] },
+        { name: "work", provider: work.provider, vins: [] },
+      ],
+      readings,
+      clock,
+      log: createLogger({ write: (l) => lines.push(l) }),
+      config: {},
+      signal: controller.signal,
+      shard: { index, count },
+      onPoll: () => {
+        // Each owned car once, or (a wrong filter) enough polls to show more.
+        if (new Set(home.checked).size >= owned.length || ++polls > 200) controller.abort();
+      },
+    });
+    assertEquals([...new Set(home.checked)].sort(), owned, `shard ${index} polls its own cars`);
+    polledBy.push([...new Set([...home.checked, ...work.checked])]);
+    const gauge = (provider: string) =>
+      readings.gaugeValue("ev.shard.vehicles", {
+        provider,
+        account: provider,
+        shard: `${index}/3`,
+      });
+    assertEquals(gauge("home"), owned.length, "ev_shard_vehicles says how many it owns");
+    if (index === 0) assertEquals(gauge("work"), 0);
+    const said = lines.find((l) => l.includes("this shard's cars") && l.includes("account=home"));
+    assert(said?.includes(`vehicles=${owned.length}`) && said.includes("listed=12"), said);
+    assert(lines.every((l) => !fleet.some((vin) => l.includes(vin))), "no full VIN in the log");
+    if (index === 0) {
+      assertEquals(work.checked, [], "none of work's cars is shard 0's");
+      assert(
+        lines.some((l) => l.includes("level=info") && l.includes("belongs to another shard")),
+        lines.join("\n"),
+      );
+      assert(!lines.some((l) => l.includes("level=warn")), `no warning:\n${lines.join("\n")}`);
+    }
+  }
+  const all = polledBy.flat();
+  assertEquals(all.length, new Set(all).size, "no car polled by two shards");
+  assertEquals([...new Set(all)].sort(), fleet, "no car polled by none");
 });

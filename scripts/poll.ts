@@ -16,6 +16,8 @@ import { startSessions } from "../app/sessions.ts";
 import { vehicleKey } from "../core/snapshot.ts";
 import { PLUGINS } from "../providers/mod.ts";
 import { LastKnown } from "../core/last_known.ts";
+import { lockPolling } from "../core/poll_lock.ts";
+import { shardName, shardStateDir } from "../core/shard.ts";
 import { signInCommand } from "../core/account_keys.ts";
 
 const HELP = `
@@ -65,10 +67,17 @@ export async function main(
   if (config.accounts.length === 0) {
     fail(new ConfigError(`${path} lists no accounts: add one under accounts:`));
   }
+  // One process per shard (or per state_dir): a second one would poll every car twice.
+  const stateDir = shardStateDir(config);
+  const lock = await lockPolling(
+    stateDir,
+    config.shard ? `shard ${shardName(config.shard)}` : `from state_dir ${config.state_dir}`,
+  ).catch((e) => fail(e));
+  if (config.shard) log.info("sharded", { shard: shardName(config.shard), state: stateDir });
   const readings = new Readings();
   // Last run's values first, so /metrics and the status page serve them from the start.
   const lastKnown = new LastKnown({
-    stateDir: config.state_dir,
+    stateDir,
     readings,
     clock: realClock,
     log,
@@ -133,6 +142,7 @@ export async function main(
     log,
     config: config.polling,
     signal: controller.signal,
+    shard: config.shard,
     onPoll: (target) => {
       const o = byName.get(target.account ?? "");
       if (!o) return;
@@ -145,6 +155,7 @@ export async function main(
   weather?.stop();
   await exports.close();
   await sessions?.close();
+  lock.release();
   log.info("stopped");
 }
 

@@ -153,6 +153,7 @@ export async function main(args: string[] = Deno.args, invokedAs = "ev-observer"
     log,
     config: config.polling,
     signal: controller.signal,
+    shard: config.shard,
     onPoll: (target, outcome) => {
       if (outcome.kind === "snapshot") recorder.markSample();
       const key = vehicleKey(target.vehicle);

@@ -63,6 +63,7 @@ export async function openBmwAccount(deps: AccountDeps): Promise<BmwAccountSessi
       },
       account: identity.account,
       vins: deps.account.vehicles,
+      owns: deps.owns,
       telematics,
       readings: deps.readings,
       clock,

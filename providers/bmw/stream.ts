@@ -36,6 +36,8 @@ export interface BmwStreamOptions {
   readonly account: string;
   /** Only these VINs; every car of the GCID (`<GCID>/+`) when empty. */
   readonly vins: readonly string[];
+  /** This process's shard owns the car (core/shard.ts); every car when absent. */
+  readonly owns?: (vin: string) => boolean;
   readonly telematics: Telematics;
   readonly readings: Readings;
   readonly clock: Clock;
@@ -208,6 +210,7 @@ export class BmwStream implements PushSource {
     if (!msg.success) return reportField(this.#report, "stream.message", "expected {vin, data}");
     const { vin, data } = msg.data;
     if (this.#o.vins.length && !this.#o.vins.includes(vin)) return;
+    if (this.#o.owns && !this.#o.owns(vin)) return; // another shard's car
     this.#vouched.add(vin);
     const t = this.#o.telematics;
     t.merge(vin, data, this.#o.clock.now(), this.#report);

@@ -18,7 +18,7 @@ import { BmwStream } from "./stream.ts";
 
 const ID_TOKEN = "bmw-id-stream-test-token";
 
-async function publish(broker: Mosquitto, data: Record<string, unknown>) {
+async function publish(broker: Mosquitto, data: Record<string, unknown>, vin = I4_VIN) {
   const { default: mqtt } = await import("mqtt");
   const client = await mqtt.connectAsync(broker.url, {
     username: SIM_GCID,
@@ -27,11 +27,11 @@ async function publish(broker: Mosquitto, data: Record<string, unknown>) {
     clientId: "sim-publisher",
   });
   await client.publishAsync(
-    `${SIM_GCID}/${I4_VIN}`,
+    `${SIM_GCID}/${vin}`,
     JSON.stringify({
-      vin: I4_VIN,
+      vin,
       entityId: SIM_GCID,
-      topic: I4_VIN,
+      topic: vin,
       timestamp: new Date().toISOString(),
       data,
     }),
@@ -143,6 +143,46 @@ Deno.test("BMW stream: a persistent session under the GCID, so what the car send
   } finally {
     current.controller.abort();
     await current.running;
+    await broker.close();
+  }
+});
+
+Deno.test("BMW stream shards: a shard records only its own cars of the GCID", async () => {
+  const broker = await Mosquitto.start({ tls: true, user: { name: SIM_GCID, password: ID_TOKEN } });
+  const readings = new Readings();
+  const controller = new AbortController();
+  // Another made-up car of the same GCID, which this process's shard does not own.
+  const OTHER = "WBY31AW0000000999";
+  const stream = new BmwStream({
+    url: broker.url,
+    credentials: () =>
+      Promise.resolve({ gcid: SIM_GCID, idToken: ID_TOKEN, expiresAt: Date.now() / 1000 + 600 }),
+    account: "home",
+    vins: [],
+    owns: (vin) => vin !== OTHER,
+    telematics: new Telematics(),
+    readings,
+    clock: realClock,
+    log: createLogger({ write: () => {} }),
+    location: false,
+    ca: broker.caPem,
+  });
+  const running = stream.run(controller.signal);
+  try {
+    await waitFor("the stream", () => Promise.resolve(stream.connected || undefined), 40);
+    const at = new Date().toISOString();
+    // The other car first: once the own car's value is in, the other's was handled too.
+    await publish(broker, { [KEYS.soc]: { timestamp: at, value: 40, unit: "%" } }, OTHER);
+    await publish(broker, { [KEYS.soc]: { timestamp: at, value: 71.5, unit: "%" } });
+    await waitFor(
+      "the own car's snapshot",
+      () => Promise.resolve(readings.vehicles.get(`bmw/${I4_VIN}`)?.snapshot),
+      40,
+    );
+    assertEquals(readings.vehicles.has(`bmw/${OTHER}`), false);
+  } finally {
+    controller.abort();
+    await running;
     await broker.close();
   }
 });

@@ -71,6 +71,7 @@ export async function openTeslaAccount(deps: AccountDeps): Promise<TeslaAccountS
       ),
       account: identity.account,
       vins: deps.account.vehicles,
+      owns: deps.owns,
       readings: deps.readings,
       clock,
       log: log.child({ provider: "tesla", account: identity.account, source: "telemetry" }),

@@ -50,6 +50,8 @@ export interface TeslaStreamOptions {
   readonly account: string;
   /** Only these VINs; every VIN under the topic base when empty. */
   readonly vins: readonly string[];
+  /** This process's shard owns the car (core/shard.ts); every car when absent. */
+  readonly owns?: (vin: string) => boolean;
   readonly readings: Readings;
   readonly clock: Clock;
   readonly log: Logger;
@@ -264,7 +266,8 @@ export class TeslaStream implements PushSource {
   }
 
   #wanted(vin: string): boolean {
-    return this.#o.vins.length === 0 || this.#o.vins.includes(vin);
+    return (this.#o.vins.length === 0 || this.#o.vins.includes(vin)) &&
+      (this.#o.owns?.(vin) ?? true);
   }
 
   #car(vin: string): Car {

@@ -441,3 +441,41 @@ Deno.test("stream over TLS with a password: right credentials stream, wrong ones
     await broker.close();
   }
 });
+
+Deno.test("stream shards: a shard records only its own cars of the topic base", async () => {
+  const broker = await Mosquitto.start();
+  const readings = new Readings();
+  const clock = new VirtualClock(day.startedAt * 1000, 0);
+  // Another made-up car on the same broker, which this process's shard does not own.
+  const OTHER = "5YJ3E7EB000000999";
+  const s = new TeslaStream({
+    settings: settings(broker),
+    account: "home",
+    vins: [],
+    owns: (vin) => vin !== OTHER,
+    readings,
+    clock,
+    log: createLogger({ write: () => {} }),
+    location: false,
+    groupMs: GROUP_MS,
+  });
+  const stop = new AbortController();
+  const running = s.run(stop.signal);
+  const publisher = await TelemetryPublisher.connect(broker.url);
+  try {
+    await until("the subscription", () => s.connected);
+    const messages = new TelemetryEmulator({ scenario: day }).step(at(7, 50));
+    const others = messages.map((m) => ({ ...m, topic: m.topic.replace(VIN, OTHER) }));
+    assert(others.some((m) => m.topic.includes(OTHER)), "the topics name the VIN");
+    await publishSecond(publisher, [...others, ...messages]);
+    const own = vehicleKey({ provider: "tesla", vin: VIN });
+    await until("the own car's snapshot", () => readings.vehicles.get(own)?.snapshot !== undefined);
+    await new Promise((r) => setTimeout(r, GROUP_MS * 3));
+    assertEquals(readings.vehicles.has(vehicleKey({ provider: "tesla", vin: OTHER })), false);
+  } finally {
+    stop.abort();
+    await running;
+    await publisher.close();
+    await broker.close();
+  }
+});
