@@ -20,6 +20,10 @@ export interface FleetRow {
   readonly metrics_p50_ms_20: number;
   readonly metrics_p99_ms_20: number;
   readonly healthz_p99_ms: number;
+  /** How late a 5 ms timer in the server fired while the 20 clients scraped: the longest
+   * event-loop task (max) and the 99th percentile, ms. */
+  readonly loop_lag_max_ms: number;
+  readonly loop_lag_p99_ms: number;
   readonly exposition_bytes: number;
   readonly otlp_points: number;
   readonly series: number;
@@ -128,6 +132,7 @@ async function runSize(vehicles: number, o: FleetOptions): Promise<FleetRow> {
     await ask("otlp");
     const one = await scrape(base, 1, 20, 0, errors);
     const before = (await ask("gc")).gc as number;
+    await ask("lag");
     const firstSample = rss.length;
     const health: number[] = [];
     let scraping = true;
@@ -143,6 +148,7 @@ async function runSize(vehicles: number, o: FleetOptions): Promise<FleetRow> {
     scraping = false;
     await probe;
     const steady = rss.slice(firstSample);
+    const lag = (await ask("lag")).lag as { max: number; p99: number };
     const after = (await ask("gc")).gc as number;
     return {
       impl: "ev-observer",
@@ -154,6 +160,8 @@ async function runSize(vehicles: number, o: FleetOptions): Promise<FleetRow> {
       metrics_p50_ms_20: round(percentile(twenty, 0.5)),
       metrics_p99_ms_20: round(percentile(twenty, 0.99)),
       healthz_p99_ms: round(percentile(health, 0.99)),
+      loop_lag_max_ms: round(lag.max),
+      loop_lag_p99_ms: round(lag.p99),
       exposition_bytes: new TextEncoder().encode(text).length,
       otlp_points: points,
       series,
@@ -218,14 +226,16 @@ function percentile(xs: readonly number[], q: number): number {
 /** The rows as a Markdown table. */
 export function fleetTable(rows: readonly FleetRow[]): string {
   const head = "| impl | vehicles | RSS steady / peak MiB | /metrics p50 / p99 ms, 1 client | " +
-    "p50 / p99, 20 clients | /healthz p99 ms | bytes | OTLP points / series |";
+    "p50 / p99, 20 clients | /healthz p99 ms | loop lag max / p99 ms | bytes | " +
+    "OTLP points / series |";
   return [
     head,
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows.map((r) =>
       `| ${r.impl} | ${r.vehicles} | ${r.rss_steady_mib} / ${r.rss_peak_mib} | ` +
       `${r.metrics_p50_ms_1} / ${r.metrics_p99_ms_1} | ${r.metrics_p50_ms_20} / ` +
-      `${r.metrics_p99_ms_20} | ${r.healthz_p99_ms} | ${r.exposition_bytes} | ` +
+      `${r.metrics_p99_ms_20} | ${r.healthz_p99_ms} | ${r.loop_lag_max_ms} / ` +
+      `${r.loop_lag_p99_ms} | ${r.exposition_bytes} | ` +
       `${r.otlp_points} / ${r.series} |`
     ),
   ].join("\n");

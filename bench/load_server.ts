@@ -4,7 +4,9 @@
  * served on /metrics, / and /status.json. Prints its URL as the first stdout line, then a
  * JSON line every `--every` ms with `Deno.memoryUsage()` and the polls so far. A line "gc" on
  * stdin collects garbage (with --v8-flags=--expose-gc) and prints the heap that survived, as
- * `{"gc": bytes}`: what a leak would grow. Stops on SIGTERM.
+ * `{"gc": bytes}`: what a leak would grow. A line "lag" prints how late a 5 ms timer fired
+ * since the last "lag" (max and p99, ms): the longest task that blocked the event loop.
+ * Stops on SIGTERM.
  *
  *   deno run --allow-net=127.0.0.1 --v8-flags=--expose-gc bench/load_server.ts --vehicles 200
  */
@@ -94,6 +96,19 @@ const polling = runScheduler({
   signal: controller.signal,
   onPoll: () => polls++,
 });
+/** How late each 5 ms timer fired since the last "lag" line, ms. */
+let lateness: number[] = [];
+const LAG_TICK_MS = 5;
+let lagTimer: ReturnType<typeof setTimeout>;
+const tick = (due: number) => {
+  lagTimer = setTimeout(() => {
+    const now = performance.now();
+    lateness.push(Math.max(0, now - due));
+    tick(now + LAG_TICK_MS);
+  }, LAG_TICK_MS);
+};
+tick(performance.now() + LAG_TICK_MS);
+
 const report = setInterval(() => {
   const m = Deno.memoryUsage();
   console.log(JSON.stringify({ t: Date.now(), rss: m.rss, heap: m.heapUsed, polls }));
@@ -107,6 +122,13 @@ const report = setInterval(() => {
       console.log(JSON.stringify({ otlp: otlp?.exports ?? 0 }));
       continue;
     }
+    if (line.includes("lag")) {
+      const sorted = lateness.sort((a, b) => a - b);
+      lateness = [];
+      const at = (q: number) => sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+      console.log(JSON.stringify({ lag: { max: sorted.at(-1) ?? 0, p99: at(0.99) ?? 0 } }));
+      continue;
+    }
     if (!line.includes("gc")) continue;
     gc?.();
     gc?.();
@@ -116,6 +138,7 @@ const report = setInterval(() => {
 
 Deno.addSignalListener("SIGTERM", async () => {
   clearInterval(report);
+  clearTimeout(lagTimer);
   controller.abort();
   await polling;
   await server.shutdown();
