@@ -20,20 +20,20 @@ export interface FleetRow {
   readonly metrics_p99_ms_1: number;
   readonly metrics_p50_ms_20: number;
   readonly metrics_p99_ms_20: number;
-  readonly healthz_p99_ms: number;
+  readonly healthz_p99_ms: number | null;
   /** How late a 5 ms timer in the server fired while the 20 clients scraped: the longest
    * event-loop task (max) and the 99th percentile, ms. */
-  readonly loop_lag_max_ms: number;
-  readonly loop_lag_p99_ms: number;
+  readonly loop_lag_max_ms: number | null;
+  readonly loop_lag_p99_ms: number | null;
   /** The longest of those delays the server spent on its own CPU (not waiting for a core), ms. */
-  readonly loop_blocked_max_ms: number;
+  readonly loop_blocked_max_ms: number | null;
   readonly exposition_bytes: number;
-  readonly otlp_points: number;
+  readonly otlp_points: number | null;
   readonly series: number;
   readonly errors: number;
   /** Heap surviving a full collection after / before the scraping, MiB. */
-  readonly retained_before_mib: number;
-  readonly retained_after_mib: number;
+  readonly retained_before_mib: number | null;
+  readonly retained_after_mib: number | null;
 }
 
 export interface FleetOptions {
@@ -41,11 +41,17 @@ export interface FleetOptions {
   /** Seconds of 20-client scraping per size. */
   readonly seconds: number;
   readonly deno?: string;
+  /** Run the Python baseline beside each size when it can (default true). */
+  readonly python?: boolean;
   /** Another checkout's export/prometheus.ts: the "before" of a comparison. */
   readonly exportModule?: string;
 }
 
 const SERVER = new URL("./load_server.ts", import.meta.url).pathname;
+const SIM = new URL("./fleet_sim_server.ts", import.meta.url).pathname;
+const BASELINE = new URL("./fleet_baseline.py", import.meta.url).pathname;
+/** Debian's python3, where python3-prometheus-client installs the module. */
+const PYTHON = "/usr/bin/python3";
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 // deno-lint-ignore no-explicit-any
 const Request = (root as any).opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
@@ -54,12 +60,49 @@ const MIB = 1024 * 1024;
 const ONE_CLIENT_SCRAPES = 200;
 
 export async function runFleet(o: FleetOptions): Promise<FleetRow[]> {
+  const python = o.python === false ? undefined : await pythonBaseline();
+  if (o.python !== false && !python) {
+    console.error(
+      `bench fleet: no Python baseline (${PYTHON} with prometheus_client not found; ` +
+        "Debian: apt-get install python3-prometheus-client)",
+    );
+  }
   const rows: FleetRow[] = [];
-  for (const size of o.sizes) rows.push(await runSize(size, o));
+  for (const size of o.sizes) {
+    // One simulator per size; the exporter, then the baseline, read its cars over HTTP.
+    const sim = await start(o.deno ?? Deno.execPath(), [
+      "run",
+      `--config=${CONFIG}`,
+      "--no-prompt",
+      "--allow-net=127.0.0.1",
+      SIM,
+      `--vehicles=${size}`,
+    ]);
+    try {
+      rows.push(await runExporter(size, sim.url, o));
+      if (python) rows.push(await runPython(size, sim.url, o));
+    } finally {
+      await sim.stop();
+    }
+  }
   return rows;
 }
 
-async function runSize(vehicles: number, o: FleetOptions): Promise<FleetRow> {
+/** The Python that runs the baseline, if it can import prometheus_client. */
+async function pythonBaseline(): Promise<string | undefined> {
+  try {
+    const out = await new Deno.Command(PYTHON, {
+      args: ["-c", "import prometheus_client"],
+      stdout: "null",
+      stderr: "null",
+    }).output();
+    return out.success ? PYTHON : undefined;
+  } catch {
+    return undefined; // not installed, or not allowed to run
+  }
+}
+
+async function runExporter(vehicles: number, sim: string, o: FleetOptions): Promise<FleetRow> {
   let points = -1;
   const receiver = Deno.serve(
     { hostname: "127.0.0.1", port: 0, onListen: () => {} },
@@ -75,26 +118,121 @@ async function runSize(vehicles: number, o: FleetOptions): Promise<FleetRow> {
   );
   // The main thread's CPU time (the loop lag probe), and the other checkout's files.
   const read = ["/proc/thread-self/schedstat", o.exportModule?.replace(/export\/.*$/, "")];
-  const child = new Deno.Command(o.deno ?? Deno.execPath(), {
-    args: [
-      "run",
-      `--config=${CONFIG}`,
-      ...SERVER_PERMISSIONS,
-      "--allow-env", // the OTel SDK reads its OTEL_* settings
-      `--allow-read=${read.filter(Boolean).join(",")}`,
-      "--v8-flags=--expose-gc",
-      SERVER,
-      `--vehicles=${vehicles}`,
-      "--hour=19",
-      "--spread=0",
-      "--every=100",
-      `--otlp=http://127.0.0.1:${receiver.addr.port}/v1/metrics`,
-      ...(o.exportModule ? [`--export=${o.exportModule}`] : []),
-    ],
-    stdin: "piped",
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
+  const child = await start(o.deno ?? Deno.execPath(), [
+    "run",
+    `--config=${CONFIG}`,
+    ...SERVER_PERMISSIONS,
+    "--allow-env", // the OTel SDK reads its OTEL_* settings
+    `--allow-read=${read.filter(Boolean).join(",")}`,
+    "--v8-flags=--expose-gc",
+    SERVER,
+    `--vehicles=${vehicles}`,
+    `--sim=${sim}`,
+    "--every=100",
+    `--otlp=http://127.0.0.1:${receiver.addr.port}/v1/metrics`,
+    ...(o.exportModule ? [`--export=${o.exportModule}`] : []),
+  ]);
+  try {
+    return {
+      impl: "ev-observer",
+      vehicles,
+      ...await measure(child, vehicles, o, true),
+      otlp_points: points,
+    };
+  } finally {
+    await child.stop();
+    await receiver.shutdown();
+  }
+}
+
+async function runPython(vehicles: number, sim: string, o: FleetOptions): Promise<FleetRow> {
+  const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (free.addr as Deno.NetAddr).port;
+  free.close();
+  const child = await start(PYTHON, [BASELINE, sim, String(port)]);
+  try {
+    return {
+      impl: "python",
+      vehicles,
+      ...await measure(child, vehicles, o, false),
+      otlp_points: null,
+    };
+  } finally {
+    await child.stop();
+  }
+}
+
+/**
+ * The figures of one exporter under test: its series, one client alone, then 20 clients for
+ * `o.seconds` (with a /healthz probe and the loop lag probe when `ours`).
+ */
+async function measure(
+  child: Child,
+  vehicles: number,
+  o: FleetOptions,
+  ours: boolean,
+): Promise<Omit<FleetRow, "impl" | "vehicles" | "otlp_points">> {
+  while (child.polls() < vehicles) await sleep(50);
+  const base = child.url;
+  const errors: string[] = [];
+  const text = await get(base, "/metrics", errors);
+  const series = exposedSeries(text).length;
+  await child.ask("otlp"); // one push, while the series are those of `text`
+  const deno = o.deno ?? Deno.execPath();
+  const one = await scrape(base, 1, ONE_CLIENT_SCRAPES, 0, errors, deno);
+  const before = (await child.ask("gc")).gc as number | null;
+  await child.ask("lag");
+  const firstSample = child.rss.length;
+  const health: number[] = [];
+  let scraping = ours; // the baseline answers every path with its metrics: no probe there
+  const probe = (async () => {
+    while (scraping) {
+      const t = performance.now();
+      await get(base, "/healthz", errors);
+      health.push(performance.now() - t);
+      await sleep(50);
+    }
+  })();
+  const twenty = await scrape(base, 20, Infinity, o.seconds * 1000, errors, deno);
+  scraping = false;
+  await probe;
+  const steady = child.rss.slice(firstSample);
+  const lag = (await child.ask("lag")).lag as { max: number; p99: number; blocked: number } | null;
+  const after = (await child.ask("gc")).gc as number | null;
+  const mib = (n: number | null) => n === null ? null : round(n / MIB);
+  return {
+    rss_steady_mib: round(percentile(steady, 0.5) / MIB),
+    rss_peak_mib: round(Math.max(...child.rss) / MIB),
+    metrics_p50_ms_1: round(percentile(one, 0.5)),
+    metrics_p99_ms_1: round(percentile(one, 0.99)),
+    metrics_p50_ms_20: round(percentile(twenty, 0.5)),
+    metrics_p99_ms_20: round(percentile(twenty, 0.99)),
+    healthz_p99_ms: ours ? round(percentile(health, 0.99)) : null,
+    loop_lag_max_ms: lag && round(lag.max),
+    loop_lag_p99_ms: lag && round(lag.p99),
+    loop_blocked_max_ms: lag && round(lag.blocked),
+    exposition_bytes: new TextEncoder().encode(text).length,
+    series,
+    errors: errors.length,
+    retained_before_mib: mib(before),
+    retained_after_mib: mib(after),
+  };
+}
+
+/** A child process that prints `{"url"}` first, then `{"rss", "polls"}` lines and answers. */
+interface Child {
+  readonly url: string;
+  /** RSS samples so far, bytes. */
+  readonly rss: number[];
+  polls(): number;
+  /** Writes `word` on its stdin and waits for its next answer line. */
+  ask(word: string): Promise<Record<string, unknown>>;
+  stop(): Promise<void>;
+}
+
+async function start(cmd: string, args: string[]): Promise<Child> {
+  const child = new Deno.Command(cmd, { args, stdin: "piped", stdout: "piped", stderr: "piped" })
+    .spawn();
   const stdin = child.stdin.getWriter();
   const rss: number[] = [];
   const answers: Record<string, unknown>[] = [];
@@ -118,74 +256,36 @@ async function runSize(vehicles: number, o: FleetOptions): Promise<FleetRow> {
       }
     }
   })();
-  const ask = async (word: string) => {
-    const n = answers.length;
-    await stdin.write(new TextEncoder().encode(`${word}\n`));
-    while (answers.length === n) await sleep(10);
-    return answers[n];
-  };
-  try {
-    const base = await Promise.race([
-      urlReady,
-      child.status.then(async () => {
-        throw new Error(`fleet server exited: ${await stderr}`);
-      }),
-    ]);
-    while (polls < vehicles) await sleep(50);
-    const errors: string[] = [];
-    const text = await get(base, "/metrics", errors);
-    const series = exposedSeries(text).length;
-    await ask("otlp");
-    const deno = o.deno ?? Deno.execPath();
-    const one = await scrape(base, 1, ONE_CLIENT_SCRAPES, 0, errors, deno);
-    const before = (await ask("gc")).gc as number;
-    await ask("lag");
-    const firstSample = rss.length;
-    const health: number[] = [];
-    let scraping = true;
-    const probe = (async () => {
-      while (scraping) {
-        const t = performance.now();
-        await get(base, "/healthz", errors);
-        health.push(performance.now() - t);
-        await sleep(50);
-      }
-    })();
-    const twenty = await scrape(base, 20, Infinity, o.seconds * 1000, errors, deno);
-    scraping = false;
-    await probe;
-    const steady = rss.slice(firstSample);
-    const lag = (await ask("lag")).lag as { max: number; p99: number; blocked: number };
-    const after = (await ask("gc")).gc as number;
-    return {
-      impl: "ev-observer",
-      vehicles,
-      rss_steady_mib: round(percentile(steady, 0.5) / MIB),
-      rss_peak_mib: round(Math.max(...rss) / MIB),
-      metrics_p50_ms_1: round(percentile(one, 0.5)),
-      metrics_p99_ms_1: round(percentile(one, 0.99)),
-      metrics_p50_ms_20: round(percentile(twenty, 0.5)),
-      metrics_p99_ms_20: round(percentile(twenty, 0.99)),
-      healthz_p99_ms: round(percentile(health, 0.99)),
-      loop_lag_max_ms: round(lag.max),
-      loop_lag_p99_ms: round(lag.p99),
-      loop_blocked_max_ms: round(lag.blocked),
-      exposition_bytes: new TextEncoder().encode(text).length,
-      otlp_points: points,
-      series,
-      errors: errors.length,
-      retained_before_mib: round(before / MIB),
-      retained_after_mib: round(after / MIB),
-    };
-  } finally {
+  const stop = async () => {
     try {
       child.kill("SIGTERM");
-    } catch { // it exited on its own: the error above says why
+    } catch { // it exited on its own: the error says why
     }
     await child.status;
     await reading.catch(() => {});
-    await receiver.shutdown();
-  }
+    await stdin.close().catch(() => {});
+  };
+  const url = await Promise.race([
+    urlReady,
+    child.status.then(async () => {
+      throw new Error(`${args.at(-1)}: exited: ${(await stderr).slice(-2000)}`);
+    }),
+  ]).catch(async (err) => {
+    await stop();
+    throw err;
+  });
+  return {
+    url,
+    rss,
+    polls: () => polls,
+    async ask(word) {
+      const n = answers.length;
+      await stdin.write(new TextEncoder().encode(`${word}\n`));
+      while (answers.length === n) await sleep(10);
+      return answers[n];
+    },
+    stop,
+  };
 }
 
 /** `clients` scrape /metrics (in a process of their own) until `count` requests or `ms` pass; latencies in ms. */

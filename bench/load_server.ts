@@ -26,14 +26,15 @@ import { flags } from "../app/flags.ts";
 
 const HELP = `
 bench/load_server.ts [--vehicles N] [--speed X] [--every MS] [--hour H] [--spread S]
-                     [--otlp URL] [--export MODULE]
+                     [--otlp URL] [--export MODULE] [--sim URL]
 
 N simulated Teslas (default 200) polled on a virtual clock X times faster than real time
 (default 30), served on a free loopback port; memory reported every MS ms (default 200). The
 clock starts at hour H of the reference day (default 6), car i runs i × S seconds ahead
 (default 251; 0 with H 19: every car charging). With --otlp, a line "otlp" on stdin pushes
 once to URL. --export loads PrometheusExport from another checkout's export/prometheus.ts
-(the bench's before/after).
+(the bench's before/after). --sim reads the cars of a bench/fleet_sim_server.ts at URL over
+HTTP instead of simulating them in this process (its --vehicles, --hour and --spread apply).
 `;
 
 const { values } = flags(Deno.args, {
@@ -44,6 +45,7 @@ const { values } = flags(Deno.args, {
   spread: { type: "string" },
   otlp: { type: "string" },
   export: { type: "string" },
+  sim: { type: "string" },
 }, HELP);
 const size = Number(values.vehicles ?? 200);
 const speed = Number(values.speed ?? 30);
@@ -58,8 +60,25 @@ const log = createLogger({ level: "error" });
 const readings = new Readings();
 // 06:00 on the reference day by default; the cars are spread over the 14 hours after it.
 const clock = new VirtualClock((DAY_START + hour * 3600) * 1000, speed);
-const fleet = fakeFleet({ clock, size, spreadS: spread, spanS: 14 * 3600 });
-const targets = await fleetTargets(fleet, { clock, readings, log });
+// In-process cars, unless --sim names a simulator process to read them from.
+const fleet = values.sim ? [] : fakeFleet({ clock, size, spreadS: spread, spanS: 14 * 3600 });
+const targets = await fleetTargets(values.sim ? await simCars(values.sim) : fleet, {
+  clock,
+  readings,
+  log,
+});
+
+/** The cars of a bench/fleet_sim_server.ts at `sim`, each read over HTTP with its token. */
+async function simCars(sim: string) {
+  const cars: { token: string }[] = await (await fetch(new URL("/cars", sim))).json();
+  return cars.map(({ token }) => ({
+    token,
+    fetch: (input: string | URL | Request, init?: RequestInit) => {
+      const url = new URL(input instanceof Request ? input.url : input);
+      return fetch(new URL(url.pathname + url.search, sim), init);
+    },
+  }));
+}
 
 /** An export from before shared bodies (--export of an older checkout) answers with its text. */
 function shared(p: Prometheus.PrometheusExport): Prometheus.PrometheusExport {
