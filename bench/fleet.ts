@@ -50,16 +50,30 @@ export interface FleetOptions {
 const SERVER = new URL("./load_server.ts", import.meta.url).pathname;
 const SIM = new URL("./fleet_sim_server.ts", import.meta.url).pathname;
 const BASELINE = new URL("./fleet_baseline.py", import.meta.url).pathname;
+const BARE = new URL("./fleet_bare.ts", import.meta.url).pathname;
 /** Debian's python3, where python3-prometheus-client installs the module. */
 const PYTHON = "/usr/bin/python3";
 const CONFIG = new URL("../deno.json", import.meta.url).pathname;
 // deno-lint-ignore no-explicit-any
 const Request = (root as any).opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest;
 const MIB = 1024 * 1024;
-/** Scrapes by the lone client: enough for its p99 to be more than its slowest one. */
+/** Scrapes by the lone client (or as many as `seconds` allow): for a p99 that is not its max. */
 const ONE_CLIENT_SCRAPES = 200;
 
-export async function runFleet(o: FleetOptions): Promise<FleetRow[]> {
+/** One car's steady RSS without OTLP against a bare Deno process importing the same libraries. */
+export interface OneCar {
+  readonly rss_steady_mib: number;
+  readonly bare_deno_mib: number;
+  readonly ratio: number;
+}
+
+export interface FleetResult {
+  readonly rows: FleetRow[];
+  /** When the sizes include 1. */
+  readonly one_car?: OneCar;
+}
+
+export async function runFleet(o: FleetOptions): Promise<FleetResult> {
   const python = o.python === false ? undefined : await pythonBaseline();
   if (o.python !== false && !python) {
     console.error(
@@ -68,6 +82,7 @@ export async function runFleet(o: FleetOptions): Promise<FleetRow[]> {
     );
   }
   const rows: FleetRow[] = [];
+  let oneCar: OneCar | undefined;
   for (const size of o.sizes) {
     // One simulator per size; the exporter, then the baseline, read its cars over HTTP.
     const sim = await start(o.deno ?? Deno.execPath(), [
@@ -81,11 +96,56 @@ export async function runFleet(o: FleetOptions): Promise<FleetRow[]> {
     try {
       rows.push(await runExporter(size, sim.url, o));
       if (python) rows.push(await runPython(size, sim.url, o));
+      if (size === 1) oneCar = await runOneCar(sim.url, o);
     } finally {
       await sim.stop();
     }
   }
-  return rows;
+  return { rows, one_car: oneCar };
+}
+
+/** Seconds of RSS samples for the one-car comparison. */
+const ONE_CAR_SECONDS = 3;
+
+/**
+ * The exporter polling one car without OTLP (the SDK not loaded), scraped once, against a bare
+ * Deno process importing the libraries it loads: median RSS over ONE_CAR_SECONDS each.
+ */
+async function runOneCar(sim: string, o: FleetOptions): Promise<OneCar> {
+  const deno = o.deno ?? Deno.execPath();
+  const steady = async (child: Child) => {
+    const first = child.rss.length;
+    await sleep(ONE_CAR_SECONDS * 1000);
+    return percentile(child.rss.slice(first), 0.5) / MIB;
+  };
+  const ours = await start(deno, [
+    "run",
+    `--config=${CONFIG}`,
+    ...SERVER_PERMISSIONS,
+    SERVER,
+    "--vehicles=1",
+    `--sim=${sim}`,
+    "--every=100",
+  ]);
+  let exporter: number;
+  try {
+    while (ours.polls() < 1) await sleep(50);
+    await get(ours.url, "/metrics", []);
+    exporter = await steady(ours);
+  } finally {
+    await ours.stop();
+  }
+  const bare = await start(deno, ["run", `--config=${CONFIG}`, "--no-prompt", BARE]);
+  try {
+    const base = await steady(bare);
+    return {
+      rss_steady_mib: round(exporter),
+      bare_deno_mib: round(base),
+      ratio: Math.round((exporter / base) * 100) / 100,
+    };
+  } finally {
+    await bare.stop();
+  }
 }
 
 /** The Python that runs the baseline, if it can import prometheus_client. */
@@ -179,7 +239,7 @@ async function measure(
   const series = exposedSeries(text).length;
   await child.ask("otlp"); // one push, while the series are those of `text`
   const deno = o.deno ?? Deno.execPath();
-  const one = await scrape(base, 1, ONE_CLIENT_SCRAPES, 0, errors, deno);
+  const one = await scrape(base, 1, ONE_CLIENT_SCRAPES, o.seconds * 1000, errors, deno);
   const before = (await child.ask("gc")).gc as number | null;
   await child.ask("lag");
   const firstSample = child.rss.length;
@@ -248,7 +308,7 @@ async function start(cmd: string, args: string[]): Promise<Child> {
       while ((nl = buf.indexOf("\n")) >= 0) {
         const line = JSON.parse(buf.slice(0, nl));
         buf = buf.slice(nl + 1);
-        if (line.url) started(line.url);
+        if ("url" in line) started(line.url);
         else if ("rss" in line) {
           rss.push(line.rss);
           polls = line.polls;
@@ -324,8 +384,8 @@ function percentile(xs: readonly number[], q: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 }
 
-/** The rows as a Markdown table. */
-export function fleetTable(rows: readonly FleetRow[]): string {
+/** The rows as a Markdown table, and the one-car comparison under it. */
+export function fleetTable({ rows, one_car }: FleetResult): string {
   const head = "| impl | vehicles | RSS steady / peak MiB | /metrics p50 / p99 ms, 1 client | " +
     "p50 / p99, 20 clients | /healthz p99 ms | loop lag max / p99 / blocked ms | bytes | " +
     "OTLP points / series |";
@@ -339,5 +399,12 @@ export function fleetTable(rows: readonly FleetRow[]): string {
       `${r.loop_lag_p99_ms} / ${r.loop_blocked_max_ms} | ${r.exposition_bytes} | ` +
       `${r.otlp_points} / ${r.series} |`
     ),
+    ...(one_car
+      ? [
+        "",
+        `One car without OTLP: steady RSS ${one_car.rss_steady_mib} MiB, a bare Deno importing ` +
+        `the same libraries ${one_car.bare_deno_mib} MiB (${one_car.ratio}×).`,
+      ]
+      : []),
   ].join("\n");
 }

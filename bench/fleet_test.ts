@@ -5,7 +5,7 @@
  */
 import { assert, assertEquals } from "../core/testing.ts";
 import { projectRoot, taskArgs } from "../scripts/testing_task.ts";
-import type { FleetRow } from "./fleet.ts";
+import type { FleetResult } from "./fleet.ts";
 
 Deno.test("bench fleet: /metrics and OTLP agree at every size, no errors, no memory growth", async () => {
   const args = await taskArgs("bench");
@@ -17,7 +17,8 @@ Deno.test("bench fleet: /metrics and OTLP agree at every size, no errors, no mem
   }).output();
   const stderr = new TextDecoder().decode(out.stderr);
   assertEquals(out.code, 0, stderr.slice(-3000));
-  const { rows }: { rows: FleetRow[] } = JSON.parse(new TextDecoder().decode(out.stdout));
+  const { rows, one_car }: FleetResult = JSON.parse(new TextDecoder().decode(out.stdout));
+  assert(one_car && one_car.rss_steady_mib > 0 && one_car.bare_deno_mib > 0, "one-car memory");
   const ours = rows.filter((r) => r.impl === "ev-observer");
   assertEquals(ours.map((r) => r.vehicles), [1, 30]);
   // The Python baseline runs where python3-prometheus-client is installed (CI installs it).

@@ -259,8 +259,9 @@ async function fleet(json: boolean, values: Record<string, string | boolean | un
   if (!Number.isFinite(seconds) || seconds <= 0) {
     fail(new Error("--seconds: expected a positive number"));
   }
-  const rows = await runFleet({ sizes, seconds, deno: "deno" });
-  console.log(json ? JSON.stringify({ rows }, null, 2) : `\n${fleetTable(rows)}`);
+  const result = await runFleet({ sizes, seconds, deno: "deno" });
+  const { rows } = result;
+  console.log(json ? JSON.stringify(result, null, 2) : `\n${fleetTable(result)}`);
   const lost = (r: FleetRow) => r.impl === "ev-observer" && r.otlp_points !== r.series;
   if (rows.some((r) => r.errors > 0 || lost(r))) Deno.exit(1);
 }

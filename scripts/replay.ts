@@ -12,7 +12,7 @@ import { type Cassette, loadCassette, parseCassette } from "../replay/cassette.t
 import { startReplay } from "../app/replay_session.ts";
 import { activityWord } from "../core/activity.ts";
 import { sampleValue, vehicleKey } from "../core/snapshot.ts";
-import { OtlpExport, otlpSettings } from "../export/otlp.ts";
+import { otlpSettings } from "../export/otlp_settings.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startFakeServer } from "../replay/fake_server.ts";
 import { PLUGINS } from "../providers/mod.ts";
@@ -175,8 +175,11 @@ export async function main(args: string[] = Deno.args): Promise<void> {
     // the poll (their histograms record requests as they happen); with --listen they are the
     // running server's, so nothing is pushed twice.
     const settings = exports ? undefined : otlpSettings(env, config.greptimedb);
-    const otlp = exports?.otlp ??
-      (settings && new OtlpExport(readings, settings, { location: config.location, log }));
+    const otlp = exports?.otlp ?? (settings &&
+      new (await import("../export/otlp.ts")).OtlpExport(readings, settings, {
+        location: config.location,
+        log,
+      }));
     const prometheus = exports?.prometheus ??
       (values.print ? new PrometheusExport(readings, { location: config.location }) : undefined);
     for (const t of targets) progress(t, await pollOnce(t, readings, log));
