@@ -18,13 +18,16 @@ import type { Readings, VehicleEntry } from "../core/readings.ts";
 import { vehicleKey } from "../core/snapshot.ts";
 import { nextTask, Slicer } from "./next_task.ts";
 import {
+  changedSince,
   exportedMetrics,
   exporterSeries,
   fullLabels,
   labelNames,
+  preparedSeries,
   type Series,
   type SeriesOptions,
-  vehicleSeries,
+  type SeriesSource,
+  seriesSource,
 } from "./series.ts";
 
 /** Content type of the Prometheus text format 0.0.4 that exposition() returns. */
@@ -41,7 +44,7 @@ export type Encoding = "identity" | "gzip";
 /** One vehicle's sample lines per family, encoded, and what they were rendered from. */
 interface VehicleText {
   readonly entry: VehicleEntry;
-  from: Pick<VehicleEntry, "snapshot" | "state" | "pollState" | "lastSampleAt" | "info">;
+  from: SeriesSource;
   /** Rendered: every family's "\n"-prefixed sample lines, in exportedMetrics order. */
   rendered: Rendered;
 }
@@ -214,20 +217,14 @@ export class PrometheusExport {
   /** The vehicle's text, rendered again if its entry changed since. */
   #text(entry: VehicleEntry): VehicleText {
     const have = this.#texts.get(entry);
-    if (have && !changed(have.from, entry)) return have;
+    if (have && !changedSince(have.from, entry)) return have;
     const lines = this.#families.map(() => "");
-    for (const s of vehicleSeries(entry, this.#opts)) {
+    for (const s of preparedSeries(entry, this.#opts)) {
       const i = this.#index.get(s.def.name);
       if (i === undefined) throw new Error(`${s.def.name} has no Prometheus metric`);
       lines[i] += sampleLine(this.#families[i].name, s);
     }
-    const from = {
-      snapshot: entry.snapshot,
-      state: entry.state,
-      pollState: entry.pollState,
-      lastSampleAt: entry.lastSampleAt,
-      info: entry.info,
-    };
+    const from = seriesSource(entry);
     const parts = lines.map((l) => this.#encoder.encode(l));
     const offsets = new Uint32Array(parts.length + 1);
     parts.forEach((p, i) => (offsets[i + 1] = offsets[i] + p.length));
@@ -280,12 +277,6 @@ async function gzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
   }
   await writer.close();
   return new Uint8Array(await out);
-}
-
-function changed(from: VehicleText["from"], entry: VehicleEntry): boolean {
-  return from.snapshot !== entry.snapshot || from.state !== entry.state ||
-    from.pollState !== entry.pollState || from.lastSampleAt !== entry.lastSampleAt ||
-    from.info !== entry.info;
 }
 
 /** `\nname{labels} value`, escaped as prom-client escapes. */
