@@ -9,7 +9,7 @@
 import root from "otlp-decoder/build/src/generated/root.js";
 import { SERVER_PERMISSIONS } from "./load.ts";
 import { exposedSeries, pushedSeries } from "./fleet_series.ts";
-import { scrapeInProcess } from "./fleet_scraper.ts";
+import { scrapeInProcess, type ScrapeResult } from "./fleet_scraper.ts";
 
 export interface FleetRow {
   readonly impl: "ev-observer" | "python";
@@ -21,6 +21,10 @@ export interface FleetRow {
   readonly metrics_p50_ms_20: number;
   readonly metrics_p99_ms_20: number;
   readonly healthz_p99_ms: number | null;
+  /** The exporter's CPU (all threads, polling included) per request while 20 clients scrape, ms. */
+  readonly cpu_ms_per_scrape: number;
+  /** The scraping process's CPU per request (fetch, gunzip, read), ms. */
+  readonly client_cpu_ms_per_scrape: number;
   /** How late a 5 ms timer in the server fired while the 20 clients scraped: the longest
    * event-loop task (max) and the 99th percentile, ms. */
   readonly loop_lag_max_ms: number | null;
@@ -253,9 +257,12 @@ async function measure(
       await sleep(50);
     }
   })();
+  const cpuBefore = child.cpu();
   const twenty = await scrape(base, 20, Infinity, o.seconds * 1000, errors, deno);
   scraping = false;
   await probe;
+  await sleep(300); // one more report, with the CPU used until the end
+  const cpuPerScrape = (child.cpu() - cpuBefore) / twenty.latencies.length;
   const steady = child.rss.slice(firstSample);
   const lag = (await child.ask("lag")).lag as { max: number; p99: number; blocked: number } | null;
   const after = (await child.ask("gc")).gc as number | null;
@@ -263,11 +270,13 @@ async function measure(
   return {
     rss_steady_mib: round(percentile(steady, 0.5) / MIB),
     rss_peak_mib: round(Math.max(...child.rss) / MIB),
-    metrics_p50_ms_1: round(percentile(one, 0.5)),
-    metrics_p99_ms_1: round(percentile(one, 0.99)),
-    metrics_p50_ms_20: round(percentile(twenty, 0.5)),
-    metrics_p99_ms_20: round(percentile(twenty, 0.99)),
+    metrics_p50_ms_1: round(percentile(one.latencies, 0.5)),
+    metrics_p99_ms_1: round(percentile(one.latencies, 0.99)),
+    metrics_p50_ms_20: round(percentile(twenty.latencies, 0.5)),
+    metrics_p99_ms_20: round(percentile(twenty.latencies, 0.99)),
     healthz_p99_ms: ours ? round(percentile(health, 0.99)) : null,
+    cpu_ms_per_scrape: round(cpuPerScrape),
+    client_cpu_ms_per_scrape: round(twenty.cpuMs / twenty.latencies.length),
     loop_lag_max_ms: lag && round(lag.max),
     loop_lag_p99_ms: lag && round(lag.p99),
     loop_blocked_max_ms: lag && round(lag.blocked),
@@ -285,6 +294,8 @@ interface Child {
   /** RSS samples so far, bytes. */
   readonly rss: number[];
   polls(): number;
+  /** CPU it used since it started, ms, as of its last report. */
+  cpu(): number;
   /** Writes `word` on its stdin and waits for its next answer line. */
   ask(word: string): Promise<Record<string, unknown>>;
   stop(): Promise<void>;
@@ -297,6 +308,7 @@ async function start(cmd: string, args: string[]): Promise<Child> {
   const rss: number[] = [];
   const answers: Record<string, unknown>[] = [];
   let polls = 0;
+  let cpu = 0;
   let started!: (url: string) => void;
   const urlReady = new Promise<string>((r) => (started = r));
   const stderr = new Response(child.stderr).text();
@@ -312,6 +324,7 @@ async function start(cmd: string, args: string[]): Promise<Child> {
         else if ("rss" in line) {
           rss.push(line.rss);
           polls = line.polls;
+          cpu = line.cpu ?? 0;
         } else answers.push(line);
       }
     }
@@ -338,6 +351,7 @@ async function start(cmd: string, args: string[]): Promise<Child> {
     url,
     rss,
     polls: () => polls,
+    cpu: () => cpu,
     async ask(word) {
       const n = answers.length;
       await stdin.write(new TextEncoder().encode(`${word}\n`));
@@ -356,11 +370,11 @@ async function scrape(
   ms: number,
   errors: string[],
   deno: string,
-): Promise<number[]> {
+): Promise<ScrapeResult> {
   const url = new URL("/metrics", base).href;
   const result = await scrapeInProcess({ url, clients, count, ms }, deno);
   errors.push(...result.errors);
-  return result.latencies;
+  return result;
 }
 
 async function get(base: string, path: string, errors: string[]): Promise<string> {
@@ -387,16 +401,18 @@ function percentile(xs: readonly number[], q: number): number {
 /** The rows as a Markdown table, and the one-car comparison under it. */
 export function fleetTable({ rows, one_car }: FleetResult): string {
   const head = "| impl | vehicles | RSS steady / peak MiB | /metrics p50 / p99 ms, 1 client | " +
-    "p50 / p99, 20 clients | /healthz p99 ms | loop lag max / p99 / blocked ms | bytes | " +
+    "p50 / p99, 20 clients | /healthz p99 ms | loop lag max / p99 / blocked ms | " +
+    "CPU ms per scrape, server / client | bytes | " +
     "OTLP points / series |";
   return [
     head,
-    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ...rows.map((r) =>
       `| ${r.impl} | ${r.vehicles} | ${r.rss_steady_mib} / ${r.rss_peak_mib} | ` +
       `${r.metrics_p50_ms_1} / ${r.metrics_p99_ms_1} | ${r.metrics_p50_ms_20} / ` +
       `${r.metrics_p99_ms_20} | ${r.healthz_p99_ms} | ${r.loop_lag_max_ms} / ` +
-      `${r.loop_lag_p99_ms} / ${r.loop_blocked_max_ms} | ${r.exposition_bytes} | ` +
+      `${r.loop_lag_p99_ms} / ${r.loop_blocked_max_ms} | ${r.cpu_ms_per_scrape} / ` +
+      `${r.client_cpu_ms_per_scrape} | ${r.exposition_bytes} | ` +
       `${r.otlp_points} / ${r.series} |`
     ),
     ...(one_car

@@ -2,7 +2,7 @@
 cars. It reads each car's vehicle_data from bench/fleet_sim_server.ts over HTTP, as ev-observer
 does, sets one prometheus_client gauge per number or flag of three state sections, and
 serves them on /metrics (gzipped when asked). It speaks the bench's child protocol: a first
-line {"url": ...}, then {"rss": bytes, "polls": n} every 200 ms; stdin lines gc/lag/otlp get
+line {"url": ...}, then {"rss": bytes, "polls": n, "cpu": ms} every 200 ms; stdin lines gc/lag/otlp get
 null answers (no such thing here).
 
     /usr/bin/python3 bench/fleet_baseline.py SIM_URL PORT
@@ -43,7 +43,8 @@ def report():
     while True:
         with open("/proc/self/statm") as f:
             rss = int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-        print(json.dumps({"rss": rss, "polls": polls}), flush=True)
+        cpu = (os.times().user + os.times().system) * 1000
+        print(json.dumps({"rss": rss, "polls": polls, "cpu": cpu}), flush=True)
         time.sleep(0.2)
 
 sim, port = sys.argv[1], int(sys.argv[2])

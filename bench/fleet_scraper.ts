@@ -1,3 +1,5 @@
+import process from "node:process";
+
 /**
  * The scraping clients of `bench fleet`, in a process of their own (bench/fleet.ts starts one
  * per phase): twenty clients reading 7 MB each keep their event loop busy, and a /healthz probe
@@ -21,6 +23,8 @@ export interface ScrapeResult {
   /** Milliseconds per request, from sending it to the last byte of its body. */
   readonly latencies: number[];
   readonly errors: string[];
+  /** CPU this process used (fetching, unzipping, reading the bodies), ms. */
+  readonly cpuMs: number;
 }
 
 /** Runs a job in a new process; `deno` is the executable to run it with. */
@@ -69,7 +73,8 @@ async function run(job: ScrapeJob): Promise<ScrapeResult> {
       latencies.push(performance.now() - t);
     }
   }));
-  return { latencies, errors };
+  const { user, system } = process.cpuUsage();
+  return { latencies, errors, cpuMs: (user + system) / 1000 };
 }
 
 if (import.meta.main) console.log(JSON.stringify(await run(JSON.parse(Deno.args[0]))));

@@ -2,7 +2,7 @@
  * The server side of `deno task bench load` (bench/load.ts starts it as a child process): a
  * fleet of simulated Teslas polled by the real scheduler on a fast virtual clock, the readings
  * served on /metrics, / and /status.json. Prints its URL as the first stdout line, then a
- * JSON line every `--every` ms with `Deno.memoryUsage()` and the polls so far. A line "gc" on
+ * JSON line every `--every` ms with `Deno.memoryUsage()`, the polls so far and the CPU ms used. A line "gc" on
  * stdin collects garbage (with --v8-flags=--expose-gc) and prints the heap that survived, as
  * `{"gc": bytes}`: what a leak would grow. A line "lag" prints how late a 5 ms timer fired
  * since the last "lag" (max and p99, ms) and the longest of those delays spent on this
@@ -156,7 +156,9 @@ tick(performance.now() + LAG_TICK_MS, cpuMs());
 
 const report = setInterval(() => {
   const m = Deno.memoryUsage();
-  console.log(JSON.stringify({ t: Date.now(), rss: m.rss, heap: m.heapUsed, polls }));
+  const { user, system } = process.cpuUsage();
+  const cpu = (user + system) / 1000; // ms of CPU, all threads, since start
+  console.log(JSON.stringify({ t: Date.now(), rss: m.rss, heap: m.heapUsed, polls, cpu }));
 }, every);
 
 (async () => {
