@@ -21,6 +21,9 @@ export interface FleetRow {
   readonly metrics_p50_ms_20: number;
   readonly metrics_p99_ms_20: number;
   readonly healthz_p99_ms: number | null;
+  /** /healthz p99 and the loop lag's max while the exporter only polls (no scrapes), ms. */
+  readonly healthz_p99_quiet_ms: number | null;
+  readonly loop_lag_max_quiet_ms: number | null;
   /** The exporter's CPU (all threads, polling included) per request while 20 clients scrape, ms. */
   readonly cpu_ms_per_scrape: number;
   /** The scraping process's CPU per request (fetch, gunzip, read), ms. */
@@ -245,22 +248,30 @@ async function measure(
   const deno = o.deno ?? Deno.execPath();
   const one = await scrape(base, 1, ONE_CLIENT_SCRAPES, o.seconds * 1000, errors, deno);
   const before = (await child.ask("gc")).gc as number | null;
+  // The baseline answers every path with its metrics: /healthz is probed on ours only.
+  const probe = (during: Promise<unknown>) => {
+    const health: number[] = [];
+    let probing = ours;
+    during.finally(() => (probing = false)).catch(() => {}); // its failure is awaited elsewhere
+    return (async () => {
+      while (probing) {
+        const t = performance.now();
+        await get(base, "/healthz", errors);
+        health.push(performance.now() - t);
+        await sleep(50);
+      }
+      return health;
+    })();
+  };
+  // Polling alone first, for a part of the run: what the loop and /healthz do without scrapes.
   await child.ask("lag");
+  const quiet = await probe(sleep((o.seconds * 1000) / 2));
+  const quietLag = (await child.ask("lag")).lag as { max: number } | null;
   const firstSample = child.rss.length;
-  const health: number[] = [];
-  let scraping = ours; // the baseline answers every path with its metrics: no probe there
-  const probe = (async () => {
-    while (scraping) {
-      const t = performance.now();
-      await get(base, "/healthz", errors);
-      health.push(performance.now() - t);
-      await sleep(50);
-    }
-  })();
   const cpuBefore = child.cpu();
-  const twenty = await scrape(base, 20, Infinity, o.seconds * 1000, errors, deno);
-  scraping = false;
-  await probe;
+  const scraping = scrape(base, 20, Infinity, o.seconds * 1000, errors, deno);
+  const health = await probe(scraping);
+  const twenty = await scraping;
   await sleep(300); // one more report, with the CPU used until the end
   const cpuPerScrape = (child.cpu() - cpuBefore) / twenty.latencies.length;
   const steady = child.rss.slice(firstSample);
@@ -275,6 +286,8 @@ async function measure(
     metrics_p50_ms_20: round(percentile(twenty.latencies, 0.5)),
     metrics_p99_ms_20: round(percentile(twenty.latencies, 0.99)),
     healthz_p99_ms: ours ? round(percentile(health, 0.99)) : null,
+    healthz_p99_quiet_ms: ours ? round(percentile(quiet, 0.99)) : null,
+    loop_lag_max_quiet_ms: quietLag && round(quietLag.max),
     cpu_ms_per_scrape: round(cpuPerScrape),
     client_cpu_ms_per_scrape: round(twenty.cpuMs / twenty.latencies.length),
     loop_lag_max_ms: lag && round(lag.max),
@@ -401,7 +414,8 @@ function percentile(xs: readonly number[], q: number): number {
 /** The rows as a Markdown table, and the one-car comparison under it. */
 export function fleetTable({ rows, one_car }: FleetResult): string {
   const head = "| impl | vehicles | RSS steady / peak MiB | /metrics p50 / p99 ms, 1 client | " +
-    "p50 / p99, 20 clients | /healthz p99 ms | loop lag max / p99 / blocked ms | " +
+    "p50 / p99, 20 clients | /healthz p99 ms, quiet / scraped | " +
+    "loop lag max quiet / scraped, p99, blocked ms | " +
     "CPU ms per scrape, server / client | bytes | " +
     "OTLP points / series |";
   return [
@@ -410,7 +424,8 @@ export function fleetTable({ rows, one_car }: FleetResult): string {
     ...rows.map((r) =>
       `| ${r.impl} | ${r.vehicles} | ${r.rss_steady_mib} / ${r.rss_peak_mib} | ` +
       `${r.metrics_p50_ms_1} / ${r.metrics_p99_ms_1} | ${r.metrics_p50_ms_20} / ` +
-      `${r.metrics_p99_ms_20} | ${r.healthz_p99_ms} | ${r.loop_lag_max_ms} / ` +
+      `${r.metrics_p99_ms_20} | ${r.healthz_p99_quiet_ms} / ${r.healthz_p99_ms} | ` +
+      `${r.loop_lag_max_quiet_ms} / ${r.loop_lag_max_ms} / ` +
       `${r.loop_lag_p99_ms} / ${r.loop_blocked_max_ms} | ${r.cpu_ms_per_scrape} / ` +
       `${r.client_cpu_ms_per_scrape} | ${r.exposition_bytes} | ` +
       `${r.otlp_points} / ${r.series} |`
