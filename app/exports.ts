@@ -9,7 +9,8 @@ import {
 } from "../core/listen.ts";
 import type { Logger } from "../core/log.ts";
 import type { Readings } from "../core/readings.ts";
-import { OtlpExport, otlpSettings } from "../export/otlp.ts";
+import type { OtlpExport } from "../export/otlp.ts";
+import { otlpSettings } from "../export/otlp_settings.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startServer } from "../export/server.ts";
 import { loadWebConfig } from "../export/web_config.ts";
@@ -76,8 +77,13 @@ export async function startExports(
     throw why ? new ConfigError(why) : err;
   }
   const settings = otlpSettings(Deno.env.toObject(), config.greptimedb);
+  // The OTel SDK is loaded only when OTLP is configured: without it, it would be most of the
+  // memory of a small exporter.
   const otlp = settings
-    ? new OtlpExport(readings, settings, { location: config.location, log })
+    ? new (await import("../export/otlp.ts")).OtlpExport(readings, settings, {
+      location: config.location,
+      log,
+    })
     : undefined;
   log.info("serving metrics", {
     url: new URL("/metrics", server.url).href,

@@ -8,7 +8,7 @@
 import { parseArgs } from "node:util";
 import { type Config, ConfigError, loadConfig, splitListen } from "../core/config.ts";
 import { listenProblem } from "../core/listen.ts";
-import { otlpSettings } from "../export/otlp.ts";
+import { otlpSettings } from "../export/otlp_settings.ts";
 import { OPEN_METEO_URL, OPENWEATHERMAP_URL } from "../enrich/weather_sources.ts";
 import { PLUGINS } from "../providers/mod.ts";
 import { MOSQUITTO } from "../replay/mosquitto.ts";

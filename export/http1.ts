@@ -16,7 +16,11 @@
  *
  * It speaks the part of HTTP/1.1 a metrics endpoint needs: GET and HEAD without bodies,
  * keep-alive, pipelining (in order); a request with a body is answered, then the connection
- * closed. Responses are buffered (expositions are a few MB at most) with a Content-Length.
+ * closed. Responses are buffered (expositions are a few MB at most) with a Content-Length, and
+ * written in chunks of WRITE_CHUNK, so twenty scrapes of 7 MB take turns with a probe of
+ * /healthz rather than each holding the loop for one large write. A body made with
+ * `bytesResponse` is sent from its bytes as they are: the exposition that concurrent scrapes
+ * share is not copied per request.
  */
 import type { Fields, Logger } from "../core/log.ts";
 
@@ -71,6 +75,16 @@ export interface Http1Server {
 }
 
 const encoder = new TextEncoder();
+/** Bytes per write of a response body. */
+const WRITE_CHUNK = 64 * 1024;
+const prepared = new WeakMap<Response, Uint8Array>();
+
+/** A response sent from these bytes without copying them (they must not change meanwhile). */
+export function bytesResponse(body: Uint8Array, init: ResponseInit = {}): Response {
+  const response = new Response(null, init);
+  prepared.set(response, body);
+  return response;
+}
 const latin1 = new TextDecoder("latin1");
 const CRLFCRLF = [13, 10, 13, 10];
 const TOKEN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
@@ -300,7 +314,7 @@ export function serveHttp1(options: Http1Options): Http1Server {
     if (slot.closed) return false;
     let body: Uint8Array;
     try {
-      body = new Uint8Array(await response.arrayBuffer());
+      body = prepared.get(response) ?? new Uint8Array(await response.arrayBuffer());
     } catch (err) {
       log.error("response body failed", { error: (err as Error)?.message ?? String(err) });
       response = plain(500);
@@ -324,10 +338,19 @@ export function serveHttp1(options: Http1Options): Http1Server {
         : "connection: close",
     );
     const head = encoder.encode(lines.join("\r\n") + "\r\n\r\n");
-    const out = noBody ? head : concat(head, body);
+    // A small answer goes in one write; a large body after its head, a chunk per write.
+    const parts = noBody
+      ? [head]
+      : body.length <= WRITE_CHUNK
+      ? [concat(head, body)]
+      : [head, body];
     const timer = setTimeout(() => slot.close(), limits.writeTimeoutMs);
     try {
-      for (let off = 0; off < out.length;) off += await slot.conn.write(out.subarray(off));
+      for (const out of parts) {
+        for (let off = 0; off < out.length;) {
+          off += await slot.conn.write(out.subarray(off, off + WRITE_CHUNK));
+        }
+      }
       return true;
     } catch {
       slot.close();

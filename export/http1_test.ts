@@ -1,7 +1,7 @@
 /** export/http1.ts on its own: the HTTP/1.1 it speaks, the busy refusal, the write timeout. */
 import { assert, assertEquals, assertMatch } from "../core/testing.ts";
 import { createLogger } from "../core/log.ts";
-import { type Handler, type Http1Options, serveHttp1 } from "./http1.ts";
+import { bytesResponse, type Handler, type Http1Options, serveHttp1 } from "./http1.ts";
 
 const silent = createLogger({ write: () => {} });
 
@@ -201,5 +201,35 @@ Deno.test("TLS: a real client is answered; a client that never completes the han
     }
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("a bytesResponse body larger than one write arrives whole, and the connection goes on", async () => {
+  const big = new Uint8Array(1_000_003).map((_, i) => i % 251);
+  const server = serve((req) =>
+    new URL(req.url).pathname === "/big" ? bytesResponse(big, { status: 200 }) : echo(req, {
+      remoteAddr: server.addr,
+      completed: Promise.resolve(),
+    })
+  );
+  try {
+    const conn = await Deno.connect({ hostname: "127.0.0.1", port: server.addr.port });
+    await conn.write(new TextEncoder().encode(
+      "GET /big HTTP/1.1\r\nHost: x\r\n\r\nHEAD /big HTTP/1.1\r\nHost: x\r\n\r\n" +
+        "GET /after HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    ));
+    const all = new Uint8Array(await new Response(conn.readable).arrayBuffer());
+    const text = new TextDecoder("latin1").decode(all);
+    const start = text.indexOf("\r\n\r\n") + 4;
+    assertMatch(text.slice(0, start), /content-length: 1000003\r\n/);
+    assertEquals(all.subarray(start, start + big.length), big);
+    const rest = text.slice(start + big.length);
+    assertMatch(
+      rest,
+      /^HTTP\/1\.1 200 OK\r\n[^]*content-length: 1000003\r\n[^]*\r\n\r\nHTTP\/1\.1 200/,
+    );
+    assert(rest.endsWith("GET /after\n"), rest.slice(-40));
+  } finally {
+    await server.shutdown();
   }
 });

@@ -1,41 +1,58 @@
 /**
  * Prometheus text exposition of the readings store (served at /metrics), rendered on write.
  *
- * Each vehicle's sample lines are kept ready, per metric family, and rendered again only when
- * its entry changed (a snapshot, a state, a poll state): a scrape joins prepared text. Each
- * family's bytes are kept too until a vehicle changes, so scrapes between two polls, however
- * many, share them. The exporter's own counters and gauges (a few hundred lines that move with
- * every request) are formatted per scrape; its histograms are prom-client's, which records
- * each observation as the store reports it. prom-client writes the format the goldens pin
- * (HELP, TYPE, samples, a blank line between families); the vehicle lines follow it byte for
- * byte, written here because prom-client rebuilds and re-hashes every series on each scrape.
+ * Each vehicle's sample lines are kept ready as bytes, per metric family, rendered again only
+ * when its entry changed (a snapshot, a state, a poll state). A scrape copies them, family by
+ * family, into one buffer (a few milliseconds for 7 MB, yielding between families, allocating
+ * no strings), and that buffer, and its gzip when a client accepts it, is shared by every
+ * scrape that arrives while it is built and by later ones until something in it changes. The
+ * exporter's own counters and gauges (a few hundred lines that move with every request) are
+ * formatted per build; its histograms are prom-client's, which records each observation as
+ * the store reports it. prom-client writes the format the goldens pin (HELP, TYPE, samples, a
+ * blank line between families); the vehicle lines follow it byte for byte, written here
+ * because prom-client rebuilds and re-hashes every series on each scrape.
  */
 import { Histogram, Registry } from "prom-client";
 import { metric, type MetricDef, prometheusName } from "../core/catalog.ts";
 import type { Readings, VehicleEntry } from "../core/readings.ts";
 import { vehicleKey } from "../core/snapshot.ts";
+import { nextTask, Slicer } from "./next_task.ts";
 import {
+  changedSince,
   exportedMetrics,
   exporterSeries,
   fullLabels,
   labelNames,
   type Series,
   type SeriesOptions,
+  type SeriesSource,
+  seriesSource,
   vehicleSeries,
 } from "./series.ts";
 
 /** Content type of the Prometheus text format 0.0.4 that exposition() returns. */
 export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
 
-/** Longest run of vehicle renders in one event-loop task before yielding, ms. */
+/** Longest run of work in one event-loop task before yielding, ms. */
 const SLICE_MS = 8;
+/** Bytes gzipped per event-loop task (about a millisecond here). */
+const GZIP_CHUNK = 128 * 1024;
 
-/** One vehicle's sample lines per family, and what they were rendered from. */
+/** How a scrape wants its body. */
+export type Encoding = "identity" | "gzip";
+
+/** One vehicle's sample lines per family, encoded, and what they were rendered from. */
 interface VehicleText {
   readonly entry: VehicleEntry;
-  from: Pick<VehicleEntry, "snapshot" | "state" | "pollState" | "lastSampleAt" | "info">;
-  /** Per family (exportedMetrics order): "\n"-prefixed sample lines, "" for none. */
-  lines: string[];
+  from: SeriesSource;
+  /** Rendered: every family's "\n"-prefixed sample lines, in exportedMetrics order. */
+  rendered: Rendered;
+}
+
+interface Rendered {
+  readonly bytes: Uint8Array;
+  /** Family i's lines are bytes[offsets[i] .. offsets[i + 1]]. */
+  readonly offsets: Uint32Array;
 }
 
 interface Family {
@@ -43,9 +60,17 @@ interface Family {
   readonly name: string;
   /** `# HELP …\n# TYPE …`, as prom-client writes them. */
   readonly header: string;
-  bytes?: Uint8Array;
-  /** The vehicle generation its bytes were joined at. */
-  gen: number;
+  readonly headerBytes: Uint8Array;
+}
+
+/** One whole exposition, shared by every scrape until something in it changes. */
+interface Built {
+  /** The vehicle generation it was joined at. */
+  readonly gen: number;
+  /** The exporter's own lines it carries (they move with every request and poll). */
+  readonly exporter: string;
+  readonly plain: Uint8Array<ArrayBuffer>;
+  gzip?: Promise<Uint8Array>;
 }
 
 export class PrometheusExport {
@@ -55,15 +80,16 @@ export class PrometheusExport {
   readonly #opts: SeriesOptions;
   readonly #families: Family[];
   readonly #index = new Map<string, number>();
-  readonly #texts = new WeakMap<VehicleEntry, VehicleText>();
+  readonly #texts = new WeakMap<VehicleText["entry"], VehicleText>();
   /** The vehicles in store order, as of the last refresh. */
   #order: VehicleText[] = [];
   /** Grows when any vehicle's text or the set of vehicles changes. */
   #gen = 0;
   #renders = 0;
-  /** Refreshes run one at a time; scrapes arriving before one starts share it. */
-  #tail: Promise<void> = Promise.resolve();
-  #queued?: Promise<void>;
+  #builds = 0;
+  /** The exposition being built: scrapes arriving meanwhile wait for it instead of another. */
+  #building?: Promise<Built>;
+  #built?: Built;
   readonly #encoder = new TextEncoder();
 
   constructor(readings: Readings, opts: SeriesOptions = { location: false }) {
@@ -86,12 +112,8 @@ export class PrometheusExport {
         : def.kind === "histogram"
         ? "histogram"
         : "gauge";
-      return {
-        def,
-        name,
-        header: `# HELP ${name} ${escape(def.help)}\n# TYPE ${name} ${type}`,
-        gen: -1,
-      };
+      const header = `# HELP ${name} ${escape(def.help)}\n# TYPE ${name} ${type}`;
+      return { def, name, header, headerBytes: this.#encoder.encode(header) };
     });
     readings.onObservation((name, labels, value) => {
       const i = this.#index.get(name);
@@ -116,56 +138,75 @@ export class PrometheusExport {
     return this.#renders;
   }
 
+  /** Whole expositions built since start (scrapes that overlap or see no change share one). */
+  get builds(): number {
+    return this.#builds;
+  }
+
   /**
-   * The exposition as chunks, one per family: for the HTTP server, which sends them as they
-   * come. Vehicle families are joined lazily, each in its own task, and kept for the next
-   * scrape until a vehicle changes.
+   * The exposition's bytes, gzipped if asked. Scrapes arriving while one is being built share
+   * it; a scrape after it shares it too as long as nothing in it changed. Building and
+   * gzipping yield to the event loop every few milliseconds, so probes and timers keep time
+   * under any number of scrapes.
    */
-  async stream(): Promise<ReadableStream<Uint8Array>> {
-    await this.#refresh();
-    const exporter = this.#exporterLines();
-    let i = 0;
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        if (i === this.#families.length) return controller.close();
-        const family = this.#families[i];
-        const chunk = await this.#family(family, exporter.get(family.def.name) ?? "", i === 0);
-        i++;
-        controller.enqueue(i === this.#families.length ? concat(chunk, this.#newline) : chunk);
-      },
-    });
+  async body(encoding: Encoding = "identity"): Promise<Uint8Array> {
+    this.#building ??= this.#build().finally(() => (this.#building = undefined));
+    const built = await this.#building;
+    if (encoding === "identity") return built.plain;
+    built.gzip ??= gzip(built.plain);
+    return await built.gzip;
   }
 
   /** The whole text exposition of every series right now. */
   async exposition(): Promise<string> {
-    return await new Response(await this.stream()).text();
+    return new TextDecoder().decode(await this.body());
   }
 
-  readonly #newline = new TextEncoder().encode("\n");
+  async #build(): Promise<Built> {
+    const slicer = new Slicer(SLICE_MS);
+    await this.#refresh(slicer);
+    const gen = this.#gen;
+    const exporter = await this.#exporterLines();
+    const all = [...exporter.values()].join("\0");
+    if (this.#built?.gen === gen && this.#built.exporter === all) return this.#built;
+    // The vehicles' bytes as of now: a reading arriving while this build yields replaces a
+    // vehicle's bytes, never changes them, and waits for the next build.
+    const rows = this.#order.map((t) => t.rendered);
+    const own = this.#families.map((family) =>
+      family.def.kind === "histogram" || family.def.exporter
+        ? this.#encoder.encode(`${family.header}${exporter.get(family.def.name)}`)
+        : family.headerBytes
+    );
+    let size = own.reduce((n, b) => n + b.length, 0) +
+      FAMILY_SEPARATOR.length * (own.length - 1) + NEWLINE.length;
+    for (const r of rows) size += r.bytes.length;
+    const out = new Uint8Array(size);
+    let at = 0;
+    for (const [i, family] of this.#families.entries()) {
+      if (i > 0) at = put(out, at, FAMILY_SEPARATOR);
+      at = put(out, at, own[i]);
+      if (family.def.kind === "histogram" || family.def.exporter) continue;
+      for (const { bytes, offsets } of rows) {
+        if (offsets[i + 1] > offsets[i]) {
+          at = put(out, at, bytes.subarray(offsets[i], offsets[i + 1]));
+        }
+      }
+      await slicer.check();
+    }
+    put(out, at, NEWLINE);
+    this.#builds++;
+    this.#built = { gen, exporter: all, plain: out };
+    return this.#built;
+  }
 
   /** Brings every vehicle's text up to date, yielding to the event loop between slices. */
-  #refresh(): Promise<void> {
-    if (this.#queued) return this.#queued;
-    const run = this.#tail.then(() => {
-      this.#queued = undefined;
-      return this.#refreshNow();
-    });
-    this.#queued = run;
-    this.#tail = run.catch(() => {});
-    return run;
-  }
-
-  async #refreshNow(): Promise<void> {
+  async #refresh(slicer: Slicer): Promise<void> {
     const order: VehicleText[] = [];
-    let sliceStart = performance.now();
     for (const entry of [...this.#readings.vehicles.values()]) {
       // A vehicle forgotten while this refresh yielded is not shown.
       if (this.#readings.vehicles.get(vehicleKey(entry.vehicle)) !== entry) continue;
       order.push(this.#text(entry));
-      if (performance.now() - sliceStart > SLICE_MS) {
-        await new Promise((r) => setTimeout(r, 0));
-        sliceStart = performance.now();
-      }
+      await slicer.check();
     }
     if (order.length !== this.#order.length || order.some((t, i) => t !== this.#order[i])) {
       this.#gen++;
@@ -176,64 +217,68 @@ export class PrometheusExport {
   /** The vehicle's text, rendered again if its entry changed since. */
   #text(entry: VehicleEntry): VehicleText {
     const have = this.#texts.get(entry);
-    if (have && !changed(have.from, entry)) return have;
+    if (have && !changedSince(have.from, entry)) return have;
     const lines = this.#families.map(() => "");
+    // Not preparedSeries: its cache would hold 91,000 objects at 1,000 cars that only an OTLP
+    // push reads; this text is all /metrics keeps.
     for (const s of vehicleSeries(entry, this.#opts)) {
       const i = this.#index.get(s.def.name);
       if (i === undefined) throw new Error(`${s.def.name} has no Prometheus metric`);
       lines[i] += sampleLine(this.#families[i].name, s);
     }
-    const from = {
-      snapshot: entry.snapshot,
-      state: entry.state,
-      pollState: entry.pollState,
-      lastSampleAt: entry.lastSampleAt,
-      info: entry.info,
-    };
+    const from = seriesSource(entry);
+    const parts = lines.map((l) => this.#encoder.encode(l));
+    const offsets = new Uint32Array(parts.length + 1);
+    parts.forEach((p, i) => (offsets[i + 1] = offsets[i] + p.length));
+    const bytes = new Uint8Array(offsets[parts.length]);
+    parts.forEach((p, i) => bytes.set(p, offsets[i]));
     this.#renders++;
     this.#gen++;
     if (have) {
       have.from = from;
-      have.lines = lines;
+      have.rendered = { bytes, offsets };
       return have;
     }
-    const text = { entry, from, lines };
+    const text = { entry, from, rendered: { bytes, offsets } };
     this.#texts.set(entry, text);
     return text;
   }
 
-  /** The exporter's counter and gauge lines per metric, as of now. */
-  #exporterLines(): Map<string, string> {
+  /** The exporter's lines per metric as of now: counters and gauges, then the histograms. */
+  async #exporterLines(): Promise<Map<string, string>> {
     const out = new Map<string, string>();
+    for (const family of this.#families) {
+      if (family.def.exporter && family.def.kind !== "histogram") out.set(family.def.name, "");
+    }
     for (const s of exporterSeries(this.#readings, this.#opts)) {
       const i = this.#index.get(s.def.name);
       if (i === undefined) throw new Error(`${s.def.name} has no Prometheus metric`);
-      out.set(s.def.name, (out.get(s.def.name) ?? "") + sampleLine(this.#families[i].name, s));
+      out.set(s.def.name, out.get(s.def.name) + sampleLine(this.#families[i].name, s));
+    }
+    for (const family of this.#families) {
+      if (family.def.kind !== "histogram") continue;
+      // prom-client's text starts with the same HELP and TYPE lines as the header.
+      const text = await this.registry.getSingleMetricAsString(family.name);
+      out.set(family.def.name, text.slice(family.header.length));
     }
     return out;
   }
-
-  async #family(family: Family, exporter: string, first: boolean): Promise<Uint8Array> {
-    const sep = first ? "" : "\n\n";
-    if (family.def.kind === "histogram") {
-      return this.#encoder.encode(sep + await this.registry.getSingleMetricAsString(family.name));
-    }
-    if (family.def.exporter) return this.#encoder.encode(`${sep}${family.header}${exporter}`);
-    if (family.gen !== this.#gen || !family.bytes) {
-      const i = this.#families.indexOf(family);
-      let text = sep + family.header;
-      for (const t of this.#order) text += t.lines[i];
-      family.bytes = this.#encoder.encode(text);
-      family.gen = this.#gen;
-    }
-    return family.bytes;
-  }
 }
 
-function changed(from: VehicleText["from"], entry: VehicleEntry): boolean {
-  return from.snapshot !== entry.snapshot || from.state !== entry.state ||
-    from.pollState !== entry.pollState || from.lastSampleAt !== entry.lastSampleAt ||
-    from.info !== entry.info;
+const FAMILY_SEPARATOR = new TextEncoder().encode("\n\n");
+const NEWLINE = new TextEncoder().encode("\n");
+
+/** Gzip in slices of GZIP_CHUNK, one event-loop task each (7 MB take tens of milliseconds). */
+async function gzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+  const stream = new CompressionStream("gzip");
+  const writer = stream.writable.getWriter();
+  const out = new Response(stream.readable).arrayBuffer();
+  for (let at = 0; at < bytes.length; at += GZIP_CHUNK) {
+    await writer.write(bytes.subarray(at, at + GZIP_CHUNK));
+    await nextTask();
+  }
+  await writer.close();
+  return new Uint8Array(await out);
 }
 
 /** `\nname{labels} value`, escaped as prom-client escapes. */
@@ -249,9 +294,8 @@ function escape(s: string): string {
   return s.replace(/\\/g, "\\\\").replace(/\n/g, "\\n");
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a);
-  out.set(b, a.length);
-  return out;
+/** Copies `part` into `out` at `at`; returns where the next part goes. */
+function put(out: Uint8Array, at: number, part: Uint8Array): number {
+  out.set(part, at);
+  return at + part.length;
 }

@@ -177,3 +177,28 @@ Deno.test("a vehicle is rendered when its reading changes, not per scrape; scrap
   readings.forget({ provider: "volvo", vin: VOLVO_VIN });
   assert.doesNotMatch(await prom.exposition(), /provider="volvo"/);
 });
+
+Deno.test("concurrent scrapes share one build and its bytes; its gzip is the same text", async () => {
+  const readings = fixtureReadings();
+  const prom = new PrometheusExport(readings);
+  const bodies = await Promise.all(Array.from({ length: 20 }, () => prom.body()));
+  assert.equal(prom.builds, 1, "one build for 20 overlapping scrapes");
+  assert.ok(bodies.every((b) => b === bodies[0]), "the same bytes, not 20 copies");
+  // Nothing changed: a later scrape gets the same bytes without building again.
+  assert.equal(await prom.body(), bodies[0]);
+  assert.equal(prom.builds, 1);
+
+  const zipped = await Promise.all(Array.from({ length: 5 }, () => prom.body("gzip")));
+  assert.ok(zipped.every((z) => z === zipped[0]), "gzipped once, shared");
+  const unzipped = new Response(
+    new Blob([zipped[0] as Uint8Array<ArrayBuffer>]).stream()
+      .pipeThrough(new DecompressionStream("gzip")),
+  );
+  assert.equal(await unzipped.text(), new TextDecoder().decode(bodies[0]));
+
+  // A change (here an exporter counter, which moves per request) makes the next scrape build.
+  readings.count("ev.parse.errors", { provider: "tesla", field: "charge_state.charger_power" });
+  const after = await prom.body();
+  assert.notEqual(after, bodies[0]);
+  assert.equal(prom.builds, 2);
+});

@@ -59,9 +59,50 @@ export function collectSeries(
   opts: SeriesOptions = { location: false },
 ): Series[] {
   const out: Series[] = [];
-  for (const entry of readings.vehicles.values()) out.push(...vehicleSeries(entry, opts));
+  for (const entry of readings.vehicles.values()) {
+    for (const series of preparedSeries(entry, opts)) out.push(series);
+  }
   out.push(...exporterSeries(readings, opts));
   return out;
+}
+
+/** What a vehicle's series are computed from: its entry's fields, replaced (never mutated). */
+export type SeriesSource = Pick<
+  VehicleEntry,
+  "snapshot" | "state" | "pollState" | "lastSampleAt" | "info"
+>;
+
+/** The fields of `entry` its series depend on, to compare with `changedSince` later. */
+export function seriesSource(entry: VehicleEntry): SeriesSource {
+  const { snapshot, state, pollState, lastSampleAt, info } = entry;
+  return { snapshot, state, pollState, lastSampleAt, info };
+}
+
+/** Whether `entry` changed since `from` (a new reading, state, poll state or info). */
+export function changedSince(from: SeriesSource, entry: VehicleEntry): boolean {
+  return from.snapshot !== entry.snapshot || from.state !== entry.state ||
+    from.pollState !== entry.pollState || from.lastSampleAt !== entry.lastSampleAt ||
+    from.info !== entry.info;
+}
+
+/** Each vehicle's series as last computed, per location option. */
+const prepared = [false, true].map(() =>
+  new WeakMap<VehicleEntry, { from: SeriesSource; series: Series[] }>()
+);
+
+/**
+ * The series of one vehicle, computed again only when its entry changed: /metrics renders
+ * them when a reading arrives, and an OTLP push reuses them instead of collecting every
+ * vehicle anew. Callers must not change the returned objects.
+ */
+export function preparedSeries(entry: VehicleEntry, opts: SeriesOptions): readonly Series[] {
+  const cache = prepared[opts.location ? 1 : 0];
+  const have = cache.get(entry);
+  if (have && !changedSince(have.from, entry)) return have.series;
+  const from = seriesSource(entry);
+  const series = vehicleSeries(entry, opts);
+  cache.set(entry, { from, series });
+  return series;
 }
 
 /** The series of one vehicle (what changes only when its entry does). */

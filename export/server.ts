@@ -7,8 +7,8 @@
  * descriptors.
  */
 import { createLogger, type Logger } from "../core/log.ts";
-import { type ConnectionLimits, serveHttp1 } from "./http1.ts";
-import { PROMETHEUS_CONTENT_TYPE, type PrometheusExport } from "./prometheus.ts";
+import { bytesResponse, type ConnectionLimits, serveHttp1 } from "./http1.ts";
+import { type Encoding, PROMETHEUS_CONTENT_TYPE, type PrometheusExport } from "./prometheus.ts";
 import type { StatusModel } from "./status.ts";
 import { statusPage } from "./status_page.ts";
 import type { WebConfig } from "./web_config.ts";
@@ -93,8 +93,16 @@ async function handle(req: Request, opts: ServerOptions, log: Logger): Promise<R
   switch (pathname) {
     case "/metrics":
       try {
-        const body = await opts.prometheus.stream();
-        return new Response(body, { headers: { "content-type": PROMETHEUS_CONTENT_TYPE } });
+        const encoding: Encoding = acceptsGzip(req.headers.get("accept-encoding"))
+          ? "gzip"
+          : "identity";
+        return bytesResponse(await opts.prometheus.body(encoding), {
+          headers: {
+            "content-type": PROMETHEUS_CONTENT_TYPE,
+            ...(encoding === "gzip" ? { "content-encoding": "gzip" } : {}),
+            vary: "accept-encoding",
+          },
+        });
       } catch (err) {
         const message = (err as Error)?.message ?? String(err);
         log.error("exposition failed", { error: message });
@@ -111,6 +119,17 @@ async function handle(req: Request, opts: ServerOptions, log: Logger): Promise<R
         headers: { "content-type": "text/html; charset=utf-8", "cache-control": "no-store" },
       });
   }
+}
+
+/** Whether an Accept-Encoding header allows gzip (listed without q=0, or `*`). */
+export function acceptsGzip(header: string | null): boolean {
+  if (!header) return false;
+  return header.split(",").some((part) => {
+    const [coding, ...params] = part.trim().toLowerCase().split(";");
+    if (coding.trim() !== "gzip" && coding.trim() !== "*") return false;
+    const q = params.map((p) => p.trim()).find((p) => p.startsWith("q="));
+    return !q || Number(q.slice(2)) > 0;
+  });
 }
 
 /** The status model; a failing status source shows an empty page rather than an error. */

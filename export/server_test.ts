@@ -4,6 +4,22 @@ import { PrometheusExport } from "./prometheus.ts";
 import { startServer } from "./server.ts";
 import { fixtureReadings, TESLA_VIN, teslaSnapshot } from "./test_helpers.ts";
 
+/** One GET on its own connection, answered with Connection: close: the raw head and body. */
+async function rawGet(port: number, path: string, header: string) {
+  const conn = await Deno.connect({ hostname: "127.0.0.1", port });
+  await conn.write(
+    new TextEncoder().encode(
+      `GET ${path} HTTP/1.1\r\nhost: x\r\n${header}\r\nconnection: close\r\n\r\n`,
+    ),
+  );
+  const all = new Uint8Array(await new Response(conn.readable).arrayBuffer());
+  let end = 0;
+  while (!(all[end] === 13 && all[end + 1] === 10 && all[end + 2] === 13 && all[end + 3] === 10)) {
+    end++;
+  }
+  return { head: new TextDecoder().decode(all.subarray(0, end + 2)), body: all.slice(end + 4) };
+}
+
 function quietLog() {
   const lines: string[] = [];
   return { lines, log: createLogger({ write: (l) => lines.push(l) }) };
@@ -39,6 +55,17 @@ Deno.test("serves /metrics, /healthz and / on a free port", async () => {
     assert.equal(metrics.headers.get("content-type"), "text/plain; version=0.0.4; charset=utf-8");
     const body = await metrics.text();
     assert.ok(body.includes(`ev_battery_level_ratio{provider="tesla",vin="${TESLA_VIN}"} 0.77`));
+    // Gzipped when asked (fetch would unzip it unseen: read the raw answer).
+    const raw = await rawGet(server.port, "/metrics", "accept-encoding: gzip;q=1, identity;q=0.5");
+    assert.match(raw.head, /\r\ncontent-encoding: gzip\r\n/);
+    assert.match(raw.head, /\r\nvary: accept-encoding\r\n/);
+    const unzipped = new Response(
+      new Blob([raw.body]).stream().pipeThrough(new DecompressionStream("gzip")),
+    );
+    assert.equal(await unzipped.text(), body);
+    const refused = await rawGet(server.port, "/metrics", "accept-encoding: gzip;q=0");
+    assert.doesNotMatch(refused.head, /content-encoding/);
+    assert.equal(new TextDecoder().decode(refused.body), body);
 
     const health = await fetch(new URL("/healthz", server.url));
     assert.equal(health.status, 200);

@@ -9,7 +9,7 @@ import { runStreamingDay, streamingTable } from "../bench/tesla_stream.ts";
 import * as volvo from "../bench/volvo_day.ts";
 import { bmwDayTable, runBmwDay } from "../bench/bmw_day.ts";
 import { loadTable, runLoad } from "../bench/load.ts";
-import { fleetTable, runFleet } from "../bench/fleet.ts";
+import { type FleetRow, fleetTable, runFleet } from "../bench/fleet.ts";
 import { FAULT_CASES, faultRows, faultTable } from "../app/fault_suite.ts";
 import { BMW_FAULT_CASES, bmwFaultRows } from "../app/bmw_faults.ts";
 import {
@@ -87,10 +87,14 @@ cold, an AC charge through 90 minutes offline) with the polling default, and com
 charges and parked periods found with what the simulators did: counts (missed, split,
 invented) and the error of distance, energy used, energy added, vampire drain and the capacity
 estimate.
-fleet: for 1, 10, 100 and 1,000 simulated Teslas (or --vehicles), all charging and polled in a
-child process: RSS steady and peak, /metrics p50/p99 with one client and with 20, /healthz p99
-while the 20 scrape (S seconds, default 10), exposition bytes, and one OTLP push decoded: its
-points against the series of /metrics. --json prints {"rows": [...]}.
+fleet: for 1, 10, 100 and 1,000 simulated Teslas (or --vehicles), all charging, simulated in a
+process of their own and read over HTTP by the exporter's real poller in another: RSS steady and
+peak, /metrics p50/p99 with one client and with 20 (gzip accepted, as Prometheus asks), /healthz
+p99 while the 20 scrape (S seconds, default 10), how late a 5 ms timer in the exporter fired
+meanwhile (the longest event-loop stall), exposition bytes, and one OTLP push decoded: its points
+against the series of /metrics. Where /usr/bin/python3 imports prometheus_client (Debian:
+python3-prometheus-client), the Python baseline (bench/fleet_baseline.py) reads the same cars and
+gets the same scrapes, as "python" rows. --json prints {"rows": [...]}.
 
 Options:
   --json          print JSON (tesla-day, volvo-day: one object keyed by strategy)
@@ -285,9 +289,11 @@ async function fleet(json: boolean, values: Record<string, string | boolean | un
   if (!Number.isFinite(seconds) || seconds <= 0) {
     fail(new Error("--seconds: expected a positive number"));
   }
-  const rows = await runFleet({ sizes, seconds, deno: "deno" });
-  console.log(json ? JSON.stringify({ rows }, null, 2) : `\n${fleetTable(rows)}`);
-  if (rows.some((r) => r.errors > 0 || r.otlp_points !== r.series)) Deno.exit(1);
+  const result = await runFleet({ sizes, seconds, deno: "deno" });
+  const { rows } = result;
+  console.log(json ? JSON.stringify(result, null, 2) : `\n${fleetTable(result)}`);
+  const lost = (r: FleetRow) => r.impl === "ev-observer" && r.otlp_points !== r.series;
+  if (rows.some((r) => r.errors > 0 || lost(r))) Deno.exit(1);
 }
 
 if (import.meta.main) await main();

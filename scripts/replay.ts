@@ -13,7 +13,7 @@ import { startReplay } from "../app/replay_session.ts";
 import { brokerInstalled, BrokerMissingError, MOSQUITTO } from "../replay/mosquitto.ts";
 import { activityWord } from "../core/activity.ts";
 import { sampleValue, vehicleKey } from "../core/snapshot.ts";
-import { OtlpExport, otlpSettings } from "../export/otlp.ts";
+import { otlpSettings } from "../export/otlp_settings.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startFakeServer } from "../replay/fake_server.ts";
 import { PLUGINS } from "../providers/mod.ts";
@@ -224,8 +224,11 @@ export async function main(args: string[] = Deno.args): Promise<void> {
     // the poll (their histograms record requests as they happen); with --listen they are the
     // running server's, so nothing is pushed twice.
     const settings = exports ? undefined : otlpSettings(env, config.greptimedb);
-    const otlp = exports?.otlp ??
-      (settings && new OtlpExport(readings, settings, { location: config.location, log }));
+    const otlp = exports?.otlp ?? (settings &&
+      new (await import("../export/otlp.ts")).OtlpExport(readings, settings, {
+        location: config.location,
+        log,
+      }));
     const prometheus = exports?.prometheus ??
       (values.print ? new PrometheusExport(readings, { location: config.location }) : undefined);
     if (session.players.length) {

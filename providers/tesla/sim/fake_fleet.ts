@@ -100,7 +100,7 @@ export interface FleetWiring {
 
 /** The real Tesla provider pointed at each simulated car, with the car it lists. */
 export function fleetTargets(
-  cars: readonly FleetCar[],
+  cars: readonly Pick<FleetCar, "fetch" | "token">[],
   { clock, readings, log }: FleetWiring,
 ): Promise<{ provider: Provider; vehicle: VehicleRef }[]> {
   return Promise.all(cars.map(async (car) => {
