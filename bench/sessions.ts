@@ -106,7 +106,6 @@ export const SCENARIOS: readonly BenchScenario[] = [
     truth: () => SCENARIOS[0].truth(),
   },
   ...["xc40-bev-day", "xc90-phev-day"].map((name) => volvoScenario(name)),
-  volvoScenario("xc90-phev-day", 14.9),
   {
     name: "tesla/stress",
     cassette: () => stressCassette(),
@@ -131,12 +130,11 @@ export const SCENARIOS: readonly BenchScenario[] = [
   },
 ];
 
-function volvoScenario(scenario: string, usableKwh?: number): BenchScenario {
+function volvoScenario(scenario: string): BenchScenario {
   const car = CARS.find((c) => c.scenario === scenario)!;
   return {
-    name: `volvo/${scenario}${usableKwh ? `, usable_kwh ${usableKwh}` : ""}`,
+    name: `volvo/${scenario}`,
     cassette: () => volvoCassette(car),
-    config: usableKwh ? { vehicles: [{ vin: car.vin, usable_kwh: usableKwh }] } : undefined,
     truth: () => {
       const m = carModel(car);
       const b = car.battery!;
