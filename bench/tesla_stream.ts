@@ -39,8 +39,15 @@ export interface StreamingResult {
   readonly broker: string;
 }
 
+export interface StreamingDayOptions {
+  readonly speed?: number;
+  readonly scratch?: string;
+  /** Called before the day starts with what records its readings (bench sessions watches). */
+  readonly attach?: (readings: Readings, clock: VirtualClock) => void;
+}
+
 export async function runStreamingDay(
-  options: { speed?: number; scratch?: string } = {},
+  options: StreamingDayOptions = {},
 ): Promise<StreamingResult> {
   const speed = options.speed ?? 600;
   const day = teslaDay();
@@ -49,6 +56,7 @@ export async function runStreamingDay(
   const endMs = (day.startedAt + day.duration) * 1000;
   const fake = new FakeTesla({ clock, scenario: day, accessLifetimeS: 3 * 86400 });
   const readings = new Readings();
+  options.attach?.(readings, clock);
   const log = createLogger({ write: () => {} });
   const { http } = dayHttp({
     provider: "tesla",

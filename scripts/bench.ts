@@ -239,6 +239,7 @@ async function sessions(json: boolean) {
   const results = await runSessionsBench(
     undefined,
     (r) => json ? undefined : console.error(`  ${r.name}: done`),
+    { scratch: "./state" },
   );
   if (json) return console.log(JSON.stringify(results, null, 2));
   const table = sessionsTable(results.scenarios);
