@@ -13,7 +13,11 @@ import { SessionTracker } from "../core/sessions/tracker.ts";
 import type { Session } from "../core/sessions/session.ts";
 import type { Cassette } from "../replay/cassette.ts";
 import { mapVehicleData } from "../providers/tesla/provider.ts";
-import { dayCassette as teslaCassette, teslaDay } from "../providers/tesla/sim/scenario.ts";
+import {
+  dayCassette as teslaCassette,
+  teslaDay,
+  type TeslaScenario,
+} from "../providers/tesla/sim/scenario.ts";
 import { stressCassette, stressTruth } from "../providers/tesla/sim/stress.ts";
 import {
   carModel,
@@ -50,7 +54,11 @@ export interface BenchScenario {
    * Streamed instead of replayed: the fleet-telemetry emulator publishes the day through a
    * real Mosquitto to the stream consumer, polling as its fallback (bench/tesla_stream.ts).
    */
-  readonly streamed?: boolean;
+  readonly streamed?: {
+    readonly scenario: () => TeslaScenario;
+    /** Virtual seconds per wall second. */
+    readonly speed: number;
+  };
 }
 
 export interface BenchOptions {
@@ -120,7 +128,7 @@ export const SCENARIOS: readonly BenchScenario[] = [
     name: "tesla/day, streamed",
     cassette: () => teslaCassette(),
     truth: () => SCENARIOS[0].truth(),
-    streamed: true,
+    streamed: { scenario: teslaDay, speed: 600 },
   },
   ...["xc40-bev-day", "xc90-phev-day"].map((name) => volvoScenario(name)),
   {
@@ -208,6 +216,8 @@ async function findStreamedSessions(s: BenchScenario, options: BenchOptions) {
   let watched: ReturnType<typeof watch> | undefined;
   try {
     await runStreamingDay({
+      scenario: s.streamed!.scenario(),
+      speed: s.streamed!.speed,
       scratch: options.scratch,
       attach: (readings, clock) => watched = watch(s, readings, clock),
     });

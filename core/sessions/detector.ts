@@ -207,6 +207,13 @@ export class VehicleDetector {
     let added: number | undefined;
     if (p.added !== undefined && last.added !== undefined) {
       if (p.added === last.added || p.added === 0) return;
+      // A charge the car called complete adds nothing more while it stays plugged in: a
+      // counter moving on without the state of charge rising is its last report arriving
+      // late (a stream sends each field at its own interval), not a charge of its own.
+      const risen = p.soc !== undefined && last.soc !== undefined &&
+        p.soc - last.soc >= MIN_SOC_RISE;
+      const tail = last.chargeState === "complete" && p.plugged !== false && p.added > last.added;
+      if (tail && !risen) return;
       const fresh = last.plugged === false || p.added < last.added;
       const rise = fresh ? p.added : p.added - last.added;
       if (rise > MIN_COUNTER_J) added = rise;

@@ -115,6 +115,22 @@ Deno.test("sessions: a charge paused past the gap is two; complete ends one at o
   assertEquals(charges[0].charger_type, null, "no type read");
 });
 
+Deno.test("sessions: a counter reported after complete is no charge of its own (streamed fields)", () => {
+  const r = rig({ charge_gap_s: 1800, parked_min_s: 0 });
+  r.at(0, { soc: 50, charging: "stopped", added: 0 });
+  r.at(1, { soc: 50, charging: "charging", kw: 7, added: 0 });
+  r.at(30, { soc: 55, charging: "charging", kw: 7, added: 3 });
+  // The charge state arrives at once, the counter's last step with its next report.
+  r.at(31, { soc: 55.5, charging: "complete", kw: 0, added: 3 });
+  r.at(33, { soc: 55.5, charging: "complete", kw: 0, added: 3.5 });
+  r.idle(120);
+  assertEquals(r.sessions("charge").map((c) => c.energy_added_kwh), [3]);
+  // A charge while plugged in after complete (the state of charge rose) still counts.
+  r.at(200, { soc: 60, charging: "complete", kw: 0, added: 7 });
+  r.idle(300);
+  assertEquals(r.sessions("charge").map((c) => c.energy_added_kwh), [3, 3.5]);
+});
+
 Deno.test("sessions: a quick charge on the way stays inside one drive, its energy added back", () => {
   const r = rig({ stop_gap_s: 1200, parked_min_s: 0 });
   r.at(0, { km: 100, kwh: 30, soc: 40 });
