@@ -18,7 +18,7 @@ import {
   teslaDay,
   type TeslaScenario,
 } from "../providers/tesla/sim/scenario.ts";
-import { stressCassette, stressTruth } from "../providers/tesla/sim/stress.ts";
+import { stressCassette, stressScenario, stressTruth } from "../providers/tesla/sim/stress.ts";
 import {
   carModel,
   CARS,
@@ -152,6 +152,13 @@ export const SCENARIOS: readonly BenchScenario[] = [
         drainBetween: (a, b) => t.drainBetween(a - TESLA_START, b - TESLA_START),
       };
     },
+  },
+  {
+    name: "tesla/stress, streamed",
+    cassette: () => stressCassette(),
+    truth: () => SCENARIOS.find((s) => s.name === "tesla/stress")!.truth(),
+    // Five days: faster than the reference day's 600 (virtual seconds per second).
+    streamed: { scenario: stressScenario, speed: 2400 },
   },
 ];
 
