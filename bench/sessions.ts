@@ -4,7 +4,7 @@
  * (its polling default) on an exact virtual clock into a session tracker; the simulator's
  * own record of the day is the truth.
  */
-import { VirtualClock } from "../core/clock.ts";
+import { type Clock, VirtualClock } from "../core/clock.ts";
 import { SessionsConfig } from "../core/sessions/config.ts";
 import { createLogger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
@@ -13,8 +13,12 @@ import { SessionTracker } from "../core/sessions/tracker.ts";
 import type { Session } from "../core/sessions/session.ts";
 import type { Cassette } from "../replay/cassette.ts";
 import { mapVehicleData } from "../providers/tesla/provider.ts";
-import { dayCassette as teslaCassette, teslaDay } from "../providers/tesla/sim/scenario.ts";
-import { stressCassette, stressTruth } from "../providers/tesla/sim/stress.ts";
+import {
+  dayCassette as teslaCassette,
+  teslaDay,
+  type TeslaScenario,
+} from "../providers/tesla/sim/scenario.ts";
+import { stressCassette, stressScenario, stressTruth } from "../providers/tesla/sim/stress.ts";
 import {
   carModel,
   CARS,
@@ -23,6 +27,7 @@ import {
 } from "../providers/volvo/sim/scenario.ts";
 import { playUntil, startReplay } from "../app/replay_session.ts";
 import { round } from "./common.ts";
+import { runStreamingDay } from "./tesla_stream.ts";
 
 /** What the simulator knows happened; times in Unix seconds, energy in kWh. */
 export interface Truth {
@@ -45,6 +50,20 @@ export interface BenchScenario {
    * before): what a running exporter knows, and a replay starting at midnight does not.
    */
   readonly seen?: () => Record<string, unknown>;
+  /**
+   * Streamed instead of replayed: the fleet-telemetry emulator publishes the day through a
+   * real Mosquitto to the stream consumer, polling as its fallback (bench/tesla_stream.ts).
+   */
+  readonly streamed?: {
+    readonly scenario: () => TeslaScenario;
+    /** Virtual seconds per wall second. */
+    readonly speed: number;
+  };
+}
+
+export interface BenchOptions {
+  /** Where the streamed scenarios' Mosquitto keeps its files (the system's temp by default). */
+  readonly scratch?: string;
 }
 
 interface Count {
@@ -105,8 +124,13 @@ export const SCENARIOS: readonly BenchScenario[] = [
     cassette: () => teslaCassette(),
     truth: () => SCENARIOS[0].truth(),
   },
+  {
+    name: "tesla/day, streamed",
+    cassette: () => teslaCassette(),
+    truth: () => SCENARIOS[0].truth(),
+    streamed: { scenario: teslaDay, speed: 600 },
+  },
   ...["xc40-bev-day", "xc90-phev-day"].map((name) => volvoScenario(name)),
-  volvoScenario("xc90-phev-day", 14.9),
   {
     name: "tesla/stress",
     cassette: () => stressCassette(),
@@ -129,14 +153,20 @@ export const SCENARIOS: readonly BenchScenario[] = [
       };
     },
   },
+  {
+    name: "tesla/stress, streamed",
+    cassette: () => stressCassette(),
+    truth: () => SCENARIOS.find((s) => s.name === "tesla/stress")!.truth(),
+    // Five days: faster than the reference day's 600 (virtual seconds per second).
+    streamed: { scenario: stressScenario, speed: 2400 },
+  },
 ];
 
-function volvoScenario(scenario: string, usableKwh?: number): BenchScenario {
+function volvoScenario(scenario: string): BenchScenario {
   const car = CARS.find((c) => c.scenario === scenario)!;
   return {
-    name: `volvo/${scenario}${usableKwh ? `, usable_kwh ${usableKwh}` : ""}`,
+    name: `volvo/${scenario}`,
     cassette: () => volvoCassette(car),
-    config: usableKwh ? { vehicles: [{ vin: car.vin, usable_kwh: usableKwh }] } : undefined,
     truth: () => {
       const m = carModel(car);
       const b = car.battery!;
@@ -166,22 +196,55 @@ function volvoScenario(scenario: string, usableKwh?: number): BenchScenario {
   };
 }
 
-/** Replays one scenario into a session tracker; the sessions it found. */
-export async function findSessions(s: BenchScenario): Promise<Session[]> {
-  const cassette = s.cassette();
-  const clock = new VirtualClock(cassette.startedAt * 1000, 0);
-  const readings = new Readings();
-  const log = createLogger({ write: () => {} });
-  const config = SessionsConfig.parse(s.config ?? {});
+function watch(s: BenchScenario, readings: Readings, clock: Clock) {
   const store = SessionStore.open(":memory:");
   const tracker = new SessionTracker({
     readings,
     store,
-    config,
+    config: SessionsConfig.parse(s.config ?? {}),
     location: false,
     clock,
-    log,
+    log: createLogger({ write: () => {} }),
   });
+  return {
+    found: () => {
+      tracker.tick();
+      return store.list();
+    },
+    close: () => {
+      tracker.close();
+      store.close();
+    },
+  };
+}
+
+/** Streams the reference day into a session tracker; the sessions it found. */
+async function findStreamedSessions(s: BenchScenario, options: BenchOptions) {
+  let watched: ReturnType<typeof watch> | undefined;
+  try {
+    await runStreamingDay({
+      scenario: s.streamed!.scenario(),
+      speed: s.streamed!.speed,
+      scratch: options.scratch,
+      attach: (readings, clock) => watched = watch(s, readings, clock),
+    });
+    return watched!.found();
+  } finally {
+    watched?.close();
+  }
+}
+
+/** Replays one scenario (or streams it) into a session tracker; the sessions it found. */
+export async function findSessions(
+  s: BenchScenario,
+  options: BenchOptions = {},
+): Promise<Session[]> {
+  if (s.streamed) return await findStreamedSessions(s, options);
+  const cassette = s.cassette();
+  const clock = new VirtualClock(cassette.startedAt * 1000, 0);
+  const readings = new Readings();
+  const log = createLogger({ write: () => {} });
+  const watched = watch(s, readings, clock);
   const session = await startReplay({
     cassettes: [cassette],
     clock,
@@ -203,11 +266,9 @@ export async function findSessions(s: BenchScenario): Promise<Session[]> {
       origin: cassette.startedAt,
       at: cassette.duration - 1,
     });
-    tracker.tick();
-    return store.list();
+    return watched.found();
   } finally {
-    tracker.close();
-    store.close();
+    watched.close();
     await session.shutdown();
   }
 }
@@ -278,10 +339,11 @@ export function measure(s: BenchScenario, sessions: readonly Session[]): Scenari
 export async function runSessionsBench(
   scenarios: readonly BenchScenario[] = SCENARIOS,
   onDone?: (r: ScenarioResult) => void,
+  options: BenchOptions = {},
 ): Promise<{ scenarios: ScenarioResult[] }> {
   const out: ScenarioResult[] = [];
   for (const s of scenarios) {
-    const r = measure(s, await findSessions(s));
+    const r = measure(s, await findSessions(s, options));
     onDone?.(r);
     out.push(r);
   }

@@ -19,7 +19,7 @@ import { TeslaStream } from "../providers/tesla/stream.ts";
 import { FakeTesla } from "../providers/tesla/sim/fake_api.ts";
 import { MOSQUITTO, Mosquitto } from "../replay/mosquitto.ts";
 import { TelemetryPublisher } from "../providers/tesla/sim/publisher.ts";
-import { teslaDay } from "../providers/tesla/sim/scenario.ts";
+import { teslaDay, type TeslaScenario } from "../providers/tesla/sim/scenario.ts";
 import { type Message, TelemetryEmulator } from "../providers/tesla/sim/telemetry.ts";
 import { agesEachSecond, dayHttp, p95, round } from "./common.ts";
 
@@ -39,16 +39,26 @@ export interface StreamingResult {
   readonly broker: string;
 }
 
+export interface StreamingDayOptions {
+  readonly speed?: number;
+  readonly scratch?: string;
+  /** Called before the day starts with what records its readings (bench sessions watches). */
+  readonly attach?: (readings: Readings, clock: VirtualClock) => void;
+  /** The simulated days (the reference day by default). */
+  readonly scenario?: TeslaScenario;
+}
+
 export async function runStreamingDay(
-  options: { speed?: number; scratch?: string } = {},
+  options: StreamingDayOptions = {},
 ): Promise<StreamingResult> {
   const speed = options.speed ?? 600;
-  const day = teslaDay();
+  const day = options.scenario ?? teslaDay();
   const broker = await Mosquitto.start({ parent: options.scratch });
   const clock = new VirtualClock(day.startedAt * 1000, speed);
   const endMs = (day.startedAt + day.duration) * 1000;
   const fake = new FakeTesla({ clock, scenario: day, accessLifetimeS: 3 * 86400 });
   const readings = new Readings();
+  options.attach?.(readings, clock);
   const log = createLogger({ write: () => {} });
   const { http } = dayHttp({
     provider: "tesla",

@@ -163,6 +163,11 @@ export const CATALOG: readonly MetricDef[] = [
   ),
   // A gauge, not an info label: it can be multiplied with the state of charge.
   g("ev.battery.capacity", "J", "Battery capacity as the vendor states it."),
+  g(
+    "ev.battery.usable_capacity",
+    "J",
+    "Usable battery capacity, where the vendor states the gross one and the usable one is known.",
+  ),
   g("ev.battery.range", "m", "Remaining range by the vendor's estimate kind.", ["estimate"]),
   g("ev.battery.energy_remaining", "J", "Energy left in the pack (newer firmware only)."),
   g("ev.battery.module.temperature", "Cel", "Battery module temperature.", ["bound"]),

@@ -157,11 +157,7 @@ async function teslaDay(o: Options) {
     onDone: (s, r) => progress(o)(s.label, r.wall_ms),
   });
   const t0 = performance.now();
-  // Its broker's scratch folder goes under ./state (the task may write there only).
-  const hadState = await Deno.stat("./state").then(() => true, () => false);
-  await Deno.mkdir("./state", { recursive: true });
-  const streaming = await runStreamingDay({ scratch: "./state" });
-  if (!hadState) await Deno.remove("./state").catch(() => {});
+  const streaming = await withScratch((scratch) => runStreamingDay({ scratch }));
   progress(o)("ev-observer, streaming", Math.round(performance.now() - t0));
   if (o.json) {
     console.log(JSON.stringify({ ...results, ev_observer_streaming: streaming }, null, 2));
@@ -269,10 +265,24 @@ async function volvoFuzz(values: Record<string, string | boolean | undefined>) {
   }
 }
 
+/** A broker's scratch folder goes under ./state (the task may write there only). */
+async function withScratch<T>(f: (scratch: string) => Promise<T>): Promise<T> {
+  const hadState = await Deno.stat("./state").then(() => true, () => false);
+  await Deno.mkdir("./state", { recursive: true });
+  try {
+    return await f("./state");
+  } finally {
+    if (!hadState) await Deno.remove("./state").catch(() => {});
+  }
+}
+
 async function sessions(json: boolean) {
-  const results = await runSessionsBench(
-    undefined,
-    (r) => json ? undefined : console.error(`  ${r.name}: done`),
+  const results = await withScratch((scratch) =>
+    runSessionsBench(
+      undefined,
+      (r) => json ? undefined : console.error(`  ${r.name}: done`),
+      { scratch },
+    )
   );
   if (json) return console.log(JSON.stringify(results, null, 2));
   const table = sessionsTable(results.scenarios);

@@ -62,6 +62,11 @@ export interface OpenSpan {
   pending?: Point;
   /** The latest inactive reading since (odometer and energy settle after the stop). */
   endValues?: Point;
+  /**
+   * A charge: when a reading said it was over (complete, unplugged), on the observer's clock.
+   * It closes `SETTLE_S` later, so a counter report arriving after that reading still counts.
+   */
+  overObs?: number;
   acc: Accumulated;
 }
 
@@ -91,6 +96,11 @@ const FRESH_S = 1800;
 const MIN_COUNTER_J = 0.1 * 3.6e6;
 const MIN_SOC_RISE = 0.02;
 const SLOT_S = 900;
+/**
+ * How long a charge's figures may still arrive after a reading said it was over: a stream
+ * sends each field at its own interval (the energy counter every 5 minutes at the slowest).
+ */
+const SETTLE_S = 300;
 
 export const emptyAccumulated = (): Accumulated => ({
   n: 0,
@@ -154,9 +164,9 @@ export class VehicleDetector {
   /** Closes what has been inactive for longer than its gap. */
   expire(now: number): void {
     const t = this.track;
-    if (t.charge?.pending && now - t.charge.lastObs > this.settings.chargeGapS) {
-      this.#close(t.charge);
-    }
+    const c = t.charge;
+    const settled = c?.overObs !== undefined && now - c.overObs >= SETTLE_S;
+    if (c?.pending && (settled || now - c.lastObs > this.settings.chargeGapS)) this.#close(c);
     if (t.drive?.pending && now - t.drive.lastObs > this.settings.stopGapS) this.#close(t.drive);
   }
 
@@ -207,6 +217,13 @@ export class VehicleDetector {
     let added: number | undefined;
     if (p.added !== undefined && last.added !== undefined) {
       if (p.added === last.added || p.added === 0) return;
+      // A charge the car called complete adds nothing more while it stays plugged in: a
+      // counter moving on without the state of charge rising is its last report arriving
+      // late (a stream sends each field at its own interval), not a charge of its own.
+      const risen = p.soc !== undefined && last.soc !== undefined &&
+        p.soc - last.soc >= MIN_SOC_RISE;
+      const tail = last.chargeState === "complete" && p.plugged !== false && p.added > last.added;
+      if (tail && !risen) return;
       const fresh = last.plugged === false || p.added < last.added;
       const rise = fresh ? p.added : p.added - last.added;
       if (rise > MIN_COUNTER_J) added = rise;
@@ -271,6 +288,8 @@ export class VehicleDetector {
   }
 
   #chargeStep(c: OpenSpan, p: Point, now: number): void {
+    // Charging again after it was over (plugged in again): a new charge.
+    if (p.charging && c.overObs !== undefined) return this.#close(c);
     if (p.charging && !p.driving) {
       integratePower(c.acc, c.pending ?? c.last, p);
       c.pending = undefined;
@@ -294,7 +313,9 @@ export class VehicleDetector {
       countAdded(c.acc, p);
       c.endValues = p;
     }
-    if (over || now - c.lastObs > this.settings.chargeGapS) this.#close(c);
+    if (over && !p.driving) c.overObs ??= now;
+    const settled = c.overObs !== undefined && now - c.overObs >= SETTLE_S;
+    if (p.driving || settled || now - c.lastObs > this.settings.chargeGapS) this.#close(c);
   }
 
   #close(span: OpenSpan): void {

@@ -35,7 +35,7 @@ export interface Point {
   readonly outside?: number;
   readonly latitude?: number;
   readonly longitude?: number;
-  /** The vendor's stated pack capacity, joules. */
+  /** The pack's usable capacity, joules: the vendor's usable figure, else its stated one. */
   readonly capacity?: number;
 }
 
@@ -78,7 +78,7 @@ export function pointOf(s: Snapshot): Point {
     outside: get("ev.climate.outside.temperature"),
     latitude: get("ev.location.latitude"),
     longitude: get("ev.location.longitude"),
-    capacity: get("ev.battery.capacity"),
+    capacity: get("ev.battery.usable_capacity") ?? get("ev.battery.capacity"),
   };
   // Absent keys rather than `undefined` values: points are persisted as JSON.
   return Object.fromEntries(

@@ -94,6 +94,7 @@ Deno.test("tariff: a finished charge carries its cost and moves the cost counter
     r.at(m, { soc: 40 + m / 6, charging: "charging", kw: 11, added: (m - 1) * 0.165 });
   }
   r.at(62, { soc: 50.3, charging: "complete", kw: 0, added: 9.9 });
+  r.idle(67);
   const [c] = r.sessions("charge");
   // 11 kW drawn for 61 minutes (the last minute down to 0): 11.0 kWh at 0.25.
   assertAlmostEquals(c.cost!, c.energy_drawn_kwh! * 0.25, 0.01);

@@ -84,6 +84,8 @@ Deno.test("sessions: a car that sleeps mid-charge gives one charge; unplugging e
   }
   r.at(201, { km: 500, soc: 45.6, charging: "stopped", kw: 0, added: 11.7 });
   r.at(205, { km: 500, soc: 45.6, charging: "disconnected", plugged: false, added: 11.7 });
+  assertEquals(r.sessions("charge"), [], "figures may still arrive for 5 minutes");
+  r.idle(210);
   const charges = r.sessions("charge");
   assertEquals(charges.length, 1);
   const [c] = charges;
@@ -100,7 +102,7 @@ Deno.test("sessions: a car that sleeps mid-charge gives one charge; unplugging e
   assertAlmostEquals(r.counter("ev.charge.energy_added", { type: "ac" }), 11.7 * 3.6e6, 1e-3);
 });
 
-Deno.test("sessions: a charge paused past the gap is two; complete ends one at once", () => {
+Deno.test("sessions: a charge paused past the gap is two; complete ends one 5 minutes on", () => {
   const r = rig({ charge_gap_s: 1800, parked_min_s: 0 });
   r.at(0, { soc: 50, charging: "stopped", added: 0 });
   r.at(1, { soc: 50, charging: "charging", kw: 7, added: 0 });
@@ -109,10 +111,29 @@ Deno.test("sessions: a charge paused past the gap is two; complete ends one at o
   r.at(100, { soc: 55, charging: "charging", kw: 7, added: 3.5 });
   r.at(130, { soc: 60, charging: "charging", kw: 7, added: 7 });
   r.at(131, { soc: 60, charging: "complete", kw: 0, added: 7 });
+  r.idle(136);
   const charges = r.sessions("charge");
   assertEquals(charges.map((c) => c.energy_added_kwh), [3.5, 3.5]);
-  assertEquals(charges[1].end_ms, (T0 + 131 * 60) * 1000, "complete closes without waiting");
+  assertEquals(charges[1].end_ms, (T0 + 131 * 60) * 1000, "it ended when it said complete");
   assertEquals(charges[0].charger_type, null, "no type read");
+});
+
+Deno.test("sessions: a counter reported after complete counts to that charge (streamed fields)", () => {
+  const r = rig({ charge_gap_s: 1800, parked_min_s: 0 });
+  r.at(0, { soc: 50, charging: "stopped", added: 0 });
+  r.at(1, { soc: 50, charging: "charging", kw: 7, added: 0 });
+  r.at(30, { soc: 55, charging: "charging", kw: 7, added: 3 });
+  // The charge state arrives at once, the counter's last step with its next report.
+  r.at(31, { soc: 55.5, charging: "complete", kw: 0, added: 3 });
+  r.at(33, { soc: 55.5, charging: "complete", kw: 0, added: 3.5 });
+  // Later than that, it is no charge of its own either: the state of charge did not rise.
+  r.at(40, { soc: 55.5, charging: "complete", kw: 0, added: 3.7 });
+  r.idle(120);
+  assertEquals(r.sessions("charge").map((c) => c.energy_added_kwh), [3.5]);
+  // A charge while plugged in after complete (the state of charge rose) still counts.
+  r.at(200, { soc: 60, charging: "complete", kw: 0, added: 7 });
+  r.idle(300);
+  assertEquals(r.sessions("charge").map((c) => c.energy_added_kwh), [3.5, 3.3]);
 });
 
 Deno.test("sessions: a quick charge on the way stays inside one drive, its energy added back", () => {
@@ -161,6 +182,7 @@ Deno.test("sessions: a counter that restarts mid-charge (plugged in again) is re
   r.at(21, { soc: 25, charging: "charging", kw: 11, added: 0.5 });
   r.at(40, { soc: 30, charging: "charging", kw: 11, added: 4 });
   r.at(41, { soc: 30, charging: "complete", kw: 0, added: 4 });
+  r.idle(46);
   const [c] = r.sessions("charge");
   assertEquals(c.energy_added_kwh, 7);
 });

@@ -17,6 +17,7 @@ import type {
 } from "../../core/snapshot.ts";
 import * as u from "../../core/units.ts";
 import type { EndpointName } from "./api.ts";
+import { usableCapacityKwh } from "./capacity.ts";
 import {
   BrakesFields,
   CommandAccessibilityFields,
@@ -290,6 +291,8 @@ const MAPPERS: Record<EndpointName, Mapper> = {
     if (upholstery && upholstery !== "null") c.info.upholstery = upholstery;
     // kWh → J; absent on combustion cars.
     if (d.batteryCapacityKWH) c.add("ev.battery.capacity", u.kwhToJoules(d.batteryCapacityKWH));
+    const usable = usableCapacityKwh(d.fuelType, d.batteryCapacityKWH);
+    if (usable !== undefined) c.add("ev.battery.usable_capacity", u.kwhToJoules(usable));
   },
 
   "doors"(c, body) {

@@ -120,6 +120,26 @@ Deno.test("state of charge is a ratio; the battery capacity is a separate gauge 
   });
 });
 
+Deno.test("a plug-in hybrid's known pack: the usable capacity beside the gross one Volvo states", () => {
+  const details = (fuelType: string, batteryCapacityKWH: number) => ({
+    ...data("connected-vehicle.vehicle.xc40-bev.json"),
+    fuelType,
+    batteryCapacityKWH,
+  });
+  const phev = map({ "details": details("PETROL/ELECTRIC", 18.8) }).s;
+  assertAlmostEquals(value(phev, "ev.battery.capacity")!, 18.8 * 3.6e6, 1e-3);
+  assertAlmostEquals(value(phev, "ev.battery.usable_capacity")!, 14.9 * 3.6e6, 1e-3);
+  // A pack the table does not know, and a battery-electric car: the stated figure alone.
+  assertEquals(
+    value(map({ "details": details("PETROL/ELECTRIC", 11.6) }).s, "ev.battery.usable_capacity"),
+    undefined,
+  );
+  assertEquals(
+    value(map({ "details": details("ELECTRIC", 18.8) }).s, "ev.battery.usable_capacity"),
+    undefined,
+  );
+});
+
 Deno.test("/fuel: numeric strings are numbers; its SoC only counts without Energy v2", () => {
   const body = data("connected-vehicle.fuel.json");
   const alone = map({ fuel: body });

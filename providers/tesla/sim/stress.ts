@@ -13,7 +13,14 @@
  * The simulation steps once a second; `truth` says exactly what happened.
  */
 import type { Cassette, CassetteExchange } from "../../../replay/cassette.ts";
-import { dayCassette, DEMO_ID_S, teslaDay } from "./scenario.ts";
+import {
+  dayCassette,
+  DEMO_ID_S,
+  type Phase as ScenarioPhase,
+  type Segment,
+  teslaDay,
+  type TeslaScenario,
+} from "./scenario.ts";
 
 export const STRESS_START = 1_773_100_800; // 2026-03-10T00:00:00Z
 export const STRESS_DAYS = 5;
@@ -393,4 +400,71 @@ const JSON_HEADERS = { "content-type": "application/json; charset=utf-8" };
 function round(x: number, digits: number): number {
   const f = 10 ** digits;
   return Math.round(x * f) / f;
+}
+
+/**
+ * The stress days as a scenario the fake Tesla API and the fleet-telemetry emulator serve
+ * (streamed runs): the same simulation, each second's state and values.
+ */
+export function stressScenario(): TeslaScenario {
+  const { sim, truth } = model();
+  const day = teslaDay();
+  const at = (t: number) => Math.min(LENGTH, Math.max(0, Math.floor(t)));
+  const acDone = truth.charges[1].end;
+  const phaseAt = (t: number): ScenarioPhase => {
+    const i = at(t);
+    if (sim.state[i] !== "online") return sim.state[i];
+    const p = sim.phase[i];
+    if (p === "driving" || p === "charging") return p;
+    if (p === "plugged") return i >= acDone ? "complete_idle" : "charge_starting";
+    return "online_idle";
+  };
+  const segments: Segment[] = [];
+  for (let i = 0; i < LENGTH; i++) {
+    const phase = phaseAt(i);
+    const last = segments[segments.length - 1];
+    if (last?.phase === phase && last.state === sim.state[i]) {
+      (last as { end: number }).end = i + 1;
+    } else segments.push({ start: i, end: i + 1, phase, state: sim.state[i], note: phase });
+  }
+  const place = day.drives[0].from;
+  const socAt = (t: number) => truth.socAt(t);
+  return {
+    startedAt: STRESS_START,
+    duration: LENGTH,
+    vin: day.vin,
+    idS: day.idS,
+    segments,
+    events: [],
+    drives: truth.drives.map((d) => {
+      let top = 0;
+      for (let i = d.start; i < d.end; i++) top = Math.max(top, sim.speed[i]);
+      return {
+        ...d,
+        from: place,
+        to: place,
+        socStart: socAt(d.start),
+        socEnd: socAt(d.end),
+        maxSpeedKmh: top,
+      };
+    }),
+    charges: truth.charges.map((c) => ({
+      pluggedAt: c.type === "dc" ? DC_STOP.plug : AC.plug,
+      start: c.start,
+      end: c.end,
+      socStart: socAt(c.start),
+      socEnd: socAt(c.end),
+      energyAddedKWh: c.addedKWh,
+      chargerPowerKW: c.peakKw,
+      phases: c.type === "dc" ? 0 : 3,
+      currentA: c.type === "dc" ? Math.round(c.peakKw * 1000 / 390) : 16,
+      voltageV: c.type === "dc" ? 390 : 229,
+    })),
+    stateAt: (t) => sim.state[at(t)],
+    phaseAt,
+    socAt,
+    vehicleDataAt,
+    summaryAt: (t) => ({ ...day.summaryAt(t), state: sim.state[at(t)] }),
+    productAt: (t) => ({ ...day.productAt(t), state: sim.state[at(t)] }),
+  };
 }
