@@ -177,12 +177,16 @@ Deno.test("docker-compose: two shards over compose.yaml, one state volume, both 
     `${c.targets[0]} ${c.labels.shard}`
   );
   assertEquals(targets, ["ev-observer:9464 0", "ev-observer-1:9464 1"]);
-  // compose.yaml alone still runs the one-process demo.
+  // compose.yaml alone still runs the one-process demo (docker-compose 1.29 lists the
+  // streaming profile's services too; they start only with --profile streaming).
   const plain = await run("docker-compose", ["-f", "compose.yaml", "config", "--services"]);
   assertEquals(plain.stdout.trim().split("\n").sort(), [
     "ev-observer",
+    "fleet-telemetry",
     "grafana",
     "greptimedb",
+    "mosquitto",
     "prometheus",
+    "vehicle-command",
   ]);
 });
