@@ -100,12 +100,12 @@ export class BmwStream implements PushSource {
       } catch (err) {
         this.#o.log.warn("stream: cannot connect", { error: (err as Error).message });
       }
-      if (!planned) this.#down();
+      if (!planned) this.#down(!signal.aborted);
       if (!planned && !signal.aborted) {
         await this.#o.clock.sleep(this.#o.retryMs ?? 10_000, signal).catch(() => {});
       }
     }
-    this.#down();
+    this.#down(false);
   }
 
   #options(creds: StreamCredentials): IClientOptions {
@@ -179,11 +179,13 @@ export class BmwStream implements PushSource {
     });
   }
 
-  #down(): void {
+  /** `unplanned`: the connection was lost, not closed because the run was stopped. */
+  #down(unplanned: boolean): void {
     this.#vouched.clear(); // whatever happened meanwhile went unseen
     if (!this.#up) return;
     this.#up = false;
     this.#setConnected(false);
+    if (!unplanned) return;
     this.#o.log.warn("stream disconnected: REST polling within the budget until it is back");
   }
 
