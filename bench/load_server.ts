@@ -158,7 +158,15 @@ const report = setInterval(() => {
   const m = Deno.memoryUsage();
   const { user, system } = process.cpuUsage();
   const cpu = (user + system) / 1000; // ms of CPU, all threads, since start
-  console.log(JSON.stringify({ t: Date.now(), rss: m.rss, heap: m.heapUsed, polls, cpu }));
+  console.log(JSON.stringify({
+    t: Date.now(),
+    rss: m.rss,
+    heap: m.heapUsed,
+    heapTotal: m.heapTotal,
+    external: m.external,
+    polls,
+    cpu,
+  }));
 }, every);
 
 (async () => {
