@@ -19,7 +19,7 @@ import { ENDPOINT } from "../providers/bmw/api.ts";
 import { bmwTokenStore } from "../providers/bmw/identity.ts";
 import { bmwPlugin } from "../providers/bmw/mod.ts";
 import { FakeBmw, SIM_CLIENT_ID } from "../providers/bmw/sim/fake_bmw.ts";
-import { I4_VIN, i4Day, SIM_GCID } from "../providers/bmw/sim/scenario.ts";
+import { I4_VIN, i4Day } from "../providers/bmw/sim/scenario.ts";
 import { type Fault, FaultPlan, type FaultRule, faults, faultyFetch } from "../replay/faults.ts";
 import {
   type Expect,
@@ -176,17 +176,7 @@ interface CarWiring {
 
 /** One BMW account as a sign-in leaves it, opened as `deno task poll` does, stream off. */
 async function openCar(w: CarWiring) {
-  const grant = w.fake.auth.mint(["openid", "cardata:api:read", "cardata:streaming:read"]);
-  const nowS = Math.floor(w.clock.now() / 1000);
-  await bmwTokenStore(w.dir, w.name, w.log).save({
-    access_token: grant.access_token,
-    refresh_token: grant.refresh_token,
-    id_token: grant.id_token!,
-    expires_at: nowS + grant.expires_in,
-    obtained_at: nowS,
-    token_type: "Bearer",
-    extra: { gcid: SIM_GCID },
-  });
+  await bmwTokenStore(w.dir, w.name, w.log).save(w.fake.signIn());
   const session = await bmwPlugin.openAccount!({
     account: {
       provider: "bmw",

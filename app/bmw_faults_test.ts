@@ -23,7 +23,7 @@ import { bmwTokenStore } from "../providers/bmw/identity.ts";
 import { bmwPlugin } from "../providers/bmw/mod.ts";
 import type { BmwStream } from "../providers/bmw/stream.ts";
 import { FakeBmw, SIM_CLIENT_ID } from "../providers/bmw/sim/fake_bmw.ts";
-import { I4_VIN, SIM_GCID } from "../providers/bmw/sim/scenario.ts";
+import { I4_VIN } from "../providers/bmw/sim/scenario.ts";
 import { Mosquitto } from "../replay/mosquitto.ts";
 import { waitFor } from "../scripts/testing_task.ts";
 import {
@@ -154,17 +154,7 @@ Deno.test("BMW dead broker: REST polling within the budget while the stream is d
   const readings = new Readings();
   const stop = new AbortController();
   try {
-    const grant = fake.auth.mint(["openid", "cardata:api:read", "cardata:streaming:read"]);
-    const nowS = Math.floor(clock.now() / 1000);
-    await bmwTokenStore(dir, "home", log).save({
-      access_token: grant.access_token,
-      refresh_token: grant.refresh_token,
-      id_token: grant.id_token!,
-      expires_at: nowS + grant.expires_in,
-      obtained_at: nowS,
-      token_type: "Bearer",
-      extra: { gcid: SIM_GCID },
-    });
+    await bmwTokenStore(dir, "home", log).save(fake.signIn());
     await Deno.writeTextFile(`${dir}/ca.pem`, broker.caPem!);
     const session = await bmwPlugin.openAccount!({
       account: {

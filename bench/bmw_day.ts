@@ -71,18 +71,8 @@ export async function runBmwDay(
   let publisher: { endAsync(): Promise<unknown> } | undefined;
   try {
     await Deno.writeTextFile(`${dir}/ca.pem`, broker.caPem!);
-    const grant = fake.auth.mint(["openid", "cardata:api:read", "cardata:streaming:read"]);
-    const now = Math.floor(clock.now() / 1000);
-    // What `deno task auth bmw` leaves behind.
-    await new TokenStore({ stateDir: dir, provider: "bmw", account: "bench", log }).save({
-      access_token: grant.access_token,
-      refresh_token: grant.refresh_token,
-      id_token: grant.id_token!,
-      expires_at: now + grant.expires_in,
-      obtained_at: now,
-      token_type: "Bearer",
-      extra: { gcid: SIM_GCID },
-    });
+    await new TokenStore({ stateDir: dir, provider: "bmw", account: "bench", log })
+      .save(fake.signIn());
     const account = {
       provider: "bmw",
       name: "bench",

@@ -34,17 +34,8 @@ Deno.test("deno task record bmw: the stream's messages recorded beside the excha
     reconnectPeriod: 0,
   });
   try {
-    const grant = fake.auth.mint(["openid", "cardata:api:read", "cardata:streaming:read"]);
-    const now = Math.floor(Date.now() / 1000);
-    await bmwTokenStore(`${dir}/state`, "home", createLogger({ write: () => {} })).save({
-      access_token: grant.access_token,
-      refresh_token: grant.refresh_token,
-      id_token: grant.id_token!,
-      expires_at: now + grant.expires_in,
-      obtained_at: now,
-      token_type: "Bearer",
-      extra: { gcid: SIM_GCID },
-    });
+    const signedIn = fake.signIn();
+    await bmwTokenStore(`${dir}/state`, "home", createLogger({ write: () => {} })).save(signedIn);
     await Deno.writeTextFile(`${dir}/ca.pem`, broker.caPem!);
     await Deno.writeTextFile(
       `${dir}/config.yaml`,
@@ -97,9 +88,9 @@ Deno.test("deno task record bmw: the stream's messages recorded beside the excha
       const [name, secret] of Object.entries({
         vin: I4_VIN,
         gcid: SIM_GCID,
-        access: grant.access_token,
-        id: grant.id_token!,
-        refresh: grant.refresh_token,
+        access: signedIn.access_token,
+        id: signedIn.id_token!,
+        refresh: signedIn.refresh_token,
       })
     ) {
       assert(!text.includes(secret), `the ${name} survived in the cassette`);

@@ -18,7 +18,7 @@ import { bmwTokenStore } from "./identity.ts";
 import { KEYS } from "./map.ts";
 import { bmwPlugin } from "./mod.ts";
 import { FakeBmw, SIM_CLIENT_ID } from "./sim/fake_bmw.ts";
-import { I4_VIN, i4Day, SIM_GCID, stateAt } from "./sim/scenario.ts";
+import { I4_VIN, i4Day, stateAt } from "./sim/scenario.ts";
 
 const DAY = Date.UTC(2026, 5, 10);
 
@@ -30,17 +30,7 @@ async function runDay(fromMs: number, untilMs: number, perDay?: number) {
   const readings = new Readings();
   try {
     // A sign-in as `deno task auth bmw` leaves it.
-    const grant = fake.auth.mint(["openid", "cardata:api:read", "cardata:streaming:read"]);
-    const now = Math.floor(clock.now() / 1000);
-    await bmwTokenStore(dir, "home", log).save({
-      access_token: grant.access_token,
-      refresh_token: grant.refresh_token,
-      id_token: grant.id_token!,
-      expires_at: now + grant.expires_in,
-      obtained_at: now,
-      token_type: "Bearer",
-      extra: { gcid: SIM_GCID },
-    });
+    await bmwTokenStore(dir, "home", log).save(fake.signIn());
     const http = new Http({ provider: "bmw", readings, now: () => clock.now() });
     const meter = new UsageMeter({
       provider: "bmw",

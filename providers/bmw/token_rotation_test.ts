@@ -33,23 +33,14 @@ Deno.test("BMW tokens over six virtual hours: refreshed before expiry, rotated r
   const log = createLogger({ write: (l) => lines.push(l) });
   const readings = new Readings();
   const store = bmwTokenStore(dir, "home", log);
-  const grant = fake.auth.mint(["openid", "cardata:api:read", "cardata:streaming:read"]);
+  const signedIn = fake.signIn();
   const broker = await Mosquitto.start({
     tls: true,
-    user: { name: SIM_GCID, password: grant.id_token! },
+    user: { name: SIM_GCID, password: signedIn.id_token! },
   });
   const stop = new AbortController();
   try {
-    const now = Math.floor(clock.now() / 1000);
-    await store.save({
-      access_token: grant.access_token,
-      refresh_token: grant.refresh_token,
-      id_token: grant.id_token!,
-      expires_at: now + grant.expires_in,
-      obtained_at: now,
-      token_type: "Bearer",
-      extra: { gcid: SIM_GCID },
-    });
+    await store.save(signedIn);
     await Deno.writeTextFile(`${dir}/ca.pem`, broker.caPem!);
 
     /** Every refresh the sign-in host answered: when (virtual s), and what it handed out. */
@@ -126,7 +117,7 @@ Deno.test("BMW tokens over six virtual hours: refreshed before expiry, rotated r
     );
     // Refreshed about hourly, always before the hour was up: the tokens never lapsed.
     assert(rotations.length >= HOURS - 1, `${rotations.length} refreshes in ${HOURS} h`);
-    let expiry = now + grant.expires_in - START / 1000;
+    let expiry = signedIn.expires_at - START / 1000;
     for (const r of rotations) {
       assert(r.at < expiry, `refreshed at ${r.at} s, after the token's expiry at ${expiry} s`);
       expiry = r.at + r.expiresIn;

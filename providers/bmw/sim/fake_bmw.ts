@@ -11,7 +11,9 @@
 import { FakeOAuth, refusal, s256 } from "../../../replay/fake_oauth.ts";
 import { readForm } from "../../../replay/fake_server.ts";
 import { type FaultPlan, withFaults } from "../../../replay/faults.ts";
+import type { TokenRecord } from "../../../core/tokens.ts";
 import { DEVICE_CODE_PATH, TOKEN_PATH } from "../identity.ts";
+import type { BmwTokenExtra } from "../types.ts";
 import { type CarEvent, I4_VIN, i4Day, SIM_GCID, stateAt } from "./scenario.ts";
 
 export const SIM_CLIENT_ID = "0c4e6a2b-3f1d-4e5a-8b9c-7d6e5f4a3b21";
@@ -97,6 +99,24 @@ export class FakeBmw {
 
   get url(): string {
     return `http://127.0.0.1:${this.#server.addr.port}`;
+  }
+
+  /**
+   * The tokens `deno task auth bmw` stores after a sign-in, minted now: API, stream and ID
+   * token, with the account's GCID.
+   */
+  signIn(): TokenRecord<BmwTokenExtra> {
+    const grant = this.auth.mint(["openid", "cardata:api:read", "cardata:streaming:read"]);
+    const nowS = Math.floor(this.#o.now() / 1000);
+    return {
+      access_token: grant.access_token,
+      refresh_token: grant.refresh_token,
+      id_token: grant.id_token!,
+      expires_at: nowS + grant.expires_in,
+      obtained_at: nowS,
+      token_type: "Bearer",
+      extra: { gcid: SIM_GCID },
+    };
   }
 
   /** The user confirms (or declines) a code in the browser. */
