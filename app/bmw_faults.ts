@@ -8,11 +8,10 @@
  * is app/bmw_faults_test.ts's, on a real Mosquitto.
  */
 import { type Clock, StepClock, VirtualClock } from "../core/clock.ts";
-import { Http, HttpError } from "../core/http.ts";
+import { Http } from "../core/http.ts";
 import { createLogger, type Logger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
-import { runScheduler } from "../core/scheduler.ts";
-import type { Snapshot, VehicleRef } from "../core/snapshot.ts";
+import type { VehicleRef } from "../core/snapshot.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startServer } from "../export/server.ts";
 import { ENDPOINT } from "../providers/bmw/api.ts";
@@ -23,14 +22,13 @@ import { I4_VIN, i4Day } from "../providers/bmw/sim/scenario.ts";
 import { type Fault, FaultPlan, type FaultRule, faults, faultyFetch } from "../replay/faults.ts";
 import {
   type Expect,
-  FAULT_POLLING,
   type FaultRow,
   MAX_BODY,
+  playCars,
   type Poll,
-  RUN_S,
-  seeded,
   STORM_S,
   TIMEOUT_MS,
+  values,
 } from "./fault_suite.ts";
 
 const DAY = Date.UTC(2026, 5, 10);
@@ -159,10 +157,6 @@ export interface BmwRun {
   readonly scratch?: string;
 }
 
-function values(s: Snapshot): string {
-  return JSON.stringify({ sampledAt: s.sampledAt, samples: s.samples, states: s.states });
-}
-
 interface CarWiring {
   readonly fake: FakeBmw;
   readonly name: string;
@@ -256,64 +250,18 @@ export async function runBmwFaults(
       });
       targets.push({ provider: session.provider, vehicle, account: name, session });
     }
-    const reads = new Map<string, Snapshot | undefined>();
-    const wrapped = targets.map((t) => ({
-      vehicle: t.vehicle,
-      account: t.account,
-      provider: {
-        ...t.provider,
-        fetch: async (...args: Parameters<typeof t.provider.fetch>) => {
-          reads.delete(t.vehicle.vin);
-          const snapshot = await t.provider.fetch(...args);
-          reads.set(t.vehicle.vin, snapshot);
-          return snapshot;
-        },
-      },
-    }));
-    const metricsUrl = new URL("/metrics", server.url);
-    const a: Poll[] = [];
-    const b: Poll[] = [];
-    const scrapes: number[] = [];
-    let running = true;
-    const scraper = (async () => {
-      while (running) {
-        const res = await fetch(metricsUrl);
-        await res.body?.cancel();
-        scrapes.push(res.status);
-        await new Promise((r) => setTimeout(r, 20));
-      }
-    })();
-    const controller = new AbortController();
-    const done = runScheduler({
-      targets: wrapped,
+    const played = await playCars({
+      targets,
       readings,
       clock,
       log,
-      config: FAULT_POLLING,
-      signal: controller.signal,
-      random: seeded(7),
-      onPoll: (target, outcome) => {
-        const read = outcome.kind === "snapshot" ? reads.get(target.vehicle.vin) : undefined;
-        (target.vehicle.vin === VIN_A ? a : b).push({
-          at: (clock.now() - origin) / 1000,
-          outcome: outcome.kind,
-          kind: outcome.kind === "error" ? (outcome.error as HttpError).kind : undefined,
-          values: read ? values(read) : undefined,
-        });
-      },
+      origin,
+      vinA: VIN_A,
+      metricsUrl: new URL("/metrics", server.url),
     });
-    await clock.run(origin + RUN_S * 1000, wrapped.length);
-    controller.abort();
-    await done;
-    running = false;
-    await scraper;
-    const metrics = await (await fetch(metricsUrl)).text();
     const record = await bmwTokenStore(dir, "a", log).read();
     return {
-      a,
-      b,
-      metrics,
-      scrapes,
+      ...played,
       lines,
       injected: plan.injected.map((i) => i.at),
       unhandled,

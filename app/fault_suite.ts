@@ -8,9 +8,9 @@
  */
 import { StepClock, VirtualClock } from "../core/clock.ts";
 import { HttpError } from "../core/http.ts";
-import { createLogger } from "../core/log.ts";
+import { createLogger, type Logger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
-import { runScheduler } from "../core/scheduler.ts";
+import { type PollTarget, runScheduler } from "../core/scheduler.ts";
 import type { SchedulerConfig } from "../core/scheduler_config.ts";
 import type { Snapshot } from "../core/snapshot.ts";
 import { TokenManager, TokenStore } from "../core/tokens.ts";
@@ -449,7 +449,8 @@ async function digestDir(dir: string): Promise<string> {
 }
 
 /** The stored values of a snapshot, comparable across runs. */
-function values(s: Snapshot): string {
+/** A read's values as compared across runs: samples, states and the vendor's time. */
+export function values(s: Snapshot): string {
   return JSON.stringify({ sampledAt: s.sampledAt, samples: s.samples, states: s.states });
 }
 
@@ -529,80 +530,31 @@ export async function runFaults(
       accessToken: () => tokens.accessToken(),
       accounts: [undefined, fleet.accountB],
     });
-    // What each read itself gave, before the store merged it (a Volvo reads a few endpoints).
-    const reads = new Map<string, Snapshot | undefined>();
-    const targets = session.targets.map((t) => ({
-      ...t,
-      provider: {
-        ...t.provider,
-        fetch: async (...args: Parameters<typeof t.provider.fetch>) => {
-          reads.delete(t.vehicle.vin);
-          const snapshot = await t.provider.fetch(...args);
-          reads.set(t.vehicle.vin, snapshot);
-          return snapshot;
-        },
-      },
-    }));
     const server = startServer({
       hostname: "127.0.0.1",
       port: 0,
       prometheus: new PrometheusExport(readings),
       log,
     });
-    const metricsUrl = new URL("/metrics", server.url);
-    const a: Poll[] = [];
-    const b: Poll[] = [];
-    const scrapes: number[] = [];
-    let running = true;
-    let metrics = "";
+    let played: Awaited<ReturnType<typeof playCars>>;
     let unmatched: string[] = [];
     try {
-      const scraper = (async () => {
-        while (running) {
-          const res = await fetch(metricsUrl);
-          await res.body?.cancel();
-          scrapes.push(res.status);
-          await new Promise((r) => setTimeout(r, 20));
-        }
-      })();
-      const controller = new AbortController();
-      const done = runScheduler({
-        targets,
+      played = await playCars({
+        targets: session.targets,
         readings,
         clock,
         log,
-        config: FAULT_POLLING,
-        signal: controller.signal,
-        random: seeded(7),
-        onPoll: (target, outcome) => {
-          const read = outcome.kind === "snapshot" ? reads.get(target.vehicle.vin) : undefined;
-          const poll: Poll = {
-            at: (clock.now() - origin) / 1000,
-            outcome: outcome.kind,
-            kind: outcome.kind === "error" ? (outcome.error as HttpError).kind : undefined,
-            values: read ? values(read) : undefined,
-            ...(read?.partial ? { endpoints: read.partial.sources } : {}),
-          };
-          (target.vehicle.vin === fleet.vinA ? a : b).push(poll);
-        },
+        origin,
+        vinA: fleet.vinA,
+        metricsUrl: new URL("/metrics", server.url),
       });
-      await clock.run(origin + RUN_S * 1000, session.targets.length);
-      controller.abort();
-      await done;
-      running = false;
-      await scraper;
-      metrics = await (await fetch(metricsUrl)).text();
       unmatched = session.unmatched();
     } finally {
-      running = false;
       await server.shutdown();
       await session.shutdown();
     }
     return {
-      a,
-      b,
-      metrics,
-      scrapes,
+      ...played,
       lines,
       injected: plan.injected.map((i) => i.at),
       unhandled,
@@ -616,6 +568,81 @@ export async function runFaults(
     globalThis.removeEventListener("unhandledrejection", onUnhandled);
     await Deno.remove(dir, { recursive: true });
   }
+}
+
+/**
+ * Plays both cars' targets for RUN_S seconds from `origin` under the suite's polling, with
+ * /metrics scraped every 20 ms all along: each poll of car A (`vinA`) and car B with what the
+ * read itself gave (before the store merged it), every scrape's status, and the exposition at
+ * the end.
+ */
+export async function playCars(o: {
+  readonly targets: readonly PollTarget[];
+  readonly readings: Readings;
+  readonly clock: StepClock;
+  readonly log: Logger;
+  readonly origin: number;
+  readonly vinA: string;
+  readonly metricsUrl: URL;
+}): Promise<{ a: Poll[]; b: Poll[]; scrapes: number[]; metrics: string }> {
+  const { clock, origin } = o;
+  const reads = new Map<string, Snapshot | undefined>();
+  const targets = o.targets.map((t) => ({
+    ...t,
+    provider: {
+      ...t.provider,
+      fetch: async (...args: Parameters<typeof t.provider.fetch>) => {
+        reads.delete(t.vehicle.vin);
+        const snapshot = await t.provider.fetch(...args);
+        reads.set(t.vehicle.vin, snapshot);
+        return snapshot;
+      },
+    },
+  }));
+  const a: Poll[] = [];
+  const b: Poll[] = [];
+  const scrapes: number[] = [];
+  let running = true;
+  try {
+    const scraper = (async () => {
+      while (running) {
+        const res = await fetch(o.metricsUrl);
+        await res.body?.cancel();
+        scrapes.push(res.status);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+    })();
+    const controller = new AbortController();
+    const done = runScheduler({
+      targets,
+      readings: o.readings,
+      clock,
+      log: o.log,
+      config: FAULT_POLLING,
+      signal: controller.signal,
+      random: seeded(7),
+      onPoll: (target, outcome) => {
+        const read = outcome.kind === "snapshot" ? reads.get(target.vehicle.vin) : undefined;
+        const poll: Poll = {
+          at: (clock.now() - origin) / 1000,
+          outcome: outcome.kind,
+          kind: outcome.kind === "error" ? (outcome.error as HttpError).kind : undefined,
+          values: read ? values(read) : undefined,
+          ...(read?.partial ? { endpoints: read.partial.sources } : {}),
+        };
+        (target.vehicle.vin === o.vinA ? a : b).push(poll);
+      },
+    });
+    await clock.run(origin + RUN_S * 1000, targets.length);
+    controller.abort();
+    await done;
+    running = false;
+    await scraper;
+  } finally {
+    running = false;
+  }
+  const metrics = await (await fetch(o.metricsUrl)).text();
+  return { a, b, scrapes, metrics };
 }
 
 const baselineRuns = new Map<Vendor, Promise<Run>>();
