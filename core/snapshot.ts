@@ -27,6 +27,14 @@ export function vinTail(vin: string): string {
   return vin.slice(-6);
 }
 
+/** A VIN in free text (ISO 3779: 17 characters, no I, O or Q). */
+const VIN_IN_TEXT = /\b[A-HJ-NPR-Z0-9]{17}\b/g;
+
+/** `text` (a vendor's or backend's answer) with every VIN in it shortened to `…` and its tail. */
+export function vinTails(text: string): string {
+  return text.replace(VIN_IN_TEXT, (vin) => `…${vinTail(vin)}`);
+}
+
 /** A numeric sample of a catalog metric (gauge or 0/1 flag). */
 export interface Sample {
   readonly metric: string;

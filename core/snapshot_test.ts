@@ -1,6 +1,6 @@
 import { assertEquals } from "./testing.ts";
 import { Readings } from "./readings.ts";
-import { mergeSnapshot, type Snapshot } from "./snapshot.ts";
+import { mergeSnapshot, type Snapshot, vinTails } from "./snapshot.ts";
 
 const vehicle = { provider: "volvo", id: "V", vin: "V" };
 const base: Snapshot = {
@@ -71,4 +71,12 @@ Deno.test("readings merge partial snapshots and report what they store", () => {
   assertEquals(entry.lastSampleAt, 150);
   assertEquals(stored.samples.find((s) => s.metric === "ev.odometer")?.value, 1200);
   assertEquals(stored.samples.find((s) => s.metric === "ev.battery.level")?.value, 0.5);
+});
+
+Deno.test("vinTails: every VIN in a vendor's text shortened to its tail, nothing else touched", () => {
+  assertEquals(
+    vinTails('car 5YJ3E1EA7KF000316 refused; "WBY31AW0000000999" too'),
+    'car …000316 refused; "…000999" too',
+  );
+  assertEquals(vinTails("field VehicleSpeed: no value"), "field VehicleSpeed: no value");
 });

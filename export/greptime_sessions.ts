@@ -15,10 +15,7 @@ import type { Logger } from "../core/log.ts";
 import { registerSecret } from "../core/log.ts";
 import type { Readings } from "../core/readings.ts";
 import { type Session, SESSION_COLUMNS, TEXT_COLUMNS } from "../core/sessions/session.ts";
-import { vinTail } from "../core/snapshot.ts";
-
-/** A VIN (ISO 3779: 17 characters, no I, O or Q). */
-const VIN = /\b[A-HJ-NPR-Z0-9]{17}\b/g;
+import { vinTails } from "../core/snapshot.ts";
 
 export const SESSIONS_TABLE = "ev_sessions";
 /** The delivery mark in the store. */
@@ -163,7 +160,7 @@ export class GreptimeSessions {
     }
     if (!res.ok || body.error) {
       // GreptimeDB may quote a rejected value: a VIN goes into the log as its tail only.
-      const reason = (body.error ?? text.slice(0, 200)).replace(VIN, (vin) => `…${vinTail(vin)}`);
+      const reason = vinTails(body.error ?? text.slice(0, 200));
       throw new Error(
         `HTTP ${res.status}${body.code !== undefined ? ` code ${body.code}` : ""}: ${reason}`,
       );

@@ -18,7 +18,7 @@ import { Http, HttpError } from "../../core/http.ts";
 import type { Logger } from "../../core/log.ts";
 import { Readings } from "../../core/readings.ts";
 import type { AccountSetup, SignInIO, SignInRequest } from "../../core/sign_in.ts";
-import { vinTail } from "../../core/snapshot.ts";
+import { vinTail, vinTails } from "../../core/snapshot.ts";
 import { TokenManager } from "../../core/tokens.ts";
 import { classify, TeslaApi } from "./api.ts";
 import {
@@ -266,8 +266,8 @@ function fieldLines(fields: Readonly<Record<string, FieldConfig>>, est: Estimate
 function redact(text: string, vins: readonly string[]): string {
   let out = text;
   for (const vin of vins) out = out.replaceAll(vin, `…${vinTail(vin)}`);
-  // VINs Tesla names that we did not send (17 characters, no I, O, Q).
-  return out.replace(/\b[A-HJ-NPR-Z0-9]{11}([A-HJ-NPR-Z0-9]{6})\b/g, "…$1");
+  // VINs Tesla names that we did not send.
+  return vinTails(out);
 }
 
 /** The plain-words meaning of one fleet_telemetry_errors entry, with the fix. */
