@@ -74,13 +74,13 @@ export interface HttpOptions {
 }
 
 /**
- * The connections vendor requests go over, made on the first request. fetch's own pool keeps
- * every connection it ever opened to a host idle for reuse: a poll round of 1,000 cars on one
- * API host left 1,006 sockets open, past the usual limit of 1,024 file descriptors. A few idle
- * ones carry the next round as well; the rest close once their answer is read.
+ * The connections vendor requests go over. fetch's own pool keeps every connection it ever
+ * opened to a host idle for reuse: a poll round of 1,000 cars on one API host left 1,006
+ * sockets open, past the usual limit of 1,024 file descriptors. A few idle ones carry the next
+ * round as well; the rest close once their answer is read. Made when the module loads: it lives
+ * as long as the process, outside any one test's resource accounting.
  */
-let vendorClient: Deno.HttpClient | undefined;
-const vendorConnections = () => vendorClient ??= Deno.createHttpClient({ poolMaxIdlePerHost: 16 });
+const vendorClient = Deno.createHttpClient({ poolMaxIdlePerHost: 16 });
 
 export type ExchangeObserver = (exchange: Exchange) => void | Promise<void>;
 
@@ -155,7 +155,7 @@ export class Http {
         body: request.body,
         signal: AbortSignal.timeout(timeoutMs),
         redirect: "manual",
-        client: vendorConnections(),
+        client: vendorClient,
       });
     } catch (err) {
       throw this.#fail(request, classifyFetchError(err, timeoutMs), t0);
