@@ -9,7 +9,7 @@ import {
 } from "../core/listen.ts";
 import type { Logger } from "../core/log.ts";
 import type { Readings } from "../core/readings.ts";
-import type { OtlpExport } from "../export/otlp.ts";
+import { OtlpExport } from "../export/otlp.ts";
 import { otlpSettings } from "../export/otlp_settings.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startServer } from "../export/server.ts";
@@ -77,13 +77,8 @@ export async function startExports(
     throw why ? new ConfigError(why) : err;
   }
   const settings = otlpSettings(Deno.env.toObject(), config.greptimedb);
-  // The OTel SDK is loaded only when OTLP is configured: without it, it would be most of the
-  // memory of a small exporter.
   const otlp = settings
-    ? new (await import("../export/otlp.ts")).OtlpExport(readings, settings, {
-      location: config.location,
-      log,
-    })
+    ? new OtlpExport(readings, settings, { location: config.location, log })
     : undefined;
   log.info("serving metrics", {
     url: new URL("/metrics", server.url).href,

@@ -1,10 +1,9 @@
 /**
  * A bare Deno process that imports the npm libraries a one-car exporter loads without OTLP
- * (bench/load_server.ts's static imports: prom-client, yaml, zod, oauth4webapi) and does
+ * (bench/load_server.ts's static imports: yaml, zod, oauth4webapi) and does
  * nothing else: what `bench fleet` holds the one-car exporter's memory against. Prints
  * `{"url": null}`, then `{"rss": bytes, "polls": 1}` every 100 ms until SIGTERM.
  */
-import "prom-client";
 import "yaml";
 import "zod";
 import "oauth4webapi";

@@ -1,7 +1,7 @@
 /**
  * A thousand cars in one OTLP push, nothing folded: every series /metrics shows is in the
- * decoded push, once. With the SDK's default limit of 2,000 series per metric, 13 metrics
- * overflowed at this size.
+ * decoded push, once. With the OTel SDK's default limit of 2,000 series per metric, 13 metrics
+ * overflowed at this size; the push is now written without one.
  */
 import root from "otlp-decoder/build/src/generated/root.js";
 import { createLogger } from "../core/log.ts";
@@ -47,8 +47,7 @@ Deno.test("a 1,000-car OTLP push carries every series of /metrics, none folded",
     const missing = exposed.filter((s) => !inPush.has(s));
     assertEquals(missing.slice(0, 5), [], `${missing.length} series of /metrics not pushed`);
     assertEquals(pushed.length, exposed.length, "points == series");
-    assertEquals(otlp.overflows, 0);
-    assertEquals(lines.filter((l) => l.includes("cardinality")), []);
+    assertEquals(lines.filter((l) => l.includes("failed")), []);
   } finally {
     await otlp.shutdown();
     await server.shutdown();

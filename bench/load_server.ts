@@ -17,7 +17,7 @@ import { createLogger } from "../core/log.ts";
 import { Readings } from "../core/readings.ts";
 import { runScheduler } from "../core/scheduler.ts";
 import * as Prometheus from "../export/prometheus.ts";
-import { otlpSettings } from "../export/otlp_settings.ts";
+import { OtlpExport, otlpSettings } from "../export/otlp.ts";
 import { startServer } from "../export/server.ts";
 import { StatusHistory, statusModel } from "../export/status.ts";
 import { fakeFleet, fleetTargets } from "../providers/tesla/sim/fake_fleet.ts";
@@ -100,9 +100,8 @@ const server = startServer({
   log,
   status: () => statusModel(readings, history, { now: () => clock.now(), mode: "load test" }),
 });
-// Loaded only with --otlp, as app/exports.ts does: the one-car memory figure is without it.
 const otlp = values.otlp
-  ? new (await import("../export/otlp.ts")).OtlpExport(
+  ? new OtlpExport(
     readings,
     otlpSettings({
       OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: values.otlp,

@@ -208,7 +208,7 @@ function classifyFetchError(err: unknown, timeoutMs: number): Failure {
  * Deno says only "fetch failed" and puts the reason (DNS, refused, reset) in `cause`, after
  * the full URL; the URL may carry a vehicle id or VIN, so it is cut out.
  */
-function networkDetail(err: unknown): string {
+export function networkDetail(err: unknown): string {
   const e = err as Error | undefined;
   const cause = (e?.cause as Error | undefined)?.message;
   const text = cause ? `${e?.message}: ${cause}` : e?.message ?? String(err);

@@ -27,8 +27,6 @@ Deno.test("Http.send counts and times each answer under its template and status"
 
 Deno.test("Http.send observes failures too: network errors under their own status", async () => {
   const readings = new Readings();
-  const seen: [string, number][] = [];
-  readings.onObservation((_name, labels, value) => seen.push([labels.status, value]));
   const http = new Http({
     provider: "weather",
     readings,
@@ -38,7 +36,8 @@ Deno.test("Http.send observes failures too: network errors under their own statu
     http.send({ method: "GET", url: "http://x.invalid/v1/forecast", endpoint: "/v1/forecast" })
   );
   assert(err instanceof HttpError && err.kind === "network");
-  assertEquals(seen.map(([s]) => s), ["network_error"]);
+  const observed = [...readings.histograms.values()];
+  assertEquals(observed.map((h) => [h.labels.status, h.count]), [["network_error", 1]]);
   assertEquals(
     readings.counterValue("ev.api.requests", {
       provider: "weather",

@@ -75,15 +75,12 @@ export interface HistogramEntry {
   count: number;
 }
 
-export type ObservationListener = (metric: string, labels: Labels, value: number) => void;
-
 export class Readings {
   readonly vehicles = new Map<string, VehicleEntry>();
   readonly counters = new Map<string, CounterEntry>();
   readonly gauges = new Map<string, GaugeEntry>();
   readonly histograms = new Map<string, HistogramEntry>();
   readonly #listeners = new Set<(s: Snapshot) => void>();
-  readonly #observers = new Set<ObservationListener>();
   readonly #stateListeners = new Set<(vehicle: VehicleRef, state: VehicleState) => void>();
   #version = 0;
 
@@ -207,10 +204,8 @@ export class Readings {
   }
 
   /**
-   * One observation of a catalog histogram (a request duration). The store keeps the totals;
-   * the exports record each observation in their own histogram instrument (OTel has no
-   * observable histogram), so an export carries what was observed after it subscribed —
-   * scripts start their exports before polling.
+   * One observation of a catalog histogram (a request duration), added to its totals since
+   * start, which both exports read.
    */
   observe(name: string, labels: Labels, value: number): void {
     const def = metric(name);
@@ -232,12 +227,6 @@ export class Readings {
     entry.sum += value;
     entry.count++;
     this.histograms.set(key, entry);
-    for (const o of this.#observers) o(name, labels, value);
-  }
-
-  onObservation(listener: ObservationListener): () => void {
-    this.#observers.add(listener);
-    return () => this.#observers.delete(listener);
   }
 
   counterValue(name: string, labels: Labels): number {

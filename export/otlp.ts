@@ -1,34 +1,38 @@
 /**
  * OTLP/HTTP protobuf push of the readings store (GreptimeDB or any OTLP backend).
  *
- * One observable instrument per catalog metric, all observed by one batch callback from
- * collectSeries(), so the push carries exactly what /metrics shows. Histograms are synchronous
- * Histogram instruments that record each observation the store reports, aggregated in
- * explicit buckets pinned by a view (GreptimeDB rejects exponential histograms, and an
- * OTEL_* default must not switch them). Attributes are strings only and flags are 0/1
- * gauges: GreptimeDB silently drops boolean attributes.
+ * Every push carries what /metrics shows, one data point per series: vehicle metrics as
+ * gauges (a state set one point per state, flags 0/1), the exporter's counters as cumulative
+ * monotonic sums and its request durations as cumulative explicit-bucket histograms
+ * (GreptimeDB rejects exponential ones), all counted from when this export started. Attributes
+ * are strings only: GreptimeDB silently drops boolean attributes. Nothing caps the number of
+ * series, so nothing is folded at any fleet size.
+ *
+ * On failure it behaves as the OTel SDK's exporter did: a failed push is dropped, not queued
+ * (gauges carry current values and counters running totals, so the next push loses nothing);
+ * 429, 502, 503, 504 and network errors are retried with backoff, or after Retry-After, at most
+ * 5 times and only within the push's timeout; a tick is skipped while a push is still open.
  */
-import type { BatchObservableResult, Histogram, Observable } from "@opentelemetry/api";
-import { OTLPMetricExporter } from "@opentelemetry/exporter-metrics-otlp-proto";
-import { defaultResource, resourceFromAttributes } from "@opentelemetry/resources";
-import {
-  AggregationTemporality,
-  AggregationType,
-  InstrumentType,
-  MeterProvider,
-  PeriodicExportingMetricReader,
-  type PushMetricExporter,
-  type ResourceMetrics,
-} from "@opentelemetry/sdk-metrics";
+import { networkDetail } from "../core/http.ts";
 import type { Readings } from "../core/readings.ts";
 import { createLogger, type Logger } from "../core/log.ts";
-import { metric, type MetricDef } from "../core/catalog.ts";
-import { collectSeries, exportedMetrics, fullLabels, type SeriesOptions } from "./series.ts";
+import { Slicer } from "./next_task.ts";
+import { OtlpLayout, type VehiclePoints } from "./otlp_encode.ts";
+import { PerVehicle } from "./per_vehicle.ts";
+import type { SeriesOptions } from "./series.ts";
 import type { OtlpSettings } from "./otlp_settings.ts";
 
-// Loaded only where OTLP is configured (app/exports.ts imports this module when it is): the
-// OTel SDK adds about 40 MiB to a one-car exporter (bench fleet, 125 against 84 MiB).
 export { type GreptimeDbSettings, type OtlpSettings, otlpSettings } from "./otlp_settings.ts";
+
+/** Longest run of encoding in one event-loop task before yielding, ms. */
+const SLICE_MS = 8;
+/** Retries of one push after its first attempt. */
+const MAX_RETRIES = 5;
+const RETRYABLE = new Set([429, 502, 503, 504]);
+/** Backoff before retry n (from 0): 1 s × 1.5ⁿ, at most 5 s, ±20 % jitter. */
+const backoff = (n: number) => Math.min(5_000, 1_000 * 1.5 ** n) * (0.8 + 0.4 * Math.random());
+/** Response bytes kept for a failure's log line. */
+const RESPONSE_EXCERPT = 300;
 
 /** The URL without user info or query, safe to log. */
 function safeUrl(url: string): string {
@@ -41,127 +45,51 @@ function safeUrl(url: string): string {
 
 export interface OtlpExportOptions extends SeriesOptions {
   readonly log?: Logger;
-  /** Vehicles the push must carry without folding a series (default MAX_VEHICLES). */
-  readonly vehicles?: number;
 }
 
-/**
- * Vehicles one process pushes without an overflow. The SDK's default limit (2,000 series per
- * metric) folded the rest into one `otel.metric.overflow` point from 200 cars on; a limit costs
- * nothing until it is reached, so it is set far above what one process polls (larger fleets
- * shard). Past it, overflow is counted and logged, never silent.
- */
-export const MAX_VEHICLES = 100_000;
-/** Values one catalog label takes on one vehicle at most (wheels, doors, lamps, trip kinds). */
-const VALUES_PER_LABEL = 32;
-/** Series of an exporter metric (no vin): endpoints × statuses, accounts × categories. */
-const EXPORTER_SERIES = 100_000;
-/** The attribute the SDK puts on the point that folds series past the limit. */
-const OVERFLOW_ATTRIBUTE = "otel.metric.overflow";
-
-/**
- * The SDK's cardinality limit for one metric: its series per vehicle from the catalog (one per
- * state, a bound per own label; an info metric has one at a time, a few over a car's life)
- * times the vehicles, plus the slot the SDK keeps for its overflow point. The SDK also counts
- * series seen earlier in the process (a renamed car's old info), hence bounds, not counts.
- */
-export function cardinalityLimit(def: MetricDef, vehicles: number): number {
-  if (def.exporter) return EXPORTER_SERIES;
-  const own = def.labels.filter((l) => l !== "state").length;
-  const perVehicle = def.kind === "info"
-    ? VALUES_PER_LABEL
-    : (def.states?.length ?? 1) * VALUES_PER_LABEL ** own;
-  return Math.min(perVehicle * Math.max(1, vehicles) + 1, 2 ** 31 - 1);
+/** A push that did not reach the backend, with what the log should say. */
+class PushError extends Error {
+  constructor(message: string, readonly status?: number, readonly response?: string) {
+    super(message);
+  }
 }
 
 /** Pushes the readings store over OTLP/HTTP protobuf every settings.intervalMillis. */
 export class OtlpExport {
-  readonly #provider: MeterProvider;
+  readonly #readings: Readings;
+  readonly #settings: OtlpSettings;
   readonly #log: Logger;
+  readonly #target: string;
+  readonly #layout: OtlpLayout;
+  readonly #points: PerVehicle<VehiclePoints>;
+  readonly #start = Date.now();
+  readonly #timer: ReturnType<typeof setInterval>;
+  #running?: Promise<void>;
+  #stopped = false;
   #failures = 0;
   #exports = 0;
   #lastError: string | undefined;
-  #overflows = 0;
-  readonly #capacity: number;
-  readonly #readings: Readings;
-  readonly #unsubscribe: () => void;
 
   constructor(readings: Readings, settings: OtlpSettings, opts: OtlpExportOptions) {
     this.#readings = readings;
-    this.#capacity = opts.vehicles ?? MAX_VEHICLES;
+    this.#settings = settings;
     this.#log = (opts.log ?? createLogger()).child({ component: "otlp" });
-    const target = safeUrl(settings.url);
-    const exporter = new OTLPMetricExporter({
-      url: settings.url,
-      headers: { ...settings.headers },
-      timeoutMillis: settings.timeoutMillis,
-      // The SDK types this as its CompressionAlgorithm enum, whose values are these strings.
-      compression: settings.compression as never,
-    });
-    const reader = new PeriodicExportingMetricReader({
-      exporter: this.#watch(exporter, target),
-      exportIntervalMillis: settings.intervalMillis,
-      exportTimeoutMillis: Math.min(settings.intervalMillis, settings.timeoutMillis + 5_000),
-    });
-    this.#provider = new MeterProvider({
-      resource: defaultResource().merge(
-        resourceFromAttributes({
-          ...settings.resourceAttributes,
-          "service.name": settings.serviceName,
-        }),
-      ),
-      readers: [reader],
-      // One view per metric: a view's own limit is the only per-instrument one (the reader's
-      // is per instrument kind, and a view without one falls back to the SDK's 2,000).
-      views: exportedMetrics(opts).map((def) => ({
-        instrumentName: def.name,
-        aggregationCardinalityLimit: cardinalityLimit(def, this.#capacity),
-        ...(def.kind === "histogram"
-          ? {
-            aggregation: {
-              type: AggregationType.EXPLICIT_BUCKET_HISTOGRAM,
-              options: { boundaries: [...def.buckets!] },
-            },
-          }
-          : {}),
-      })),
-    });
-
-    const meter = this.#provider.getMeter("ev-observer");
-    const instruments = new Map<string, Observable>();
-    const histograms = new Map<string, Histogram>();
-    for (const def of exportedMetrics(opts)) {
-      const options = { unit: def.unit, description: def.help };
-      if (def.kind === "histogram") {
-        histograms.set(def.name, meter.createHistogram(def.name, options));
-        continue;
-      }
-      instruments.set(
-        def.name,
-        def.kind === "counter"
-          ? meter.createObservableCounter(def.name, options)
-          : meter.createObservableGauge(def.name, options),
-      );
-    }
-    meter.addBatchObservableCallback((result: BatchObservableResult) => {
-      let series;
-      try {
-        series = collectSeries(readings, opts);
-      } catch (err) {
-        this.#log.error("collecting series failed", { error: (err as Error).message });
-        return;
-      }
-      for (const s of series) {
-        const instrument = instruments.get(s.def.name);
-        if (instrument) result.observe(instrument, s.value, { ...s.labels });
-      }
-    }, [...instruments.values()]);
-    this.#unsubscribe = readings.onObservation((name, labels, value) => {
-      histograms.get(name)?.record(value, { ...fullLabels(metric(name), labels) });
-    });
+    this.#target = safeUrl(settings.url);
+    this.#layout = new OtlpLayout(
+      { ...settings.resourceAttributes, "service.name": settings.serviceName },
+      opts,
+    );
+    this.#points = new PerVehicle((entry) => this.#layout.vehiclePoints(entry));
+    this.#timer = setInterval(() => {
+      // A push still open (a slow backend) keeps the next tick from piling a second one on.
+      if (!this.#running) this.#run();
+    }, settings.intervalMillis);
+    // As the SDK's reader: the push alone does not keep the process alive.
+    Deno.unrefTimer(this.#timer as unknown as number);
     this.#log.info("OTLP export configured", {
-      url: target,
+      url: this.#target,
       interval_ms: settings.intervalMillis,
+      compression: settings.compression,
       headers: Object.keys(settings.headers).join(",") || undefined,
     });
   }
@@ -176,93 +104,158 @@ export class OtlpExport {
     return this.#exports;
   }
 
-  /** Metrics pushed with an overflow point (series folded past the limit), summed over pushes. */
-  get overflows(): number {
-    return this.#overflows;
-  }
-
   /** The last failure's message, if any (no header values). */
   get lastError(): string | undefined {
     return this.#lastError;
   }
 
-  /** Collects and exports now; failures are logged and counted, never thrown. */
+  /** Vehicles' data points encoded since start (one per changed vehicle, not per push). */
+  get encodes(): number {
+    return this.#points.made;
+  }
+
+  /** Collects and exports now, after a push still open; failures are logged and counted. */
   async forceFlush(): Promise<void> {
-    try {
-      await this.#provider.forceFlush();
-    } catch (err) {
-      this.#failed(err);
-    }
+    while (this.#running) await this.#running;
+    await this.#run();
   }
 
-  /** Exports a last time, then stops the periodic export. */
+  /** Stops the periodic export, then exports a last time. */
   async shutdown(): Promise<void> {
-    this.#unsubscribe();
+    if (this.#stopped) return;
+    this.#stopped = true;
+    clearInterval(this.#timer);
+    await this.forceFlush();
+  }
+
+  #run(): Promise<void> {
+    const running = this.#push().finally(() => {
+      if (this.#running === running) this.#running = undefined;
+    });
+    this.#running = running;
+    return running;
+  }
+
+  async #push(): Promise<void> {
+    let body: Uint8Array<ArrayBuffer>;
     try {
-      await this.#provider.shutdown();
+      body = await this.#encode();
+    } catch (err) {
+      this.#failed(new PushError(`encoding the push failed: ${(err as Error).message}`));
+      return;
+    }
+    try {
+      await this.#send(body);
+      this.#exports++;
+      this.#readings.count("ev.export.requests", { backend: "otlp", result: "ok" });
     } catch (err) {
       this.#failed(err);
     }
   }
 
-  /** Wraps the real exporter to see every export's result. */
-  #watch(exporter: OTLPMetricExporter, target: string): PushMetricExporter {
-    return {
-      export: (metrics: ResourceMetrics, done) => {
-        this.#checkOverflow(metrics);
-        exporter.export(metrics, (result) => {
-          // ExportResultCode.SUCCESS is 0.
-          if (result.code === 0) {
-            this.#exports++;
-            this.#readings.count("ev.export.requests", { backend: "otlp", result: "ok" });
-          } else this.#failed(result.error, target);
-          done(result);
-        });
-      },
-      forceFlush: () => exporter.forceFlush(),
-      shutdown: () => exporter.shutdown(),
-      // Gauges carry no temporality on the wire; the SDK's cumulative storage would go on
-      // pushing a series after it left collectSeries (a vehicle gone from the account, values
-      // past max_value_age). Delta storage pushes what is observed now, as /metrics does.
-      selectAggregationTemporality: (t) =>
-        t === InstrumentType.OBSERVABLE_GAUGE
-          ? AggregationTemporality.DELTA
-          : exporter.selectAggregationTemporality(t),
-    };
-  }
-
-  /** Counts and logs the metrics whose series went past their limit into one overflow point. */
-  #checkOverflow(metrics: ResourceMetrics): void {
-    const overflowed: string[] = [];
-    for (const scope of metrics.scopeMetrics) {
-      for (const m of scope.metrics) {
-        const points = m.dataPoints as readonly { attributes: Record<string, unknown> }[];
-        if (points.some((p) => p.attributes[OVERFLOW_ATTRIBUTE] === true)) {
-          overflowed.push(m.descriptor.name);
-        }
-      }
+  /** The request's bytes, gzipped if configured; yields to the event loop while it works. */
+  async #encode(): Promise<Uint8Array<ArrayBuffer>> {
+    const slicer = new Slicer(SLICE_MS);
+    const vehicles = await this.#points.all(this.#readings, slicer);
+    const chunks = this.#layout.request(this.#readings, vehicles, Date.now(), this.#start, slicer);
+    if (this.#settings.compression !== "gzip") {
+      const parts = [];
+      for await (const chunk of chunks) parts.push(chunk);
+      return new Uint8Array(await new Blob(parts).arrayBuffer());
     }
-    if (!overflowed.length) return;
-    this.#overflows += overflowed.length;
-    this.#log.error("OTLP push folded series past the cardinality limit", {
-      metrics: overflowed.join(","),
-      vehicles: this.#readings.vehicles.size,
-      fix: `shard the fleet: at most ${this.#capacity} vehicles per process`,
-    });
+    const gzip = new CompressionStream("gzip");
+    const writer = gzip.writable.getWriter();
+    const out = new Response(gzip.readable).arrayBuffer();
+    try {
+      for await (const chunk of chunks) await writer.write(chunk);
+      await writer.close();
+    } catch (err) {
+      await writer.abort(err).catch(() => {});
+      await out.catch(() => {});
+      throw err;
+    }
+    return new Uint8Array(await out);
   }
 
-  #failed(err: unknown, target?: string): void {
+  /** POSTs the body, retrying what may pass later within the timeout; throws a PushError. */
+  async #send(body: Uint8Array<ArrayBuffer>): Promise<void> {
+    const deadline = Date.now() + this.#settings.timeoutMillis;
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.#settings.timeoutMillis);
+    try {
+      await this.#attempts(body, deadline, timeout.signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #attempts(body: Uint8Array<ArrayBuffer>, deadline: number, signal: AbortSignal) {
+    const headers: Record<string, string> = {
+      ...this.#settings.headers,
+      "content-type": "application/x-protobuf",
+      ...(this.#settings.compression === "gzip" ? { "content-encoding": "gzip" } : {}),
+    };
+    for (let attempt = 0;; attempt++) {
+      let failure: PushError;
+      let wait: number | undefined;
+      try {
+        const res = await fetch(this.#settings.url, { method: "POST", headers, body, signal });
+        const text = await res.text();
+        if (res.ok) return;
+        failure = new PushError(
+          `HTTP ${res.status} ${res.statusText}`.trim(),
+          res.status,
+          text.slice(0, RESPONSE_EXCERPT),
+        );
+        if (!RETRYABLE.has(res.status)) throw failure;
+        wait = retryAfter(res.headers.get("retry-after"));
+      } catch (err) {
+        if (err instanceof PushError) throw err;
+        if (signal.aborted) throw new PushError("Request timed out");
+        failure = new PushError(networkDetail(err));
+      }
+      wait ??= backoff(attempt);
+      if (attempt >= MAX_RETRIES || Date.now() + wait >= deadline) throw failure;
+      await sleep(wait, signal).catch(() => {
+        throw new PushError("Request timed out");
+      });
+    }
+  }
+
+  #failed(err: unknown): void {
     this.#failures++;
     this.#readings.count("ev.export.requests", { backend: "otlp", result: "error" });
-    const e = err as { message?: string; code?: number; data?: string } | undefined;
-    const message = e?.message || String(err ?? "unknown error");
-    this.#lastError = message;
+    const e = err instanceof PushError ? err : new PushError(String(err));
+    this.#lastError = e.message;
     this.#log.warn("OTLP export failed", {
-      url: target,
-      error: message,
-      status: typeof e?.code === "number" ? e.code : undefined,
-      response: typeof e?.data === "string" ? e.data.slice(0, 300) : undefined,
+      url: this.#target,
+      error: e.message,
+      status: e.status,
+      response: e.response || undefined,
       failures: this.#failures,
     });
   }
+}
+
+/** A Retry-After header as milliseconds from now (0 for a date past), or undefined. */
+function retryAfter(value: string | null): number | undefined {
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", abort);
+      resolve();
+    }, ms);
+    const abort = () => {
+      clearTimeout(timer);
+      reject(signal.reason);
+    };
+    signal.addEventListener("abort", abort, { once: true });
+  });
 }

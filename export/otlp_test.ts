@@ -2,8 +2,7 @@ import assert from "node:assert/strict";
 import root from "otlp-decoder/build/src/generated/root.js";
 import { CHARGING_STATES } from "../core/catalog.ts";
 import { createLogger } from "../core/log.ts";
-import { metric } from "../core/catalog.ts";
-import { cardinalityLimit, MAX_VEHICLES, OtlpExport, otlpSettings } from "./otlp.ts";
+import { OtlpExport, otlpSettings } from "./otlp.ts";
 import { fixtureReadings, TESLA_VIN, teslaSnapshot } from "./test_helpers.ts";
 
 // deno-lint-ignore no-explicit-any
@@ -484,33 +483,4 @@ Deno.test("request durations are an explicit-bucket histogram with the catalog's
     await otlp.shutdown();
     await rx.close();
   }
-});
-
-Deno.test("series past the cardinality limit are counted and logged, never folded silently", async () => {
-  const rx = receiver();
-  const { lines, log } = quietLog();
-  // Room for one vehicle; the fixture has two (a Tesla and a Volvo).
-  const otlp = new OtlpExport(fixtureReadings(), otlpSettings({}, { url: rx.url })!, {
-    location: false,
-    log,
-    vehicles: 1,
-  });
-  try {
-    await otlp.forceFlush();
-    assert.ok(otlp.overflows > 0, "an overflow was counted");
-    const line = lines.find((l) => l.includes("cardinality limit"));
-    assert.ok(line, lines.join("\n"));
-    assert.match(line, /ev\.vehicle\.state/);
-    assert.match(line, /at most 1 vehicles per process/);
-  } finally {
-    await otlp.shutdown();
-    await rx.close();
-  }
-});
-
-Deno.test("the cardinality limit grows with the vehicles and the catalog's states and labels", () => {
-  const state = metric("ev.charging.state");
-  assert.equal(cardinalityLimit(state, 1000), CHARGING_STATES.length * 1000 + 1);
-  assert.ok(cardinalityLimit(metric("ev.tire.pressure"), 1000) >= 4 * 1000 + 1);
-  assert.ok(cardinalityLimit(state, MAX_VEHICLES) > 2000);
 });

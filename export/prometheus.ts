@@ -7,26 +7,23 @@
  * no strings), and that buffer, and its gzip when a client accepts it, is shared by every
  * scrape that arrives while it is built and by later ones until something in it changes. The
  * exporter's own counters and gauges (a few hundred lines that move with every request) are
- * formatted per build; its histograms are prom-client's, which records each observation as
- * the store reports it. prom-client writes the format the goldens pin (HELP, TYPE, samples, a
- * blank line between families); the vehicle lines follow it byte for byte, written here
- * because prom-client rebuilds and re-hashes every series on each scrape.
+ * formatted per build, its histograms from the store's totals (as the OTLP push reads them, so
+ * both show every observation since start). The format is prom-client's, byte for byte, as
+ * the goldens pin it (HELP, TYPE, samples, a blank line between families); it is written here
+ * because prom-client rebuilds and re-hashes every series on each scrape and would keep a
+ * second copy of each histogram.
  */
-import { Histogram, Registry } from "prom-client";
-import { metric, type MetricDef, prometheusName } from "../core/catalog.ts";
-import type { Readings, VehicleEntry } from "../core/readings.ts";
+import { type MetricDef, prometheusName } from "../core/catalog.ts";
+import type { HistogramEntry, Readings, VehicleEntry } from "../core/readings.ts";
 import { vehicleKey } from "../core/snapshot.ts";
 import { nextTask, Slicer } from "./next_task.ts";
+import { PerVehicle } from "./per_vehicle.ts";
 import {
-  changedSince,
   exportedMetrics,
   exporterSeries,
   fullLabels,
-  labelNames,
   type Series,
   type SeriesOptions,
-  type SeriesSource,
-  seriesSource,
   vehicleSeries,
 } from "./series.ts";
 
@@ -41,14 +38,7 @@ const GZIP_CHUNK = 128 * 1024;
 /** How a scrape wants its body. */
 export type Encoding = "identity" | "gzip";
 
-/** One vehicle's sample lines per family, encoded, and what they were rendered from. */
-interface VehicleText {
-  readonly entry: VehicleEntry;
-  from: SeriesSource;
-  /** Rendered: every family's "\n"-prefixed sample lines, in exportedMetrics order. */
-  rendered: Rendered;
-}
-
+/** One vehicle's sample lines: every family's "\n"-prefixed lines, in exportedMetrics order. */
 interface Rendered {
   readonly bytes: Uint8Array;
   /** Family i's lines are bytes[offsets[i] .. offsets[i + 1]]. */
@@ -74,18 +64,11 @@ interface Built {
 }
 
 export class PrometheusExport {
-  /** The histograms (exporter self-metrics), observed as the store reports them. */
-  readonly registry: Registry = new Registry();
   readonly #readings: Readings;
   readonly #opts: SeriesOptions;
   readonly #families: Family[];
   readonly #index = new Map<string, number>();
-  readonly #texts = new WeakMap<VehicleText["entry"], VehicleText>();
-  /** The vehicles in store order, as of the last refresh. */
-  #order: VehicleText[] = [];
-  /** Grows when any vehicle's text or the set of vehicles changes. */
-  #gen = 0;
-  #renders = 0;
+  readonly #texts = new PerVehicle((entry) => this.#render(entry));
   #builds = 0;
   /** The exposition being built: scrapes arriving meanwhile wait for it instead of another. */
   #building?: Promise<Built>;
@@ -98,15 +81,6 @@ export class PrometheusExport {
     this.#families = exportedMetrics(opts).map((def, i) => {
       const name = prometheusName(def);
       this.#index.set(def.name, i);
-      if (def.kind === "histogram") {
-        new Histogram({
-          name,
-          help: def.help,
-          labelNames: labelNames(def),
-          buckets: [...def.buckets!],
-          registers: [this.registry],
-        });
-      }
       const type = def.kind === "counter"
         ? "counter"
         : def.kind === "histogram"
@@ -115,17 +89,11 @@ export class PrometheusExport {
       const header = `# HELP ${name} ${escape(def.help)}\n# TYPE ${name} ${type}`;
       return { def, name, header, headerBytes: this.#encoder.encode(header) };
     });
-    readings.onObservation((name, labels, value) => {
-      const i = this.#index.get(name);
-      if (i === undefined || this.#families[i].def.kind !== "histogram") return;
-      (this.registry.getSingleMetric(this.#families[i].name) as Histogram<string>)
-        .observe(fullLabels(metric(name), labels), value);
-    });
     // Render on write: a new reading is formatted when it arrives, not when it is scraped.
     readings.onSnapshot((s) => {
       const entry = readings.vehicles.get(vehicleKey(s.vehicle));
       try {
-        if (entry) this.#text(entry);
+        if (entry) this.#texts.get(entry);
       } catch {
         // A reading the export cannot render must not fail the poll that stored it: it stays
         // stale, and the next scrape renders it again and answers 500 with the cause.
@@ -135,7 +103,7 @@ export class PrometheusExport {
 
   /** Vehicle texts rendered since start (one per changed vehicle, not per scrape). */
   get renders(): number {
-    return this.#renders;
+    return this.#texts.made;
   }
 
   /** Whole expositions built since start (scrapes that overlap or see no change share one). */
@@ -163,15 +131,13 @@ export class PrometheusExport {
   }
 
   async #build(): Promise<Built> {
-    const slicer = new Slicer(SLICE_MS);
-    await this.#refresh(slicer);
-    const gen = this.#gen;
-    const exporter = await this.#exporterLines();
-    const all = [...exporter.values()].join("\0");
-    if (this.#built?.gen === gen && this.#built.exporter === all) return this.#built;
     // The vehicles' bytes as of now: a reading arriving while this build yields replaces a
     // vehicle's bytes, never changes them, and waits for the next build.
-    const rows = this.#order.map((t) => t.rendered);
+    const rows = await this.#texts.all(this.#readings, new Slicer(SLICE_MS));
+    const gen = this.#texts.version;
+    const exporter = this.#exporterLines();
+    const all = [...exporter.values()].join("\0");
+    if (this.#built?.gen === gen && this.#built.exporter === all) return this.#built;
     const own = this.#families.map((family) =>
       family.def.kind === "histogram" || family.def.exporter
         ? this.#encoder.encode(`${family.header}${exporter.get(family.def.name)}`)
@@ -182,6 +148,7 @@ export class PrometheusExport {
     for (const r of rows) size += r.bytes.length;
     const out = new Uint8Array(size);
     let at = 0;
+    const slicer = new Slicer(SLICE_MS);
     for (const [i, family] of this.#families.entries()) {
       if (i > 0) at = put(out, at, FAMILY_SEPARATOR);
       at = put(out, at, own[i]);
@@ -199,53 +166,24 @@ export class PrometheusExport {
     return this.#built;
   }
 
-  /** Brings every vehicle's text up to date, yielding to the event loop between slices. */
-  async #refresh(slicer: Slicer): Promise<void> {
-    const order: VehicleText[] = [];
-    for (const entry of [...this.#readings.vehicles.values()]) {
-      // A vehicle forgotten while this refresh yielded is not shown.
-      if (this.#readings.vehicles.get(vehicleKey(entry.vehicle)) !== entry) continue;
-      order.push(this.#text(entry));
-      await slicer.check();
-    }
-    if (order.length !== this.#order.length || order.some((t, i) => t !== this.#order[i])) {
-      this.#gen++;
-    }
-    this.#order = order;
-  }
-
-  /** The vehicle's text, rendered again if its entry changed since. */
-  #text(entry: VehicleEntry): VehicleText {
-    const have = this.#texts.get(entry);
-    if (have && !changedSince(have.from, entry)) return have;
+  /** One vehicle's lines, encoded. */
+  #render(entry: VehicleEntry): Rendered {
     const lines = this.#families.map(() => "");
-    // Not preparedSeries: its cache would hold 91,000 objects at 1,000 cars that only an OTLP
-    // push reads; this text is all /metrics keeps.
     for (const s of vehicleSeries(entry, this.#opts)) {
       const i = this.#index.get(s.def.name);
       if (i === undefined) throw new Error(`${s.def.name} has no Prometheus metric`);
       lines[i] += sampleLine(this.#families[i].name, s);
     }
-    const from = seriesSource(entry);
     const parts = lines.map((l) => this.#encoder.encode(l));
     const offsets = new Uint32Array(parts.length + 1);
     parts.forEach((p, i) => (offsets[i + 1] = offsets[i] + p.length));
     const bytes = new Uint8Array(offsets[parts.length]);
     parts.forEach((p, i) => bytes.set(p, offsets[i]));
-    this.#renders++;
-    this.#gen++;
-    if (have) {
-      have.from = from;
-      have.rendered = { bytes, offsets };
-      return have;
-    }
-    const text = { entry, from, rendered: { bytes, offsets } };
-    this.#texts.set(entry, text);
-    return text;
+    return { bytes, offsets };
   }
 
   /** The exporter's lines per metric as of now: counters and gauges, then the histograms. */
-  async #exporterLines(): Promise<Map<string, string>> {
+  #exporterLines(): Map<string, string> {
     const out = new Map<string, string>();
     for (const family of this.#families) {
       if (family.def.exporter && family.def.kind !== "histogram") out.set(family.def.name, "");
@@ -256,10 +194,12 @@ export class PrometheusExport {
       out.set(s.def.name, out.get(s.def.name) + sampleLine(this.#families[i].name, s));
     }
     for (const family of this.#families) {
-      if (family.def.kind !== "histogram") continue;
-      // prom-client's text starts with the same HELP and TYPE lines as the header.
-      const text = await this.registry.getSingleMetricAsString(family.name);
-      out.set(family.def.name, text.slice(family.header.length));
+      if (family.def.kind === "histogram") out.set(family.def.name, "");
+    }
+    for (const h of this.#readings.histograms.values()) {
+      const i = this.#index.get(h.metric);
+      if (i === undefined) throw new Error(`${h.metric} has no Prometheus metric`);
+      out.set(h.metric, out.get(h.metric) + histogramLines(this.#families[i], h));
     }
     return out;
   }
@@ -281,8 +221,23 @@ async function gzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
   return new Uint8Array(await out);
 }
 
+/** A histogram's `_bucket` lines (cumulative, `le` first), `_sum` and `_count`. */
+function histogramLines(family: Family, h: HistogramEntry): string {
+  const labels = fullLabels(family.def, h.labels);
+  const bounds = family.def.buckets ?? [];
+  let out = "";
+  let below = 0;
+  h.counts.forEach((count, i) => {
+    below += count;
+    const le = i < bounds.length ? String(bounds[i]) : "+Inf";
+    out += sampleLine(`${family.name}_bucket`, { labels: { le, ...labels }, value: below });
+  });
+  out += sampleLine(`${family.name}_sum`, { labels, value: h.sum });
+  return out + sampleLine(`${family.name}_count`, { labels, value: h.count });
+}
+
 /** `\nname{labels} value`, escaped as prom-client escapes. */
-function sampleLine(name: string, s: Series): string {
+function sampleLine(name: string, s: Pick<Series, "labels" | "value">): string {
   let labels = "";
   for (const k in s.labels) {
     labels += `${labels ? "," : ""}${k}="${escape(s.labels[k]).replace(/"/g, '\\"')}"`;

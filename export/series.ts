@@ -2,13 +2,7 @@
  * The one place that turns the readings store into series. Both exports (Prometheus /metrics
  * and OTLP push) call collectSeries(), so they always carry the same metrics, labels and values.
  */
-import {
-  CATALOG,
-  metric,
-  type MetricDef,
-  prometheusName,
-  VEHICLE_LABELS,
-} from "../core/catalog.ts";
+import { CATALOG, metric, type MetricDef, prometheusName } from "../core/catalog.ts";
 import type { Readings, VehicleEntry } from "../core/readings.ts";
 import type { Labels } from "../core/snapshot.ts";
 
@@ -29,14 +23,6 @@ const LAST_SAMPLE = "ev.last_sample.timestamp";
 const INFO = "ev.vehicle.info";
 const POLL_STATE = "ev.poll.state";
 const DERIVED = new Set([VEHICLE_STATE, LAST_SAMPLE, INFO, POLL_STATE]);
-
-/**
- * The label names every series of a metric carries, in order: `provider`, `vin` for vehicle
- * metrics, then the catalog labels (for a state set this includes `state`).
- */
-export function labelNames(def: MetricDef): string[] {
-  return def.exporter ? [...def.labels] : [...VEHICLE_LABELS, ...def.labels];
-}
 
 /**
  * The catalog metrics an export publishes with these options, sorted by Prometheus name (as
@@ -60,49 +46,10 @@ export function collectSeries(
 ): Series[] {
   const out: Series[] = [];
   for (const entry of readings.vehicles.values()) {
-    for (const series of preparedSeries(entry, opts)) out.push(series);
+    for (const series of vehicleSeries(entry, opts)) out.push(series);
   }
   out.push(...exporterSeries(readings, opts));
   return out;
-}
-
-/** What a vehicle's series are computed from: its entry's fields, replaced (never mutated). */
-export type SeriesSource = Pick<
-  VehicleEntry,
-  "snapshot" | "state" | "pollState" | "lastSampleAt" | "info"
->;
-
-/** The fields of `entry` its series depend on, to compare with `changedSince` later. */
-export function seriesSource(entry: VehicleEntry): SeriesSource {
-  const { snapshot, state, pollState, lastSampleAt, info } = entry;
-  return { snapshot, state, pollState, lastSampleAt, info };
-}
-
-/** Whether `entry` changed since `from` (a new reading, state, poll state or info). */
-export function changedSince(from: SeriesSource, entry: VehicleEntry): boolean {
-  return from.snapshot !== entry.snapshot || from.state !== entry.state ||
-    from.pollState !== entry.pollState || from.lastSampleAt !== entry.lastSampleAt ||
-    from.info !== entry.info;
-}
-
-/** Each vehicle's series as last computed, per location option. */
-const prepared = [false, true].map(() =>
-  new WeakMap<VehicleEntry, { from: SeriesSource; series: Series[] }>()
-);
-
-/**
- * The series of one vehicle, computed again only when its entry changed: /metrics renders
- * them when a reading arrives, and an OTLP push reuses them instead of collecting every
- * vehicle anew. Callers must not change the returned objects.
- */
-export function preparedSeries(entry: VehicleEntry, opts: SeriesOptions): readonly Series[] {
-  const cache = prepared[opts.location ? 1 : 0];
-  const have = cache.get(entry);
-  if (have && !changedSince(have.from, entry)) return have.series;
-  const from = seriesSource(entry);
-  const series = vehicleSeries(entry, opts);
-  cache.set(entry, { from, series });
-  return series;
 }
 
 /** The series of one vehicle (what changes only when its entry does). */

@@ -220,28 +220,3 @@ Deno.test("exports list every catalog metric once, sorted by Prometheus name", (
     CATALOG.filter((m) => !m.location).map((m) => m.name).sort(),
   );
 });
-
-Deno.test("a vehicle's series are computed once per change and shared by every collection", () => {
-  const readings = fixtureReadings();
-  const opts = { location: false };
-  const first = collectSeries(readings, opts);
-  const again = collectSeries(readings, opts);
-  const level = (series: Series[], vin: string) => find(series, "ev.battery.level", { vin })[0];
-  assert.equal(level(again, TESLA_VIN), level(first, TESLA_VIN), "the same object, not rebuilt");
-  assert.equal(level(again, VOLVO_VIN), level(first, VOLVO_VIN));
-
-  // A new Tesla reading: its series are computed again, the Volvo's are not.
-  const snapshot = teslaSnapshot();
-  readings.record({
-    ...snapshot,
-    samples: snapshot.samples.map((s) =>
-      s.metric === "ev.battery.level" ? { ...s, value: 0.5 } : s
-    ),
-  });
-  const after = collectSeries(readings, opts);
-  assert.equal(level(after, TESLA_VIN).value, 0.5);
-  assert.equal(level(after, VOLVO_VIN), level(first, VOLVO_VIN));
-  // With location on, the other option's series are kept apart.
-  assert.notEqual(collectSeries(readings, { location: true }).length, 0);
-  assert.equal(level(collectSeries(readings, opts), TESLA_VIN), level(after, TESLA_VIN));
-});

@@ -13,7 +13,7 @@ import { startReplay } from "../app/replay_session.ts";
 import { brokerInstalled, BrokerMissingError, MOSQUITTO } from "../replay/mosquitto.ts";
 import { activityWord } from "../core/activity.ts";
 import { sampleValue, vehicleKey } from "../core/snapshot.ts";
-import { otlpSettings } from "../export/otlp_settings.ts";
+import { OtlpExport, otlpSettings } from "../export/otlp.ts";
 import { PrometheusExport } from "../export/prometheus.ts";
 import { startFakeServer } from "../replay/fake_server.ts";
 import { PLUGINS } from "../providers/mod.ts";
@@ -225,7 +225,7 @@ export async function main(args: string[] = Deno.args): Promise<void> {
     // running server's, so nothing is pushed twice.
     const settings = exports ? undefined : otlpSettings(env, config.greptimedb);
     const otlp = exports?.otlp ?? (settings &&
-      new (await import("../export/otlp.ts")).OtlpExport(readings, settings, {
+      new OtlpExport(readings, settings, {
         location: config.location,
         log,
       }));
