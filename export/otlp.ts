@@ -16,6 +16,7 @@
 import { networkDetail } from "../core/http.ts";
 import type { Readings } from "../core/readings.ts";
 import { createLogger, type Logger } from "../core/log.ts";
+import { gzip } from "./gzip.ts";
 import { Slicer } from "./next_task.ts";
 import { OtlpLayout, type VehiclePoints } from "./otlp_encode.ts";
 import { PerVehicle } from "./per_vehicle.ts";
@@ -158,23 +159,10 @@ export class OtlpExport {
     const slicer = new Slicer(SLICE_MS);
     const vehicles = await this.#points.all(this.#readings, slicer);
     const chunks = this.#layout.request(this.#readings, vehicles, Date.now(), this.#start, slicer);
-    if (this.#settings.compression !== "gzip") {
-      const parts = [];
-      for await (const chunk of chunks) parts.push(chunk);
-      return new Uint8Array(await new Blob(parts).arrayBuffer());
-    }
-    const gzip = new CompressionStream("gzip");
-    const writer = gzip.writable.getWriter();
-    const out = new Response(gzip.readable).arrayBuffer();
-    try {
-      for await (const chunk of chunks) await writer.write(chunk);
-      await writer.close();
-    } catch (err) {
-      await writer.abort(err).catch(() => {});
-      await out.catch(() => {});
-      throw err;
-    }
-    return new Uint8Array(await out);
+    if (this.#settings.compression === "gzip") return await gzip(chunks);
+    const parts = [];
+    for await (const chunk of chunks) parts.push(chunk);
+    return new Uint8Array(await new Blob(parts).arrayBuffer());
   }
 
   /** POSTs the body, retrying what may pass later within the timeout; throws a PushError. */

@@ -16,7 +16,8 @@
 import { type MetricDef, prometheusName } from "../core/catalog.ts";
 import type { HistogramEntry, Readings, VehicleEntry } from "../core/readings.ts";
 import { vehicleKey } from "../core/snapshot.ts";
-import { nextTask, Slicer } from "./next_task.ts";
+import { gzip } from "./gzip.ts";
+import { Slicer } from "./next_task.ts";
 import { PerVehicle } from "./per_vehicle.ts";
 import {
   exportedMetrics,
@@ -32,8 +33,6 @@ export const PROMETHEUS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8
 
 /** Longest run of work in one event-loop task before yielding, ms. */
 const SLICE_MS = 8;
-/** Bytes gzipped per event-loop task (about a millisecond here). */
-const GZIP_CHUNK = 128 * 1024;
 
 /** How a scrape wants its body. */
 export type Encoding = "identity" | "gzip";
@@ -89,15 +88,10 @@ export class PrometheusExport {
       const header = `# HELP ${name} ${escape(def.help)}\n# TYPE ${name} ${type}`;
       return { def, name, header, headerBytes: this.#encoder.encode(header) };
     });
-    // Render on write: a new reading is formatted when it arrives, not when it is scraped.
+    // Render on write: a new reading is formatted soon after it arrives, not when scraped.
     readings.onSnapshot((s) => {
       const entry = readings.vehicles.get(vehicleKey(s.vehicle));
-      try {
-        if (entry) this.#texts.get(entry);
-      } catch {
-        // A reading the export cannot render must not fail the poll that stored it: it stays
-        // stale, and the next scrape renders it again and answers 500 with the cause.
-      }
+      if (entry) this.#texts.soon(entry);
     });
   }
 
@@ -207,19 +201,6 @@ export class PrometheusExport {
 
 const FAMILY_SEPARATOR = new TextEncoder().encode("\n\n");
 const NEWLINE = new TextEncoder().encode("\n");
-
-/** Gzip in slices of GZIP_CHUNK, one event-loop task each (7 MB take tens of milliseconds). */
-async function gzip(bytes: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
-  const stream = new CompressionStream("gzip");
-  const writer = stream.writable.getWriter();
-  const out = new Response(stream.readable).arrayBuffer();
-  for (let at = 0; at < bytes.length; at += GZIP_CHUNK) {
-    await writer.write(bytes.subarray(at, at + GZIP_CHUNK));
-    await nextTask();
-  }
-  await writer.close();
-  return new Uint8Array(await out);
-}
 
 /** A histogram's `_bucket` lines (cumulative, `le` first), `_sum` and `_count`. */
 function histogramLines(family: Family, h: HistogramEntry): string {
