@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { CATALOG, prometheusName } from "../core/catalog.ts";
+import { nextTask } from "./next_task.ts";
 import { PROMETHEUS_CONTENT_TYPE, PrometheusExport } from "./prometheus.ts";
 import { fixtureReadings, promtool, TESLA_VIN, teslaSnapshot, VOLVO_VIN } from "./test_helpers.ts";
 
@@ -151,7 +152,7 @@ Deno.test("a vehicle is rendered when its reading changes, not per scrape; scrap
   assert.equal(new Set(first).size, 1);
   assert.equal(prom.renders, 2, "the Tesla and the Volvo, once each for 20 scrapes");
 
-  // A new reading is rendered as it is stored: the scrape after it renders nothing.
+  // A new reading is rendered in the task after it is stored: the scrape after renders nothing.
   const snapshot = teslaSnapshot();
   readings.record({
     ...snapshot,
@@ -159,6 +160,8 @@ Deno.test("a vehicle is rendered when its reading changes, not per scrape; scrap
       s.metric === "ev.battery.level" ? { ...s, value: 0.5 } : s
     ),
   });
+  assert.equal(prom.renders, 2, "not inside the poll that stored it");
+  await nextTask();
   assert.equal(prom.renders, 3);
   // A state change is seen at the next scrape; so is an exporter counter, which moves per request.
   readings.setState({ provider: "volvo", id: VOLVO_VIN, vin: VOLVO_VIN }, "online");
