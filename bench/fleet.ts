@@ -189,7 +189,6 @@ async function runExporter(vehicles: number, sim: string, o: FleetOptions): Prom
     "run",
     `--config=${CONFIG}`,
     ...SERVER_PERMISSIONS,
-    "--allow-env", // the OTel SDK reads its OTEL_* settings
     `--allow-read=${read.filter(Boolean).join(",")}`,
     "--v8-flags=--expose-gc",
     SERVER,
