@@ -119,3 +119,50 @@ Deno.test("withAuth keeps the seam's observers: the recorder sees the account's 
   await authed.send({ method: "GET", url: "http://x.invalid/b", endpoint: "/b", bearer: true });
   assertEquals(endpoints, ["/b"]);
 });
+
+Deno.test("at most 16 requests in flight to one host; the rest wait their turn, in order, untimed", async () => {
+  let inFlight = 0;
+  let most = 0;
+  const order: string[] = [];
+  const release: (() => void)[] = [];
+  const readings = new Readings();
+  const http = new Http({
+    provider: "tesla",
+    readings,
+    fetch: async (url) => {
+      inFlight++;
+      most = Math.max(most, inFlight);
+      order.push(new URL(String(url)).searchParams.get("n")!);
+      // Vendor A answers only when let go; vendor B at once.
+      if (new URL(String(url)).host === "a.invalid") {
+        await new Promise<void>((r) => release.push(r));
+      }
+      inFlight--;
+      return new Response("{}");
+    },
+  });
+  const get = (host: string, n: number) =>
+    http.send({ method: "GET", url: `http://${host}/x?n=${n}`, endpoint: "/x" });
+  const a = Array.from({ length: 40 }, (_, n) => get("a.invalid", n));
+  // Another host is not held up by the first one's queue.
+  await get("b.invalid", 99);
+  await new Promise((r) => setTimeout(r, 10));
+  assertEquals(release.length, 16, "16 sent, 24 waiting");
+  // One answer per step: a request sent at step k is answered at step k + 16 (or at step k
+  // for the first 16), so the 40 durations add up to about 504 steps; timed from the queue
+  // instead, request k would last k + 1 steps, 820 in all.
+  const started = performance.now();
+  while (release.length) {
+    release.shift()!();
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  const step = (performance.now() - started) / 1000 / 40;
+  await Promise.all(a);
+  assertEquals(most, 16 + 1);
+  const sentToA = order.filter((n) => n !== "99").map(Number);
+  assertEquals(sentToA, Array.from({ length: 40 }, (_, n) => n), "first come, first sent");
+  // Waiting for a turn is not counted as the vendor's time.
+  const h = [...readings.histograms.values()].find((h) => h.labels.provider === "tesla")!;
+  assertEquals(h.count, 41);
+  assert(h.sum < 600 * step, `${(h.sum / step).toFixed(0)} steps in all`);
+});
