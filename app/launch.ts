@@ -111,12 +111,23 @@ function configArgument(args: string[]): string {
   return "config.yaml";
 }
 
-/** `deno run` options every child shares: no prompt (a missing permission is an error). */
+/**
+ * V8 options of every child. A young generation of 1 MiB semi-spaces instead of V8's up to
+ * 16: an exporter allocates steadily and keeps little, and the larger nursery only held
+ * garbage, 10 MiB of a one-car exporter's 87 MiB RSS; at 1,000 cars scrapes were as fast.
+ */
+export const V8_OPTIONS: readonly string[] = ["--max-semi-space-size=1"];
+
+/**
+ * `deno run` options every child shares: no prompt (a missing permission is an error), the
+ * V8 options.
+ */
 export function runOptions(): string[] {
   const config = new URL("../deno.json", import.meta.url);
   return [
     "run",
     "--no-prompt",
+    `--v8-flags=${V8_OPTIONS.join(",")}`,
     ...config.protocol === "file:" ? [`--config=${config.pathname}`] : [],
   ];
 }

@@ -7,6 +7,7 @@
  * only (no errors, points == series, no retained growth).
  */
 import root from "otlp-decoder/build/src/generated/root.js";
+import { V8_OPTIONS } from "../app/launch.ts";
 import { SERVER_PERMISSIONS } from "./load.ts";
 import { exposedSeries, pushedSeries } from "./fleet_series.ts";
 import { scrapeInProcess, type ScrapeResult } from "./fleet_scraper.ts";
@@ -24,6 +25,8 @@ export interface FleetRow {
   /** /healthz p99 and the loop lag's max while the exporter only polls (no scrapes), ms. */
   readonly healthz_p99_quiet_ms: number | null;
   readonly loop_lag_max_quiet_ms: number | null;
+  /** The longest event-loop task while one OTLP push was encoded and sent (the lag probe), ms. */
+  readonly loop_lag_max_otlp_ms: number | null;
   /** The exporter's CPU (all threads, polling included) per request while 20 clients scrape, ms. */
   readonly cpu_ms_per_scrape: number;
   /** The scraping process's CPU per request (fetch, gunzip, read), ms. */
@@ -128,6 +131,7 @@ async function runOneCar(sim: string, o: FleetOptions): Promise<OneCar> {
   const ours = await start(deno, [
     "run",
     `--config=${CONFIG}`,
+    `--v8-flags=${V8_OPTIONS.join(",")}`,
     ...SERVER_PERMISSIONS,
     SERVER,
     "--vehicles=1",
@@ -142,7 +146,14 @@ async function runOneCar(sim: string, o: FleetOptions): Promise<OneCar> {
   } finally {
     await ours.stop();
   }
-  const bare = await start(deno, ["run", `--config=${CONFIG}`, "--no-prompt", BARE]);
+  // The same V8 options: the ratio is what the exporter adds.
+  const bare = await start(deno, [
+    "run",
+    `--config=${CONFIG}`,
+    `--v8-flags=${V8_OPTIONS.join(",")}`,
+    "--no-prompt",
+    BARE,
+  ]);
   try {
     const base = await steady(bare);
     return {
@@ -190,7 +201,7 @@ async function runExporter(vehicles: number, sim: string, o: FleetOptions): Prom
     `--config=${CONFIG}`,
     ...SERVER_PERMISSIONS,
     `--allow-read=${read.filter(Boolean).join(",")}`,
-    "--v8-flags=--expose-gc",
+    `--v8-flags=${["--expose-gc", ...V8_OPTIONS].join(",")}`,
     SERVER,
     `--vehicles=${vehicles}`,
     `--sim=${sim}`,
@@ -243,7 +254,9 @@ async function measure(
   const errors: string[] = [];
   const text = await get(base, "/metrics", errors);
   const series = exposedSeries(text).length;
+  await child.ask("lag");
   await child.ask("otlp"); // one push, while the series are those of `text`
+  const pushLag = (await child.ask("lag")).lag as { max: number } | null;
   const deno = o.deno ?? Deno.execPath();
   const one = await scrape(base, 1, ONE_CLIENT_SCRAPES, o.seconds * 1000, errors, deno);
   const before = (await child.ask("gc")).gc as number | null;
@@ -287,6 +300,7 @@ async function measure(
     healthz_p99_ms: ours ? round(percentile(health, 0.99)) : null,
     healthz_p99_quiet_ms: ours ? round(percentile(quiet, 0.99)) : null,
     loop_lag_max_quiet_ms: quietLag && round(quietLag.max),
+    loop_lag_max_otlp_ms: pushLag && round(pushLag.max),
     cpu_ms_per_scrape: round(cpuPerScrape),
     client_cpu_ms_per_scrape: round(twenty.cpuMs / twenty.latencies.length),
     loop_lag_max_ms: lag && round(lag.max),
@@ -414,7 +428,7 @@ function percentile(xs: readonly number[], q: number): number {
 export function fleetTable({ rows, one_car }: FleetResult): string {
   const head = "| impl | vehicles | RSS steady / peak MiB | /metrics p50 / p99 ms, 1 client | " +
     "p50 / p99, 20 clients | /healthz p99 ms, quiet / scraped | " +
-    "loop lag max quiet / scraped, p99, blocked ms | " +
+    "loop lag max quiet / pushing OTLP / scraped, p99, blocked ms | " +
     "CPU ms per scrape, server / client | bytes | " +
     "OTLP points / series |";
   return [
@@ -424,7 +438,7 @@ export function fleetTable({ rows, one_car }: FleetResult): string {
       `| ${r.impl} | ${r.vehicles} | ${r.rss_steady_mib} / ${r.rss_peak_mib} | ` +
       `${r.metrics_p50_ms_1} / ${r.metrics_p99_ms_1} | ${r.metrics_p50_ms_20} / ` +
       `${r.metrics_p99_ms_20} | ${r.healthz_p99_quiet_ms} / ${r.healthz_p99_ms} | ` +
-      `${r.loop_lag_max_quiet_ms} / ${r.loop_lag_max_ms} / ` +
+      `${r.loop_lag_max_quiet_ms} / ${r.loop_lag_max_otlp_ms} / ${r.loop_lag_max_ms} / ` +
       `${r.loop_lag_p99_ms} / ${r.loop_blocked_max_ms} | ${r.cpu_ms_per_scrape} / ` +
       `${r.client_cpu_ms_per_scrape} | ${r.exposition_bytes} | ` +
       `${r.otlp_points} / ${r.series} |`
