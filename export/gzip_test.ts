@@ -14,7 +14,7 @@ Deno.test("gzip: one member of every part, in order, that a standard decoder rea
     yield bytes.subarray(0, 1000);
     yield bytes.subarray(1000);
   }
-  for (const input of [bytes, parts()]) {
+  for (const input of [[bytes], parts()]) {
     const zipped = await gzip(input);
     assertEquals([zipped[0], zipped[1]], [0x1f, 0x8b]);
     assertEquals(new TextDecoder().decode(await gunzip(zipped)), text);
