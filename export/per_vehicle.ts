@@ -31,21 +31,28 @@ interface Kept<T> {
 }
 
 export class PerVehicle<T> {
-  readonly #make: (entry: VehicleEntry) => T;
+  readonly #make: (entry: VehicleEntry, previous?: T) => T;
   readonly #kept = new WeakMap<VehicleEntry, Kept<T>>();
   #order: Kept<T>[] = [];
   #version = 0;
+  #orderVersion = 0;
   #made = 0;
   readonly #due = new Set<VehicleEntry>();
   #draining = false;
 
-  constructor(make: (entry: VehicleEntry) => T) {
+  /** `make` gets the vehicle's previous output, if any, to tell what changed. */
+  constructor(make: (entry: VehicleEntry, previous?: T) => T) {
     this.#make = make;
   }
 
   /** Grows whenever a vehicle's output is made again or the set of vehicles changes. */
   get version(): number {
     return this.#version;
+  }
+
+  /** Grows whenever the set or order of vehicles changes. */
+  get orderVersion(): number {
+    return this.#orderVersion;
   }
 
   /** Outputs made since start (one per changed vehicle, not per scrape or push). */
@@ -58,7 +65,7 @@ export class PerVehicle<T> {
     const have = this.#kept.get(entry);
     if (have && !changedSince(have.from, entry)) return have.value;
     const from = sourceOf(entry);
-    const value = this.#make(entry);
+    const value = this.#make(entry, have?.value);
     this.#made++;
     this.#version++;
     if (have) {
@@ -107,6 +114,7 @@ export class PerVehicle<T> {
     }
     if (order.length !== this.#order.length || order.some((k, i) => k !== this.#order[i])) {
       this.#version++;
+      this.#orderVersion++;
     }
     this.#order = order;
     return order.map((k) => k.value);

@@ -205,3 +205,36 @@ Deno.test("concurrent scrapes share one build and its bytes; its gzip is the sam
   assert.notEqual(after, bodies[0]);
   assert.equal(prom.builds, 2);
 });
+
+Deno.test("a build gathers again only the families whose lines changed, and the vehicles' order", async () => {
+  const readings = fixtureReadings();
+  const prom = new PrometheusExport(readings);
+  await prom.exposition();
+  const all = prom.gathered;
+  assert.ok(all > 50, `${all} vehicle families at first`);
+
+  // The Tesla's charge moves: only its family is gathered again, and the text shows it.
+  const snapshot = teslaSnapshot();
+  readings.record({
+    ...snapshot,
+    samples: snapshot.samples.map((s) =>
+      s.metric === "ev.battery.level" ? { ...s, value: 0.5 } : s
+    ),
+  });
+  const text = await prom.exposition();
+  assert.equal(prom.gathered, all + 1);
+  assert.match(text, /ev_battery_level_ratio\{[^}]*\} 0\.5\n/);
+  // The same reading again changes nothing: no family, and the same text.
+  readings.record({
+    ...snapshot,
+    samples: snapshot.samples.map((s) =>
+      s.metric === "ev.battery.level" ? { ...s, value: 0.5 } : s
+    ),
+  });
+  assert.equal(await prom.exposition(), text);
+  assert.equal(prom.gathered, all + 1);
+  // A vehicle leaves: every family is gathered again without it.
+  readings.forget({ provider: "volvo", vin: VOLVO_VIN });
+  assert.doesNotMatch(await prom.exposition(), /provider="volvo"/);
+  assert.equal(prom.gathered, 2 * all + 1);
+});
