@@ -113,8 +113,6 @@ function valueFlags(): Record<string, { type: "string"; multiple: true }> {
 }
 
 const NONE: Permissions = { net: [], read: [], write: [], env: [], sys: [], run: [] };
-/** The OpenTelemetry SDK names the host in its resource. */
-const OTEL_SYS = ["hostname", "osRelease"];
 
 /**
  * The permissions of `command` run with `args` in this environment. Reads the config file;
@@ -147,7 +145,7 @@ export async function permissionsFor(
         read: [...path ? [path] : [], state, ...exp.read, ...accountFiles(config)],
         write: [state],
         env: true,
-        sys: OTEL_SYS,
+        sys: [],
         run: [],
       });
     }
@@ -161,7 +159,7 @@ export async function permissionsFor(
       read: [...path ? [path] : [], state, dirOf(out), ...accountFiles(config, provider)],
       write: [state, dirOf(out)],
       env: true,
-      sys: OTEL_SYS,
+      sys: [],
       run: [],
     });
   }
@@ -215,7 +213,7 @@ export async function permissionsFor(
       read: [...named ? [named] : [], ...fixtures, ...exp.read],
       write: [],
       env: true,
-      sys: OTEL_SYS,
+      sys: [],
       // The broker streamed cassettes play through (started without a config file).
       run: [MOSQUITTO],
     });

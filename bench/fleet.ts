@@ -118,8 +118,8 @@ export async function runFleet(o: FleetOptions): Promise<FleetResult> {
 const ONE_CAR_SECONDS = 3;
 
 /**
- * The exporter polling one car without OTLP (the SDK not loaded), scraped once, against a bare
- * Deno process importing the libraries it loads: median RSS over ONE_CAR_SECONDS each.
+ * The exporter polling one car without OTLP, scraped once, against a bare Deno process importing
+ * the libraries it loads: median RSS over ONE_CAR_SECONDS each.
  */
 async function runOneCar(sim: string, o: FleetOptions): Promise<OneCar> {
   const deno = o.deno ?? Deno.execPath();

@@ -89,10 +89,10 @@ invented) and the error of distance, energy used, energy added, vampire drain an
 estimate.
 fleet: for 1, 10, 100 and 1,000 simulated Teslas (or --vehicles), all charging, simulated in a
 process of their own and read over HTTP by the exporter's real poller in another: RSS steady and
-peak, /metrics p50/p99 with one client and with 20 (gzip accepted, as Prometheus asks), /healthz
-p99 while the 20 scrape (S seconds, default 10), how late a 5 ms timer in the exporter fired
-meanwhile (the longest event-loop stall), exposition bytes, and one OTLP push decoded: its points
-against the series of /metrics. Where /usr/bin/python3 imports prometheus_client (Debian:
+peak, /metrics p50/p99 with one client and with 20 (gzip accepted, as Prometheus asks; the time
+to the answer's last byte), /healthz p99 while the 20 scrape (S seconds, default 10), how late a
+5 ms timer in the exporter fired meanwhile and during one OTLP push (the longest event-loop
+stall), exposition bytes, and that push decoded: its points against the series of /metrics. Where /usr/bin/python3 imports prometheus_client (Debian:
 python3-prometheus-client), the Python baseline (bench/fleet_baseline.py) reads the same cars and
 gets the same scrapes, as "python" rows. --json prints {"rows": [...]}.
 
