@@ -5,12 +5,12 @@
  * and a log line count it, retries stay bounded, /metrics keeps answering, and the first export
  * after the backend is back carries the current values in one request.
  *
- * What the SDK does on failure (sdk-metrics 3.1 PeriodicExportingMetricReader, otlp-exporter-base
- * 0.301): each tick collects afresh and exports once; a failed batch is dropped, not queued (a
- * tick is skipped while one is still running); the transport retries 429/502/503/504 and
- * network errors with backoff only inside the one export's timeout (at most 5 retries); at most
- * 30 sends may be pending. With cumulative temporality nothing is lost by dropping a batch: the
- * next one carries every counter's running total and every gauge's current value.
+ * What the export does on failure, as the OTel SDK's exporter did (these tests ran against it
+ * first): each tick encodes afresh and exports once; a failed batch is dropped, not queued (a
+ * tick is skipped while one is still running); 429/502/503/504 and network errors are retried
+ * with backoff, or after Retry-After, only inside the one export's timeout (at most 5 retries).
+ * With cumulative counters nothing is lost by dropping a batch: the next one carries every
+ * counter's running total and every gauge's current value.
  */
 import root from "otlp-decoder/build/src/generated/root.js";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../core/testing.ts";

@@ -1,7 +1,7 @@
 /**
  * The OTLP settings: from the standard OTEL_* variables and the config's greptimedb block. Apart
- * from export/otlp.ts so that deciding whether OTLP is on (and the permissions it needs) does
- * not load the OTel SDK.
+ * from export/otlp.ts so that deciding whether OTLP is on (and the permissions it needs) loads
+ * nothing of the export itself.
  */
 import { registerSecret } from "../core/log.ts";
 
