@@ -23,6 +23,7 @@ import { type Fault, FaultPlan, type FaultRule, faults, faultyFetch } from "../r
 import {
   type Expect,
   type FaultRow,
+  inFaultScope,
   MAX_BODY,
   playCars,
   type Poll,
@@ -195,88 +196,79 @@ async function openCar(w: CarWiring) {
 }
 
 /** Plays both BMWs for RUN_S seconds from `startS` with `rules` on car A's API. */
-export async function runBmwFaults(
+export function runBmwFaults(
   rules: readonly FaultRule[],
   options: { startS?: number; scratch?: string } = {},
 ): Promise<BmwRun> {
-  const unhandled: unknown[] = [];
-  const onUnhandled = (e: PromiseRejectionEvent) => {
-    unhandled.push(e.reason);
-    e.preventDefault();
-  };
-  globalThis.addEventListener("unhandledrejection", onUnhandled);
-  if (options.scratch) await Deno.mkdir(options.scratch, { recursive: true });
-  const dir = await Deno.makeTempDir({ prefix: "ev-bmw-faults-", dir: options.scratch });
-  const lines: string[] = [];
-  const log = createLogger({ level: "debug", write: (l) => lines.push(l) });
-  const origin = DAY + (options.startS ?? MORNING_S) * 1000;
-  const clock = new StepClock(origin);
-  const plan = new FaultPlan(rules, { clock, log });
-  const events = i4Day(DAY);
-  const now = () => clock.now();
-  const fakes = [
-    new FakeBmw({ now, events, vin: VIN_A, faults: plan }),
-    new FakeBmw({ now, events, vin: VIN_B }),
-  ];
-  const readings = new Readings();
-  const server = startServer({
-    hostname: "127.0.0.1",
-    port: 0,
-    prometheus: new PrometheusExport(readings),
-    log,
-  });
-  try {
-    const targets = [];
-    for (const [i, fake] of fakes.entries()) {
-      const name = i === 0 ? "a" : "b";
-      const vin = i === 0 ? VIN_A : VIN_B;
-      const http = new Http({
-        provider: "bmw",
-        readings,
-        now,
-        ...(i === 0
-          ? { timeoutMs: TIMEOUT_MS, maxBodyBytes: MAX_BODY, fetch: faultyFetch(plan) }
-          : { timeoutMs: 30_000 }),
-      });
-      const { session, vehicle } = await openCar({
-        fake,
-        name,
-        vin,
-        dir,
-        http,
+  return inFaultScope("ev-bmw-faults-", options.scratch, async (scope) => {
+    const { unhandled, dir, lines, log } = scope;
+    const origin = DAY + (options.startS ?? MORNING_S) * 1000;
+    const clock = new StepClock(origin);
+    const plan = new FaultPlan(rules, { clock, log });
+    const events = i4Day(DAY);
+    const now = () => clock.now();
+    const fakes = [
+      new FakeBmw({ now, events, vin: VIN_A, faults: plan }),
+      new FakeBmw({ now, events, vin: VIN_B }),
+    ];
+    const readings = new Readings();
+    const server = startServer({
+      hostname: "127.0.0.1",
+      port: 0,
+      prometheus: new PrometheusExport(readings),
+      log,
+    });
+    try {
+      const targets = [];
+      for (const [i, fake] of fakes.entries()) {
+        const name = i === 0 ? "a" : "b";
+        const vin = i === 0 ? VIN_A : VIN_B;
+        const http = new Http({
+          provider: "bmw",
+          readings,
+          now,
+          ...(i === 0
+            ? { timeoutMs: TIMEOUT_MS, maxBodyBytes: MAX_BODY, fetch: faultyFetch(plan) }
+            : { timeoutMs: 30_000 }),
+        });
+        const { session, vehicle } = await openCar({
+          fake,
+          name,
+          vin,
+          dir,
+          http,
+          readings,
+          clock,
+          log,
+        });
+        targets.push({ provider: session.provider, vehicle, account: name, session });
+      }
+      const played = await playCars({
+        targets,
         readings,
         clock,
         log,
+        origin,
+        vinA: VIN_A,
+        metricsUrl: new URL("/metrics", server.url),
       });
-      targets.push({ provider: session.provider, vehicle, account: name, session });
+      const record = await bmwTokenStore(dir, "a", log).read();
+      return {
+        ...played,
+        lines,
+        injected: plan.injected.map((i) => i.at),
+        unhandled,
+        signedIn: record !== undefined && fakes[0].auth.isValid(record.access_token) &&
+          targets[0].session.tokenStatus().state === "ok",
+        tokenRefreshes: fakes[0].auth.counts.refreshes,
+        origin: origin / 1000,
+        ...(options.scratch ? { scratch: options.scratch } : {}),
+      };
+    } finally {
+      await server.shutdown();
+      for (const fake of fakes) await fake.shutdown();
     }
-    const played = await playCars({
-      targets,
-      readings,
-      clock,
-      log,
-      origin,
-      vinA: VIN_A,
-      metricsUrl: new URL("/metrics", server.url),
-    });
-    const record = await bmwTokenStore(dir, "a", log).read();
-    return {
-      ...played,
-      lines,
-      injected: plan.injected.map((i) => i.at),
-      unhandled,
-      signedIn: record !== undefined && fakes[0].auth.isValid(record.access_token) &&
-        targets[0].session.tokenStatus().state === "ok",
-      tokenRefreshes: fakes[0].auth.counts.refreshes,
-      origin: origin / 1000,
-      ...(options.scratch ? { scratch: options.scratch } : {}),
-    };
-  } finally {
-    globalThis.removeEventListener("unhandledrejection", onUnhandled);
-    await server.shutdown();
-    for (const fake of fakes) await fake.shutdown();
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 /** Car A's values read fault-free at `at` (s since the run's start), by a fresh account. */

@@ -472,24 +472,52 @@ export function seeded(seed: number): () => number {
   };
 }
 
-/** Plays both cars for RUN_S seconds with `rules` on car A. */
-export async function runFaults(
-  rules: readonly FaultRule[],
-  options: RunOptions = {},
-): Promise<Run> {
+/** What a fault run works in: the rejections nobody handled, a folder, its debug log. */
+export interface FaultScope {
+  readonly unhandled: unknown[];
+  readonly dir: string;
+  readonly lines: string[];
+  readonly log: Logger;
+}
+
+/**
+ * Runs `fn` in a fresh scope: unhandled rejections caught (and kept, not thrown), a temporary
+ * folder (under `scratch` when given), a debug log kept in memory; the folder removed after.
+ */
+export async function inFaultScope<T>(
+  prefix: string,
+  scratch: string | undefined,
+  fn: (scope: FaultScope) => Promise<T>,
+): Promise<T> {
   const unhandled: unknown[] = [];
   const onUnhandled = (e: PromiseRejectionEvent) => {
     unhandled.push(e.reason);
     e.preventDefault();
   };
   globalThis.addEventListener("unhandledrejection", onUnhandled);
-  if (options.scratch) await Deno.mkdir(options.scratch, { recursive: true });
-  const dir = await Deno.makeTempDir({ prefix: "ev-faults-", dir: options.scratch });
-  const lines: string[] = [];
-  const log = createLogger({ level: "debug", write: (l) => lines.push(l) });
-  const vendor = options.vendor ?? "tesla";
-  const fleet = FLEETS[vendor];
   try {
+    if (scratch) await Deno.mkdir(scratch, { recursive: true });
+    const dir = await Deno.makeTempDir({ prefix, dir: scratch });
+    const lines: string[] = [];
+    const log = createLogger({ level: "debug", write: (l) => lines.push(l) });
+    try {
+      return await fn({ unhandled, dir, lines, log });
+    } finally {
+      await Deno.remove(dir, { recursive: true });
+    }
+  } finally {
+    globalThis.removeEventListener("unhandledrejection", onUnhandled);
+  }
+}
+
+/** Plays both cars for RUN_S seconds with `rules` on car A. */
+export function runFaults(
+  rules: readonly FaultRule[],
+  options: RunOptions = {},
+): Promise<Run> {
+  return inFaultScope("ev-faults-", options.scratch, async ({ unhandled, dir, lines, log }) => {
+    const vendor = options.vendor ?? "tesla";
+    const fleet = FLEETS[vendor];
     const dayText = await Deno.readTextFile(fleet.cassette);
     await Deno.writeTextFile(`${dir}/a.json`, dayText);
     await Deno.writeTextFile(
@@ -564,10 +592,7 @@ export async function runFaults(
       origin: origin / 1000,
       vendor,
     };
-  } finally {
-    globalThis.removeEventListener("unhandledrejection", onUnhandled);
-    await Deno.remove(dir, { recursive: true });
-  }
+  });
 }
 
 /**
