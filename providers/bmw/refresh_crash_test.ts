@@ -21,75 +21,24 @@ import { bmwTokenStore, TOKEN_PATH } from "./identity.ts";
 import { FakeBmw } from "./sim/fake_bmw.ts";
 import { SIM_GCID } from "./sim/scenario.ts";
 import { openHome } from "./testdata/refresh_child.ts";
+import { type Hold, TokenGate } from "../../core/testdata/token_gate.ts";
 
 const CHILD = new URL("./testdata/refresh_child.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const quiet = createLogger({ write: () => {} });
 
-type Hold = "before" | "after" | "none";
-
-/** The simulated BMW behind a gate on its token endpoint (the first refresh only). */
-class GatedBmw {
-  readonly fake = new FakeBmw({ now: () => Date.now() });
-  readonly #server: Deno.HttpServer<Deno.NetAddr>;
-  /** Refresh tokens the host handed out in token answers. */
-  readonly issued: string[] = [];
-  #reached!: () => void;
-  readonly reached = new Promise<void>((r) => (this.#reached = r));
-  #held = false;
-  #open!: () => void;
-  readonly #opened = new Promise<void>((r) => (this.#open = r));
-  #answered!: () => void;
-  readonly answered = new Promise<void>((r) => (this.#answered = r));
-
-  constructor(readonly hold: Hold) {
-    this.#server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      onListen: () => {},
-      onError: () => new Response("gone", { status: 499 }),
-    }, async (req) => {
-      const url = new URL(req.url);
-      const forward = () =>
-        fetch(this.fake.url + url.pathname + url.search, {
-          method: req.method,
-          headers: req.headers,
-          body: req.body,
-        });
-      if (url.pathname !== TOKEN_PATH || this.#held) return await forward();
-      this.#held = true;
-      if (hold === "before") {
-        this.#reached();
-        await this.#opened;
-        // The client died before its request was processed: as if it had never been sent.
-        return new Response("client gone", { status: 499 });
-      }
-      const res = await forward();
-      const text = await res.text();
-      const body = JSON.parse(text);
-      if (body.refresh_token) this.issued.push(body.refresh_token);
-      if (hold === "after") {
-        this.#reached();
-        await this.#opened;
-      }
-      queueMicrotask(() => this.#answered());
-      return new Response(text, { status: res.status, headers: res.headers });
+/** The simulated BMW sign-in host behind a gate on its token endpoint. */
+function gatedBmw(hold: Hold): TokenGate<FakeBmw> {
+  const fake = new FakeBmw({ now: () => Date.now() });
+  const upstream = (req: Request) => {
+    const url = new URL(req.url);
+    return fetch(fake.url + url.pathname + url.search, {
+      method: req.method,
+      headers: req.headers,
+      body: req.body,
     });
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.#server.addr.port}`;
-  }
-
-  open(): void {
-    this.#open();
-  }
-
-  async close(): Promise<void> {
-    this.#open();
-    await this.#server.shutdown();
-    await this.fake.shutdown();
-  }
+  };
+  return new TokenGate(fake, hold, TOKEN_PATH, upstream, () => fake.shutdown());
 }
 
 interface Outcome {
@@ -100,7 +49,7 @@ interface Outcome {
 }
 
 async function crash(hold: Hold): Promise<Outcome> {
-  const bmw = new GatedBmw(hold);
+  const bmw = gatedBmw(hold);
   const stateDir = await Deno.makeTempDir({ prefix: "ev-bmw-refresh-crash-" });
   try {
     const store = bmwTokenStore(stateDir, "home", quiet);

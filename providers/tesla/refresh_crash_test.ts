@@ -23,71 +23,16 @@ import { createLogger } from "../../core/log.ts";
 import { FakeTesla } from "./sim/fake_api.ts";
 import { teslaTokenStore } from "./identity.ts";
 import { openHome } from "./testdata/refresh_child.ts";
+import { type Hold, TokenGate } from "../../core/testdata/token_gate.ts";
 
 const CHILD = new URL("./testdata/refresh_child.ts", import.meta.url).pathname;
 const CONFIG = new URL("../../deno.json", import.meta.url).pathname;
 const quiet = createLogger({ write: () => {} });
 
-type Hold = "before" | "after" | "none";
-
-/** The simulated Tesla behind a gate on its token endpoint. */
-class GatedTesla {
-  readonly fake = new FakeTesla({ clock: realClock }, false);
-  readonly #server: Deno.HttpServer<Deno.NetAddr>;
-  /** Refresh tokens the SSO handed out in token answers. */
-  readonly issued: string[] = [];
-  #reached!: () => void;
-  /** Settles when a token request reached the gate (and, holding "after", was processed). */
-  readonly reached = new Promise<void>((r) => (this.#reached = r));
-  #held = false;
-  #open!: () => void;
-  readonly #opened = new Promise<void>((r) => (this.#open = r));
-  #answered!: () => void;
-  /** Settles when a token answer left the server. */
-  readonly answered = new Promise<void>((r) => (this.#answered = r));
-
-  constructor(readonly hold: Hold) {
-    this.#server = Deno.serve({
-      hostname: "127.0.0.1",
-      port: 0,
-      onListen: () => {},
-      onError: () => new Response("gone", { status: 499 }),
-    }, async (req) => {
-      if (new URL(req.url).pathname !== "/oauth2/v3/token" || this.#held) {
-        return this.fake.handle(req);
-      }
-      this.#held = true;
-      if (hold === "before") {
-        this.#reached();
-        await this.#opened;
-        // The client died before its request was processed: as if it had never been sent.
-        return new Response("client gone", { status: 499 });
-      }
-      const res = await this.fake.handle(req);
-      const body = await res.clone().json();
-      if (body.refresh_token) this.issued.push(body.refresh_token);
-      if (hold === "after") {
-        this.#reached();
-        await this.#opened;
-      }
-      queueMicrotask(() => this.#answered());
-      return res;
-    });
-  }
-
-  get url(): string {
-    return `http://127.0.0.1:${this.#server.addr.port}`;
-  }
-
-  /** Lets the held request go on; only the first token request is ever held. */
-  open(): void {
-    this.#open();
-  }
-
-  async close(): Promise<void> {
-    this.#open();
-    await this.#server.shutdown();
-  }
+/** The simulated Tesla SSO behind a gate on its token endpoint. */
+function gatedTesla(hold: Hold): TokenGate<FakeTesla> {
+  const fake = new FakeTesla({ clock: realClock }, false);
+  return new TokenGate(fake, hold, "/oauth2/v3/token", (req) => fake.handle(req));
 }
 
 interface Outcome {
@@ -100,7 +45,7 @@ interface Outcome {
 
 /** `delayMs`: with hold "none", how long after the answer the kill comes (random when absent). */
 async function crash(hold: Hold, delayMs?: number): Promise<Outcome> {
-  const tesla = new GatedTesla(hold);
+  const tesla = gatedTesla(hold);
   const stateDir = await Deno.makeTempDir({ prefix: "ev-refresh-crash-" });
   try {
     const store = teslaTokenStore(stateDir, "home", quiet);
