@@ -51,16 +51,8 @@ Deno.test("deno task poll sharded: the owning shard polls the car, the other lea
   const other = 1 - owner;
   try {
     // One sign-in for both shards: the token store in state_dir is shared (core/tokens.ts).
-    const minted = fake.auth.mint();
-    const now = Math.floor(Date.now() / 1000);
-    await teslaTokenStore(`${dir}/state`, "home", createLogger({ write: () => {} })).save({
-      access_token: minted.access_token,
-      refresh_token: minted.refresh_token,
-      expires_at: now + minted.expires_in,
-      obtained_at: now,
-      token_type: "Bearer",
-      extra: { api: "owner" },
-    });
+    await teslaTokenStore(`${dir}/state`, "home", createLogger({ write: () => {} }))
+      .save(fake.signIn());
     await Deno.writeTextFile(
       `${dir}/config.yaml`,
       `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n` +

@@ -45,16 +45,8 @@ Deno.test("deno task poll: signed in by the token store, polls, exports, stops o
   const dir = await Deno.makeTempDir({ prefix: "ev-poll-" });
   try {
     // What `deno task auth tesla` leaves behind.
-    const minted = fake.auth.mint();
-    const now = Math.floor(Date.now() / 1000);
-    await teslaTokenStore(`${dir}/state`, "home", createLogger({ write: () => {} })).save({
-      access_token: minted.access_token,
-      refresh_token: minted.refresh_token,
-      expires_at: now + minted.expires_in,
-      obtained_at: now,
-      token_type: "Bearer",
-      extra: { api: "owner" },
-    });
+    const signedIn = fake.signIn();
+    await teslaTokenStore(`${dir}/state`, "home", createLogger({ write: () => {} })).save(signedIn);
     await Deno.writeTextFile(
       `${dir}/config.yaml`,
       `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n` +
@@ -73,9 +65,7 @@ Deno.test("deno task poll: signed in by the token store, polls, exports, stops o
       assertStringIncludes(text, 'ev_api_budget_remaining{provider="tesla",account="home"} 448');
       assertStringIncludes(
         text,
-        `ev_token_expiry_timestamp_seconds{provider="tesla",account="home"} ${
-          now + minted.expires_in
-        }`,
+        `ev_token_expiry_timestamp_seconds{provider="tesla",account="home"} ${signedIn.expires_at}`,
       );
       assertEquals(fake.billing.data, 2, "products, then one summary: asleep, no vehicle_data");
     } finally {
@@ -85,7 +75,7 @@ Deno.test("deno task poll: signed in by the token store, polls, exports, stops o
       assertEquals(out.code, 0, stderr);
     }
     assertStringIncludes(stderr, "stopped");
-    assert(!stderr.includes(minted.access_token), "the token never reaches a log line");
+    assert(!stderr.includes(signedIn.access_token), "the token never reaches a log line");
   } finally {
     await fake.shutdown();
     await Deno.remove(dir, { recursive: true });

@@ -8,11 +8,13 @@
  * benchmark's ground truth.
  */
 import type { Clock } from "../../../core/clock.ts";
+import type { TokenRecord } from "../../../core/tokens.ts";
 import type { FakeClient, FakeOAuth } from "../../../replay/fake_oauth.ts";
 import { FakeCar } from "./fake_car.ts";
 import { fakeTeslaAuth } from "./fake_auth.ts";
 import { filterVehicleData } from "./fake.ts";
 import { type BillingCategory, teslaPricing } from "../pricing.ts";
+import type { TeslaTokenExtra } from "../types.ts";
 import { teslaDay, type TeslaScenario } from "./scenario.ts";
 
 export interface FakeTeslaOptions {
@@ -131,6 +133,20 @@ export class FakeTesla {
   /** A `fetch` that answers in-process, for callers that want no sockets. */
   readonly fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> =>
     this.handle(new Request(input, init));
+
+  /** What `deno task auth tesla` (Owner API) stores after signing in here, as of the fake's clock. */
+  signIn(): TokenRecord<TeslaTokenExtra> {
+    const grant = this.auth.mint();
+    const nowS = Math.floor(this.options.clock.now() / 1000);
+    return {
+      access_token: grant.access_token,
+      refresh_token: grant.refresh_token,
+      expires_at: nowS + grant.expires_in,
+      obtained_at: nowS,
+      token_type: "Bearer",
+      extra: { api: "owner" },
+    };
+  }
 
   shutdown(): Promise<void> {
     return this.#server?.shutdown() ?? Promise.resolve();
