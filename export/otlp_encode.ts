@@ -244,9 +244,10 @@ export class OtlpLayout {
     start: number,
     slicer: Slicer,
   ): AsyncGenerator<Uint8Array<ArrayBuffer>> {
+    const nowNs = BigInt(Math.round(now)) * 1_000_000n;
     const time = new Uint8Array(8);
-    new DataView(time.buffer).setBigUint64(0, BigInt(Math.round(now)) * 1_000_000n, true);
-    const own = this.#exporterData(readings, time, BigInt(Math.round(start)) * 1_000_000n);
+    new DataView(time.buffer).setBigUint64(0, nowNs, true);
+    const own = this.#exporterData(readings, nowNs, BigInt(Math.round(start)) * 1_000_000n);
 
     // Every length first: a length-delimited field's size precedes its content.
     const dataLen = this.metrics.map((def, i) => {
@@ -292,10 +293,9 @@ export class OtlpLayout {
   }
 
   /** The exporter's own metrics' data (points and, for sums, their kind), by metric index. */
-  #exporterData(readings: Readings, time: Uint8Array, start: bigint): (Uint8Array | undefined)[] {
+  #exporterData(readings: Readings, timeNs: bigint, start: bigint): (Uint8Array | undefined)[] {
     const outs = new Map<number, Out>();
     const point = new Out();
-    const timeNs = new DataView(time.buffer).getBigUint64(0, true);
     for (const s of exporterSeries(readings, this.#opts)) {
       const i = this.#index.get(s.def.name);
       if (i === undefined) throw new Error(`${s.def.name} has no OTLP metric`);
