@@ -7,7 +7,7 @@
 import { assert, assertEquals, assertStringIncludes, assertThrows } from "../core/testing.ts";
 import { realClock } from "../core/clock.ts";
 import { FakeTesla } from "../providers/tesla/sim/fake_api.ts";
-import { freePort, projectRoot, taskCommand, waitFor } from "../scripts/testing_task.ts";
+import { freeLoopbackPort, projectRoot, taskCommand, waitFor } from "../scripts/testing_task.ts";
 import { denoFlags, parsePermissions, stageOf } from "./launch.ts";
 import { permissionsFor } from "./permissions.ts";
 
@@ -36,7 +36,7 @@ Deno.test("deno task poll: OTLP to a host only the config names, config and stat
       `state_dir: ${dir}/state\ngreptimedb: {url: "${otlp.url}", database: garage}\n` +
         `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n`,
     );
-    const port = freePort();
+    const port = freeLoopbackPort();
     const child = new Deno.Command(Deno.execPath(), {
       args: [
         ...await taskCommand("poll"),
@@ -89,7 +89,7 @@ Deno.test("deno task poll: Ctrl-C (SIGINT to the process group) stops it once, c
       `${dir}/config.yaml`,
       `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n`,
     );
-    const port = freePort();
+    const port = freeLoopbackPort();
     // setsid: a process group of its own, as a terminal gives a foreground command.
     const child = new Deno.Command("setsid", {
       args: [

@@ -5,6 +5,7 @@
  * the scripted day, and every time in their answers is today's. Writes the config that points
  * a live `poll` and `auth` at them.
  */
+import { freeLoopbackPort } from "../core/listen.ts";
 import { VirtualClock } from "../core/clock.ts";
 import { FakeTesla } from "../providers/tesla/sim/fake_api.ts";
 import { DAY_START } from "../providers/tesla/sim/scenario.ts";
@@ -65,14 +66,6 @@ function serveShifted(
   });
 }
 
-/** A TCP port on loopback that was free a moment ago. */
-function freePort(): number {
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
-  return port;
-}
-
 export interface LiveSims {
   readonly tesla: string;
   readonly volvo: string;
@@ -95,7 +88,7 @@ export async function startLiveSims(dir: string, atS?: number): Promise<LiveSims
     accessLifetimeS: 900,
   }, false);
   const volvoShift = shiftToToday(VOLVO_DAY_START, Date.now(), atS);
-  const redirect = `http://127.0.0.1:${freePort()}/callback`;
+  const redirect = `http://127.0.0.1:${freeLoopbackPort()}/callback`;
   const volvo = new FakeVolvo({
     clock: new VirtualClock(Date.now() - volvoShift, 1),
     client: { ...DEMO_VOLVO_APP, redirectUris: [redirect] },

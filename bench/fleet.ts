@@ -6,6 +6,7 @@
  * the series /metrics shows. Figures depend on the machine; the CI test asserts correctness
  * only (no errors, points == series, no retained growth).
  */
+import { freeLoopbackPort } from "../core/listen.ts";
 import root from "otlp-decoder/build/src/generated/root.js";
 import { V8_OPTIONS } from "../app/launch.ts";
 import { SERVER_PERMISSIONS } from "./load.ts";
@@ -223,9 +224,7 @@ async function runExporter(vehicles: number, sim: string, o: FleetOptions): Prom
 }
 
 async function runPython(vehicles: number, sim: string, o: FleetOptions): Promise<FleetRow> {
-  const free = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (free.addr as Deno.NetAddr).port;
-  free.close();
+  const port = freeLoopbackPort();
   const child = await start(PYTHON, [BASELINE, sim, String(port)]);
   try {
     return {

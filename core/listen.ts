@@ -126,3 +126,32 @@ export function listenFrom(
 function hostOf(hostname: string): string {
   return hostname.includes(":") ? `[${hostname}]` : hostname;
 }
+
+/**
+ * Ports for `freeLoopbackPort`: below Linux's ephemeral range (32768–60999) and macOS's
+ * (49152–65535), so the kernel never hands one out as the source port of a connection between
+ * the probe and the moment the caller binds it.
+ */
+const SPARE_PORTS = { first: 20000, last: 32767 };
+
+/**
+ * A TCP port on 127.0.0.1 that was free a moment ago, for a program that must be told its port
+ * before it binds (a broker, a redirect URI). Port 0 would give an ephemeral port, which any
+ * outgoing connection on the machine may take in the meantime.
+ */
+export function freeLoopbackPort(): number {
+  for (let tries = 0; tries < 100; tries++) {
+    const port = SPARE_PORTS.first +
+      Math.floor(Math.random() * (SPARE_PORTS.last - SPARE_PORTS.first + 1));
+    try {
+      Deno.listen({ hostname: "127.0.0.1", port }).close();
+      return port;
+    } catch (err) {
+      if (!(err instanceof Deno.errors.AddrInUse)) throw err;
+    }
+  }
+  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (probe.addr as Deno.NetAddr).port;
+  probe.close();
+  return port;
+}

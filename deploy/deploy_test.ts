@@ -6,7 +6,7 @@
 import { parse as parseYaml } from "yaml";
 import { parseConfig } from "../core/config.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../core/testing.ts";
-import { freePort, taskArgs, waitFor } from "../scripts/testing_task.ts";
+import { freeLoopbackPort, taskArgs, waitFor } from "../scripts/testing_task.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 
@@ -209,7 +209,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const d = await dockerfile();
-    const port = freePort();
+    const port = freeLoopbackPort();
     const listen = `127.0.0.1:${port}`;
     const env = { ...d.env, EV_OBSERVER_LISTEN: listen, EV_LOG_LEVEL: "warn" };
     // The container's command minus tini (PID 1 inside Docker), from the repo (WORKDIR /app).

@@ -9,7 +9,7 @@ import mqtt from "mqtt";
 import { parse as parseYaml } from "yaml";
 import { assert, assertEquals } from "../core/testing.ts";
 import { makeCertificates, MOSQUITTO } from "../replay/mosquitto.ts";
-import { freePort } from "../scripts/testing_task.ts";
+import { freeLoopbackPort } from "../scripts/testing_task.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const dir = `${root}deploy/streaming`;
@@ -65,8 +65,8 @@ Deno.test("streaming Mosquitto config: the real broker runs it; passwords, ACL a
   const ca = await makeCertificates(tmp);
   await Deno.copyFile(`${tmp}/server.pem`, `${tmp}/mqtt-cert.pem`);
   await Deno.copyFile(`${tmp}/server.key`, `${tmp}/mqtt-key.pem`);
-  const plain = freePort();
-  const tls = freePort();
+  const plain = freeLoopbackPort();
+  const tls = freeLoopbackPort();
   const text = (await Deno.readTextFile(`${dir}/mosquitto/mosquitto.conf`))
     .replaceAll(configDir, tmp).replaceAll(certsDir, tmp).replaceAll("/mosquitto/data", tmp)
     .replace(/^listener 1883$/m, `listener ${plain} 127.0.0.1`)

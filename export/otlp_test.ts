@@ -1,3 +1,4 @@
+import { freeLoopbackPort } from "../core/listen.ts";
 import assert from "node:assert/strict";
 import root from "otlp-decoder/build/src/generated/root.js";
 import { CHARGING_STATES } from "../core/catalog.ts";
@@ -274,10 +275,7 @@ Deno.test("OTEL_* env: endpoint, headers and resource attributes reach the backe
 });
 
 Deno.test("a dead backend: forceFlush resolves, the failure is logged and counted", async () => {
-  // A port with nothing listening: bind one, note it, close it.
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (probe.addr as Deno.NetAddr).port;
-  probe.close();
+  const port = freeLoopbackPort();
 
   const { lines, log } = quietLog();
   const settings = otlpSettings({ OTEL_EXPORTER_OTLP_TIMEOUT: "300" }, {

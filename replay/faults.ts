@@ -5,6 +5,7 @@
  * below HTTP (DNS failure, refused or reset connections, a socket that never answers) are made
  * real by `faultyFetch`, the `fetch` handed to `Http`, which sends the request where it fails.
  */
+import { freeLoopbackPort } from "../core/listen.ts";
 import type { Clock } from "../core/clock.ts";
 import type { Logger } from "../core/log.ts";
 
@@ -315,7 +316,7 @@ export function faultyFetch(plan: FaultPlan, inner: typeof fetch = fetch): typeo
         target.hostname = UNRESOLVABLE_HOST;
         break;
       case "refused":
-        closedPort ??= unusedPort();
+        closedPort ??= freeLoopbackPort();
         target.hostname = "127.0.0.1";
         target.port = String(closedPort);
         break;
@@ -382,12 +383,4 @@ async function readHead(conn: Deno.Conn): Promise<string> {
     text += new TextDecoder().decode(buf.subarray(0, n));
   }
   return text;
-}
-
-/** A loopback port nobody listens on (bound, then closed again). */
-function unusedPort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
 }

@@ -7,6 +7,8 @@
  * same port.
  */
 
+import { freeLoopbackPort } from "../core/listen.ts";
+
 export const MOSQUITTO = "/usr/sbin/mosquitto";
 
 /** Mosquitto is not installed: the message names the package and the command that adds it. */
@@ -64,7 +66,7 @@ export class Mosquitto {
    */
   static async start(options: BrokerOptions = {}): Promise<Mosquitto> {
     const binary = options.binary ?? MOSQUITTO;
-    const port = freePort();
+    const port = freeLoopbackPort();
     if (!options.user && !options.tls) {
       const broker = new Mosquitto(undefined, port, false, binary);
       await broker.start();
@@ -179,13 +181,6 @@ export class Mosquitto {
     await this.stop();
     if (this.dir) await Deno.remove(this.dir, { recursive: true }).catch(() => {});
   }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
 }
 
 async function run(command: string, args: string[], cwd?: string): Promise<void> {

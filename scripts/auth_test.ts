@@ -3,6 +3,7 @@
  * auth with the permissions its config needs), against a fake Tesla SSO (replay/fake_oauth.ts) and a fake Tesla
  * API, driven through its stdin and stdout like a user with a browser would.
  */
+import { freeLoopbackPort } from "../core/listen.ts";
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../core/testing.ts";
 import { FakeOAuthServer, followAuthorize } from "../replay/fake_oauth.ts";
 import { FakeTeslaApi } from "../providers/tesla/sim/fake_tesla_api.ts";
@@ -365,9 +366,7 @@ Deno.test("auth tesla: configuration mistakes name the key and the fix (exit 2)"
 
 Deno.test("auth volvo: loopback callback, Basic client auth, PKCE, API key checked, tokens 0600", async () => {
   const secret = "volvo-app-secret-4b8d2f6e1a";
-  const probe = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const redirect = `http://127.0.0.1:${(probe.addr as Deno.NetAddr).port}/callback`;
-  probe.close();
+  const redirect = `http://127.0.0.1:${freeLoopbackPort()}/callback`;
   const fake = new FakeVolvo({
     clock: realClock,
     client: { clientId: "volvo-app", clientSecret: secret, redirectUris: [redirect] },

@@ -4,10 +4,10 @@
  * cleanly and its folder is gone.
  */
 import { assert, assertEquals, assertStringIncludes } from "../core/testing.ts";
-import { freePort, projectRoot, taskArgs, waitFor } from "./testing_task.ts";
+import { freeLoopbackPort, projectRoot, taskArgs, waitFor } from "./testing_task.ts";
 
 Deno.test("demo:live: the simulated Tesla and Volvo signed in and polled live, on /metrics", async () => {
-  const port = freePort();
+  const port = freeLoopbackPort();
   const child = new Deno.Command(Deno.execPath(), {
     // 07:45 of the scripted days: both cars are driving, whatever time of day the test runs.
     args: [...await taskArgs("demo:live"), "--listen", `127.0.0.1:${port}`, "--at", "07:45"],

@@ -10,7 +10,7 @@ import { createLogger } from "../core/log.ts";
 import { shardOf } from "../core/shard.ts";
 import { FakeTesla } from "../providers/tesla/sim/fake_api.ts";
 import { teslaTokenStore } from "../providers/tesla/identity.ts";
-import { freePort, taskCommand } from "./testing_task.ts";
+import { freeLoopbackPort, taskCommand } from "./testing_task.ts";
 
 const VIN = "5YJ3E1EA9PF000001";
 const SLEEPING = `ev_poll_state{provider="tesla",vin="${VIN}",state="sleeping"} 1`;
@@ -58,7 +58,7 @@ Deno.test("deno task poll sharded: the owning shard polls the car, the other lea
       `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n` +
         `    auth_host: ${fake.url}\n`,
     );
-    const ports = [freePort(), freePort()];
+    const ports = [freeLoopbackPort(), freeLoopbackPort()];
     const owning = await spawn(dir, ports[owner], `${owner}/2`);
     const idle = await spawn(dir, ports[other], `${other}/2`);
     let ownerLog = "", idleLog = "";
@@ -69,7 +69,7 @@ Deno.test("deno task poll sharded: the owning shard polls the car, the other lea
       assert(!text.includes(VIN), "and exports no car");
 
       // The same shard again, on another port: refused at start, naming the lock and the fix.
-      const again = await spawn(dir, freePort(), `${owner}/2`);
+      const again = await spawn(dir, freeLoopbackPort(), `${owner}/2`);
       const out = await again.output();
       const message = new TextDecoder().decode(out.stderr);
       assertEquals(out.code, 2, message);
@@ -94,7 +94,7 @@ Deno.test("deno task poll sharded: the owning shard polls the car, the other lea
     assertEquals(top, ["shard-0-of-2", "shard-1-of-2", "tokens"]);
 
     // Restarted, the owning shard takes up its car where it left it, from its own folder.
-    const port = freePort();
+    const port = freeLoopbackPort();
     const restarted = await spawn(dir, port, `${owner}/2`);
     let restartLog = "";
     try {

@@ -13,7 +13,7 @@ import { FAKE_API_KEY, FakeVolvo } from "../providers/volvo/sim/fake_api.ts";
 import { FAKE_CLIENT } from "../providers/volvo/sim/fake_auth.ts";
 import { volvoTokenStore } from "../providers/volvo/identity.ts";
 import { FakeWeather } from "../enrich/testdata/fake_weather.ts";
-import { freePort, taskCommand } from "./testing_task.ts";
+import { freeLoopbackPort, taskCommand } from "./testing_task.ts";
 
 /** `deno task poll` from `cwd`: the launcher, and poll with the permissions of its config. */
 function spawn(cwd: string, args: string[], env: Record<string, string>) {
@@ -52,7 +52,7 @@ Deno.test("deno task poll: signed in by the token store, polls, exports, stops o
       `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n` +
         `    auth_host: ${fake.url}\n    budget: { requests_per_day: 500 }\n`,
     );
-    const port = freePort();
+    const port = freeLoopbackPort();
     const child = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {});
     let stderr = "";
     try {
@@ -91,7 +91,7 @@ Deno.test("deno task poll: a static token from the environment, for proxies and 
       `accounts:\n  - provider: tesla\n    name: home\n    api_base_url: ${fake.url}\n`,
     );
     const token = fake.auth.mint().access_token;
-    const port = freePort();
+    const port = freeLoopbackPort();
     const child = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {
       EV_TESLA_ACCESS_TOKEN: token,
     });
@@ -112,7 +112,7 @@ Deno.test("deno task poll with no sign-in names the command to run, and keeps se
   const dir = await Deno.makeTempDir({ prefix: "ev-poll-" });
   try {
     await Deno.writeTextFile(`${dir}/config.yaml`, "accounts:\n  - provider: tesla\n");
-    const port = freePort();
+    const port = freeLoopbackPort();
     const child = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {});
     const text = await scrape(port, "ev_vehicle_info");
     child.kill("SIGTERM");
@@ -154,7 +154,7 @@ Deno.test("deno task poll: two Volvo accounts on one API key share its budget", 
     const work = await volvoSignedIn(fake, dir, "work", false);
     await Deno.writeTextFile(`${dir}/config.yaml`, `accounts:\n${family}${work}`);
     await Deno.chmod(`${dir}/config.yaml`, 0o600);
-    const port = freePort();
+    const port = freeLoopbackPort();
     const child = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {});
     try {
       const remaining = (text: string, account: string) =>
@@ -198,7 +198,7 @@ Deno.test("deno task poll: weather at a Volvo's position, from the configured so
       `location: true\nweather:\n  source: open-meteo\n  url: ${sky.url}\naccounts:\n${family}`,
     );
     await Deno.chmod(`${dir}/config.yaml`, 0o600);
-    const port = freePort();
+    const port = freeLoopbackPort();
     const child = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {});
     try {
       const text = await scrape(port, "ev_weather_temperature_celsius{");
@@ -231,7 +231,7 @@ Deno.test("deno task poll: an account with no vehicle keeps the exporter serving
     const empty = await volvoSignedIn(fake, dir, "empty", false);
     await Deno.writeTextFile(`${dir}/config.yaml`, `accounts:\n${empty}`);
     await Deno.chmod(`${dir}/config.yaml`, 0o600);
-    const port = freePort();
+    const port = freeLoopbackPort();
     const child = await spawn(dir, ["--listen", `127.0.0.1:${port}`], {});
     let exited = false;
     const status = child.status.then((s) => (exited = true, s));
@@ -279,7 +279,7 @@ Deno.test("deno task poll: killed while charging, restarted while the car sleeps
   moveTo(day.startedAt + day.charges[0].start + 1800); // half an hour into the evening charge
   const dir = await Deno.makeTempDir({ prefix: "ev-poll-" });
   const file = `${dir}/state/last_known.json`;
-  const port = freePort();
+  const port = freeLoopbackPort();
   const url = `http://127.0.0.1:${port}`;
   try {
     const minted = fake.auth.mint();

@@ -4,7 +4,7 @@
  */
 import { assert, assertAlmostEquals } from "../core/testing.ts";
 import { teslaDay } from "../providers/tesla/sim/scenario.ts";
-import { freePort, startPrometheus, taskArgs, waitFor } from "./testing_task.ts";
+import { freeLoopbackPort, startPrometheus, taskArgs, waitFor } from "./testing_task.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 /** startPrometheus scrapes every second. */
@@ -23,7 +23,7 @@ Deno.test({
     const at = day.drives[0].end + 120;
     const expected = (day.vehicleDataAt(at) as { charge_state: { battery_level: number } })
       .charge_state.battery_level / 100;
-    const exporterPort = freePort();
+    const exporterPort = freeLoopbackPort();
     const replay = new Deno.Command(Deno.execPath(), {
       args: [
         ...await taskArgs("replay"),

@@ -4,7 +4,7 @@
  * as a connection check).
  */
 import { assert, assertEquals, assertMatch, assertStringIncludes } from "../core/testing.ts";
-import { freePort, projectRoot, taskArgs } from "./testing_task.ts";
+import { freeLoopbackPort, projectRoot, taskArgs } from "./testing_task.ts";
 
 async function replay(args: string[], env: Record<string, string> = {}) {
   const out = await new Deno.Command(Deno.execPath(), {
@@ -39,7 +39,7 @@ Deno.test("replay --once exits non-zero and says why when the OTLP backend refus
     await refusing.shutdown();
   }
   const down = await replay(["--once"], {
-    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${freePort()}/v1/metrics`,
+    OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${freeLoopbackPort()}/v1/metrics`,
   });
   assertEquals(down.code, 1, down.stderr);
   assertMatch(down.stderr, /connection refused/i);

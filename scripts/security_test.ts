@@ -20,7 +20,7 @@ import { followAuthorize } from "../replay/fake_oauth.ts";
 import { fleetId, fleetVin, renamed } from "../providers/tesla/sim/fake_fleet.ts";
 import { DAY_START } from "../providers/tesla/sim/scenario.ts";
 import { FaultPlan, faults, withFaults } from "../replay/faults.ts";
-import { freePort, taskCommand, waitFor } from "./testing_task.ts";
+import { freeLoopbackPort, taskCommand, waitFor } from "./testing_task.ts";
 
 const CLIENT_ID = "security-test-app";
 const CLIENT_SECRET = "cs-planted-Zq8vK2mX7wLp4N";
@@ -110,7 +110,7 @@ function simulatedTesla(callback: string, plan: FaultPlan) {
 
 Deno.test("auth + poll + faults at debug level: no token, code, verifier, secret, VIN, e-mail or home in any output", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ev-security-" });
-  const callback = `http://127.0.0.1:${freePort()}/callback`;
+  const callback = `http://127.0.0.1:${freeLoopbackPort()}/callback`;
   const DATA = "/api/1/vehicles/*/vehicle_data";
   const plan = new FaultPlan([
     {
@@ -165,7 +165,7 @@ polling: { driving_s: 0.25, online_s: 0.25, charging_min_s: 0.25, backoff_s: 0.2
     assertEquals((await Deno.stat(`${dir}/state/tokens`)).mode! & 0o777, 0o700);
 
     // Poll through the faults until every one was met and the car is read again.
-    const port = freePort();
+    const port = freeLoopbackPort();
     const poll = await start("poll", dir, [
       "--config",
       "config.yaml",
@@ -303,7 +303,7 @@ function simulatedVolvo(callback: string, plan: FaultPlan) {
 
 Deno.test("Volvo: auth + poll + faults at debug level: no client secret, API key, token, code, verifier, VIN or e-mail in any output", async () => {
   const dir = await Deno.makeTempDir({ prefix: "ev-security-volvo-" });
-  const callback = `http://127.0.0.1:${freePort()}/callback`;
+  const callback = `http://127.0.0.1:${freeLoopbackPort()}/callback`;
   const CAR = /^\/(connected-vehicle\/v2\/vehicles\/[^/]+\/.+|energy\/v2\/vehicles\/.+)$/;
   const plan = new FaultPlan([
     { name: "401", path: CAR, nth: [3], fault: faults.status(401, VOLVO_401) },
@@ -362,7 +362,7 @@ Deno.test("Volvo: auth + poll + faults at debug level: no client secret, API key
     assertEquals((await Deno.stat(tokenFile)).mode! & 0o777, 0o600);
 
     // Poll through the faults until every one was met and the car is read again.
-    const port = freePort();
+    const port = freeLoopbackPort();
     const poll = await start("poll", dir, [
       "--config",
       "config.yaml",

@@ -6,7 +6,7 @@
 import { assert, assertAlmostEquals } from "../core/testing.ts";
 import { CARS } from "../providers/volvo/sim/scenario.ts";
 import { teslaDay } from "../providers/tesla/sim/scenario.ts";
-import { freePort, startPrometheus, taskArgs, waitFor } from "./testing_task.ts";
+import { freeLoopbackPort, startPrometheus, taskArgs, waitFor } from "./testing_task.ts";
 
 const root = new URL("../", import.meta.url).pathname;
 const PRICE = 0.25;
@@ -26,7 +26,7 @@ Deno.test({
       `${dir}/config.yaml`,
       `sessions: { currency: EUR, tariff: { price_per_kwh: ${PRICE} } }\n`,
     );
-    const port = freePort();
+    const port = freeLoopbackPort();
     const replay = new Deno.Command(Deno.execPath(), {
       args: [
         ...await taskArgs("replay"),

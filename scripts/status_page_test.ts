@@ -16,7 +16,7 @@ import { teslaDay } from "../providers/tesla/sim/scenario.ts";
 import { loadCassette } from "../replay/cassette.ts";
 import { playUntil, startReplay } from "../app/replay_session.ts";
 import { startExports } from "../app/exports.ts";
-import { freePort, projectRoot } from "./testing_task.ts";
+import { freeLoopbackPort, projectRoot } from "./testing_task.ts";
 
 const CHROMIUM_ARGS = [
   "--no-sandbox",
@@ -39,7 +39,8 @@ Deno.test({
     const clock = new VirtualClock(cassette.startedAt * 1000, 0);
     const readings = new Readings();
     const log = createLogger({ write: () => {} });
-    const exports = await startExports(parseConfig(""), readings, log, `127.0.0.1:${freePort()}`, {
+    const listen = `127.0.0.1:${freeLoopbackPort()}`;
+    const exports = await startExports(parseConfig(""), readings, log, listen, {
       now: () => clock.now(),
       mode: "replay of tesla/day",
     });
@@ -233,7 +234,7 @@ Deno.test({
     });
     const serve = async (units: string) => {
       const config = parseConfig(`units: ${units}`);
-      const exports = await startExports(config, readings, log, `127.0.0.1:${freePort()}`, {
+      const exports = await startExports(config, readings, log, `127.0.0.1:${freeLoopbackPort()}`, {
         now: () => now * 1000,
         account: (v) => accounts.get(v.vin),
       });
@@ -349,7 +350,8 @@ Deno.test({
     const clock = new VirtualClock(cassette.startedAt * 1000, 0);
     const readings = new Readings();
     const log = createLogger({ write: () => {} });
-    const exports = await startExports(parseConfig(""), readings, log, `127.0.0.1:${freePort()}`, {
+    const listen = `127.0.0.1:${freeLoopbackPort()}`;
+    const exports = await startExports(parseConfig(""), readings, log, listen, {
       now: () => clock.now(),
       mode: "replay of bmw/i4-day",
     });

@@ -14,7 +14,7 @@ import { loadCassette } from "../replay/cassette.ts";
 import { playUntil, startReplay } from "../app/replay_session.ts";
 import { startExports } from "../app/exports.ts";
 import { startSessions } from "../app/sessions.ts";
-import { freePort, projectRoot } from "./testing_task.ts";
+import { freeLoopbackPort, projectRoot } from "./testing_task.ts";
 
 Deno.test({
   name: "status page in Chromium: the last drives and charges, a new one without a reload",
@@ -28,7 +28,7 @@ Deno.test({
     const log = createLogger({ write: () => {} });
     const config = parseConfig("sessions: { currency: EUR, tariff: { price_per_kwh: 0.25 } }");
     const sessions = await startSessions(config, { readings, clock, log, path: ":memory:" });
-    const exports = await startExports(config, readings, log, `127.0.0.1:${freePort()}`, {
+    const exports = await startExports(config, readings, log, `127.0.0.1:${freeLoopbackPort()}`, {
       now: () => clock.now(),
       mode: "replay of tesla/day",
       sessions,

@@ -1,4 +1,9 @@
 /** Test helper: the exact command line of a `deno task`, run as one direct child process. */
+
+import { freeLoopbackPort } from "../core/listen.ts";
+
+export { freeLoopbackPort };
+
 const root = new URL("../", import.meta.url);
 
 /** `deno.json` task `name` split into arguments for Deno.execPath() (no shell, no wrapper). */
@@ -24,14 +29,6 @@ export async function taskCommand(name: string): Promise<string[]> {
   return [run, `--config=${root.pathname}deno.json`, ...absolute];
 }
 
-/** A TCP port that was free a moment ago, on loopback. */
-export function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 /** Polls `fn` every 250 ms until it returns a value; throws after `tries` attempts. */
 export async function waitFor<T>(
   what: string,
@@ -53,7 +50,7 @@ export interface TestPrometheus {
 
 /** Debian's Prometheus on loopback, scraping `targets` every second, in a temp directory. */
 export async function startPrometheus(targets: string[]): Promise<TestPrometheus> {
-  const port = freePort();
+  const port = freeLoopbackPort();
   const dir = await Deno.makeTempDir({ prefix: "ev-observer-prom-" });
   await Deno.writeTextFile(
     `${dir}/prometheus.yml`,

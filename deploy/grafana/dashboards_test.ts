@@ -7,7 +7,12 @@ import { parser } from "@prometheus-io/lezer-promql";
 import { CATALOG, prometheusName } from "../../core/catalog.ts";
 import { assert, assertEquals } from "../../core/testing.ts";
 import { teslaDay } from "../../providers/tesla/sim/scenario.ts";
-import { freePort, startPrometheus, taskArgs, waitFor } from "../../scripts/testing_task.ts";
+import {
+  freeLoopbackPort,
+  startPrometheus,
+  taskArgs,
+  waitFor,
+} from "../../scripts/testing_task.ts";
 import { renderDashboards, SQL_DASHBOARD_FILE } from "./dashboards.ts";
 import { NO_REPLAY_DATA } from "./pending_metrics.ts";
 
@@ -340,7 +345,7 @@ Deno.test({
       OTEL_EXPORTER_OTLP_METRICS_ENDPOINT: `http://127.0.0.1:${sink.addr.port}/v1/otlp/v1/metrics`,
       OTEL_METRIC_EXPORT_INTERVAL: "1000",
     };
-    const ports = runs.map(() => freePort());
+    const ports = runs.map(() => freeLoopbackPort());
     const replays = runs.map((args, i) =>
       new Deno.Command(Deno.execPath(), {
         args: [...base, ...args, "--listen", `127.0.0.1:${ports[i]}`],

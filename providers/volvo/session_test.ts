@@ -9,6 +9,7 @@ import type { AccountConfig } from "../../core/config.ts";
 import { ConfigError } from "../../core/config.ts";
 import { VendorError } from "../../core/errors.ts";
 import { Http } from "../../core/http.ts";
+import { freeLoopbackPort } from "../../core/listen.ts";
 import { createLogger } from "../../core/log.ts";
 import { AuthorizationError } from "../../core/oauth.ts";
 import { Readings } from "../../core/readings.ts";
@@ -30,17 +31,9 @@ import { DAY_START } from "./sim/scenario.ts";
 const SECRET = "volvo-client-secret-7f3e9a";
 const FIX = "deno task auth volvo --account family --config config.yaml";
 
-/** A free loopback port: Volvo wants the exact registered redirect URI, port included. */
-function freePort(): number {
-  const l = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (l.addr as Deno.NetAddr).port;
-  l.close();
-  return port;
-}
-
 async function world(location = true, extra: Partial<AccountConfig> = {}) {
   const clock = new VirtualClock((DAY_START + 12 * 3600) * 1000, 0);
-  const redirect = `http://127.0.0.1:${freePort()}/callback`;
+  const redirect = `http://127.0.0.1:${freeLoopbackPort()}/callback`;
   const fake = new FakeVolvo({
     clock,
     client: { clientId: "my-volvo-app", clientSecret: SECRET, redirectUris: [redirect] },
