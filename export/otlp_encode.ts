@@ -157,18 +157,25 @@ function keyValue(key: string, value: string): Uint8Array {
 const kvCache = new Map<string, Uint8Array>();
 const KV_CACHE_MAX = 4096;
 
-function labelPair(key: string, value: string): Uint8Array {
+/** `local` keeps, for one render, the pairs the shared cache does not (a vehicle's VIN). */
+function labelPair(key: string, value: string, local: Map<string, Uint8Array>): Uint8Array {
   const id = `${key}\0${value}`;
-  let kv = kvCache.get(id);
+  let kv = kvCache.get(id) ?? local.get(id);
   if (kv) return kv;
   kv = keyValue(key, value);
   // Values unique to one vehicle (its VIN, its name) would only fill the cache.
   if (key !== "vin" && kvCache.size < KV_CACHE_MAX) kvCache.set(id, kv);
+  else local.set(id, kv);
   return kv;
 }
 
-function writeAttributes(out: Out, tag: number, labels: Record<string, string>): void {
-  for (const key in labels) out.field(tag, labelPair(key, labels[key]));
+function writeAttributes(
+  out: Out,
+  tag: number,
+  labels: Record<string, string>,
+  local: Map<string, Uint8Array>,
+): void {
+  for (const key in labels) out.field(tag, labelPair(key, labels[key], local));
 }
 
 /**
@@ -190,6 +197,9 @@ export class OtlpLayout {
   readonly #heads: Uint8Array[];
   readonly #resource: Uint8Array;
   readonly #scope: Uint8Array;
+  /** Where `vehiclePoints` writes a vehicle's points, and each point (kept, grown as needed). */
+  readonly #vehicle = new Out(16 * 1024);
+  readonly #point = new Out();
 
   constructor(resource: Readonly<Record<string, string>>, opts: SeriesOptions) {
     this.#opts = opts;
@@ -212,23 +222,30 @@ export class OtlpLayout {
 
   /** A vehicle's data points, from its series as /metrics shows them. */
   vehiclePoints(entry: VehicleEntry): VehiclePoints {
-    const parts = this.metrics.map(() => new Out(0));
-    const one = new Out();
-    for (const s of vehicleSeries(entry, this.#opts)) {
+    const series = [...vehicleSeries(entry, this.#opts)].map((s) => {
       const i = this.#index.get(s.def.name);
       if (i === undefined) throw new Error(`${s.def.name} has no OTLP metric`);
+      return { i, s };
+    }).sort((a, b) => a.i - b.i);
+    // Written into two reused buffers and copied out once: a buffer per metric (and per
+    // label of the vehicle's own) was hundreds of ArrayBuffers per render for the collector.
+    const out = this.#vehicle;
+    const one = this.#point;
+    const pairs = new Map<string, Uint8Array>();
+    const offsets = new Uint32Array(this.metrics.length + 1);
+    out.pos = 0;
+    let next = 0;
+    for (const { i, s } of series) {
+      while (next <= i) offsets[next++] = out.pos;
       one.pos = 0;
       one.fixed64(POINT_TIME, 0n);
       one.double(POINT_DOUBLE, s.value);
-      writeAttributes(one, POINT_ATTRIBUTES, s.labels);
-      parts[i].head(DATA_POINTS, one.pos);
-      parts[i].bytes(one.buf.subarray(0, one.pos));
+      writeAttributes(one, POINT_ATTRIBUTES, s.labels, pairs);
+      out.head(DATA_POINTS, one.pos);
+      out.bytes(one.buf.subarray(0, one.pos));
     }
-    const offsets = new Uint32Array(parts.length + 1);
-    parts.forEach((p, i) => (offsets[i + 1] = offsets[i] + p.pos));
-    const bytes = new Uint8Array(offsets[parts.length]);
-    parts.forEach((p, i) => bytes.set(p.buf.subarray(0, p.pos), offsets[i]));
-    return { bytes, offsets };
+    while (next <= this.metrics.length) offsets[next++] = out.pos;
+    return { bytes: out.done(), offsets };
   }
 
   /**
@@ -296,6 +313,7 @@ export class OtlpLayout {
   #exporterData(readings: Readings, timeNs: bigint, start: bigint): (Uint8Array | undefined)[] {
     const outs = new Map<number, Out>();
     const point = new Out();
+    const pairs = new Map<string, Uint8Array>();
     for (const s of exporterSeries(readings, this.#opts)) {
       const i = this.#index.get(s.def.name);
       if (i === undefined) throw new Error(`${s.def.name} has no OTLP metric`);
@@ -303,7 +321,7 @@ export class OtlpLayout {
       if (s.def.kind === "counter") point.fixed64(POINT_START, start);
       point.fixed64(POINT_TIME, timeNs);
       point.double(POINT_DOUBLE, s.value);
-      writeAttributes(point, POINT_ATTRIBUTES, s.labels);
+      writeAttributes(point, POINT_ATTRIBUTES, s.labels, pairs);
       const out = outs.get(i) ?? new Out();
       out.head(DATA_POINTS, point.pos);
       out.bytes(point.buf.subarray(0, point.pos));
@@ -331,7 +349,7 @@ export class OtlpLayout {
         point.view.setFloat64(point.pos, b, true);
         point.pos += 8;
       }
-      writeAttributes(point, HIST_ATTRIBUTES, fullLabels(metric(h.metric), h.labels));
+      writeAttributes(point, HIST_ATTRIBUTES, fullLabels(metric(h.metric), h.labels), pairs);
       const out = outs.get(i) ?? new Out();
       out.head(DATA_POINTS, point.pos);
       out.bytes(point.buf.subarray(0, point.pos));

@@ -93,6 +93,8 @@ export class PrometheusExport {
   #building?: Promise<Built>;
   #built?: Built;
   readonly #encoder = new TextEncoder();
+  /** Where #render encodes a vehicle's lines (grown as needed, kept). */
+  #scratch = new Uint8Array(16 * 1024);
 
   constructor(readings: Readings, opts: SeriesOptions = { location: false }) {
     this.#readings = readings;
@@ -205,16 +207,26 @@ export class PrometheusExport {
       if (i === undefined) throw new Error(`${s.def.name} has no Prometheus metric`);
       lines[i] += sampleLine(this.#families[i].name, s);
     }
-    const parts = lines.map((l) => this.#encoder.encode(l));
-    const offsets = new Uint32Array(parts.length + 1);
-    parts.forEach((p, i) => (offsets[i + 1] = offsets[i] + p.length));
-    const bytes = new Uint8Array(offsets[parts.length]);
-    parts.forEach((p, i) => {
-      bytes.set(p, offsets[i]);
-      if (!previous || !same(p, previous.bytes, previous.offsets[i], previous.offsets[i + 1])) {
+    // Encoded into one reused buffer, then copied out once: a buffer per family was 90
+    // ArrayBuffers per render for the collector to find.
+    const offsets = new Uint32Array(lines.length + 1);
+    let at = 0;
+    for (const [i, l] of lines.entries()) {
+      // UTF-8 takes at most 3 bytes per UTF-16 unit.
+      if (this.#scratch.length < at + 3 * l.length) {
+        const grown = new Uint8Array(Math.max(2 * this.#scratch.length, at + 3 * l.length));
+        grown.set(this.#scratch.subarray(0, at));
+        this.#scratch = grown;
+      }
+      at += this.#encoder.encodeInto(l, this.#scratch.subarray(at)).written;
+      offsets[i + 1] = at;
+    }
+    const bytes = this.#scratch.slice(0, at);
+    for (let i = 0; i < lines.length; i++) {
+      if (!previous || !same(bytes, offsets, previous.bytes, previous.offsets, i)) {
         this.#dirty[i] = 1;
       }
-    });
+    }
     return { bytes, offsets };
   }
 
@@ -286,10 +298,17 @@ function gather(rows: readonly Rendered[], i: number): Uint8Array {
   return out;
 }
 
-/** Whether `a` holds the bytes of b[from .. to]. */
-function same(a: Uint8Array, b: Uint8Array, from: number, to: number): boolean {
-  if (a.length !== to - from) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[from + i]) return false;
+/** Whether family i's lines are the same bytes in a and b. */
+function same(
+  a: Uint8Array,
+  aAt: Uint32Array,
+  b: Uint8Array,
+  bAt: Uint32Array,
+  i: number,
+): boolean {
+  const n = aAt[i + 1] - aAt[i];
+  if (n !== bAt[i + 1] - bAt[i]) return false;
+  for (let k = 0; k < n; k++) if (a[aAt[i] + k] !== b[bAt[i] + k]) return false;
   return true;
 }
 
