@@ -112,11 +112,18 @@ function configArgument(args: string[]): string {
 }
 
 /**
- * V8 options of every child. A young generation of 1 MiB semi-spaces instead of V8's up to
- * 16: an exporter allocates steadily and keeps little, and the larger nursery only held
- * garbage, 10 MiB of a one-car exporter's 87 MiB RSS; at 1,000 cars scrapes were as fast.
+ * V8 options of every child. An exporter allocates steadily and keeps little, so V8's
+ * defaults mostly hold garbage:
+ * - a young generation of 1 MiB semi-spaces instead of up to 16 saved 10 MiB of a one-car
+ *   exporter's 87 MiB RSS, with scrapes at 1,000 cars as fast;
+ * - the old generation (and the buffers it holds: the prepared expositions and OTLP points)
+ *   collected once it grows by half, not by up to four times: 1,000 cars under 20 scrapers
+ *   took 218–229 MiB instead of 281–311, for a tenth more CPU per scrape, /healthz as fast.
  */
-export const V8_OPTIONS: readonly string[] = ["--max-semi-space-size=1"];
+export const V8_OPTIONS: readonly string[] = [
+  "--max-semi-space-size=1",
+  "--heap-growing-percent=50",
+];
 
 /**
  * `deno run` options every child shares: no prompt (a missing permission is an error), the
