@@ -134,10 +134,13 @@ export class FakeTesla {
   readonly fetch = (input: string | URL | Request, init?: RequestInit): Promise<Response> =>
     this.handle(new Request(input, init));
 
-  /** What `deno task auth tesla` (Owner API) stores after signing in here, as of the fake's clock. */
-  signIn(): TokenRecord<TeslaTokenExtra> {
+  /**
+   * What `deno task auth tesla` (Owner API) stores after signing in here, as of `clock` (the
+   * fake's own by default; a process reading the token on the real clock needs that one).
+   */
+  signIn(clock: Clock = this.options.clock): TokenRecord<TeslaTokenExtra> {
     const grant = this.auth.mint();
-    const nowS = Math.floor(this.options.clock.now() / 1000);
+    const nowS = Math.floor(clock.now() / 1000);
     return {
       access_token: grant.access_token,
       refresh_token: grant.refresh_token,
