@@ -13,6 +13,8 @@
  * 429, 502, 503, 504 and network errors are retried with backoff, or after Retry-After, at most
  * 5 times and only within the push's timeout; a tick is skipped while a push is still open.
  */
+import { realClock } from "../core/clock.ts";
+import { retryAfterSeconds } from "../core/errors.ts";
 import { networkDetail } from "../core/http.ts";
 import type { Readings } from "../core/readings.ts";
 import { createLogger, type Logger } from "../core/log.ts";
@@ -196,7 +198,8 @@ export class OtlpExport {
           text.slice(0, RESPONSE_EXCERPT),
         );
         if (!RETRYABLE.has(res.status)) throw failure;
-        wait = retryAfter(res.headers.get("retry-after"));
+        const after = retryAfterSeconds(res.headers.get("retry-after"), Date.now());
+        if (after !== undefined) wait = after * 1000;
       } catch (err) {
         if (err instanceof PushError) throw err;
         if (signal.aborted) throw new PushError("Request timed out");
@@ -204,7 +207,7 @@ export class OtlpExport {
       }
       wait ??= backoff(attempt);
       if (attempt >= MAX_RETRIES || Date.now() + wait >= deadline) throw failure;
-      await sleep(wait, signal).catch(() => {
+      await realClock.sleep(wait, signal).catch(() => {
         throw new PushError("Request timed out");
       });
     }
@@ -223,27 +226,4 @@ export class OtlpExport {
       failures: this.#failures,
     });
   }
-}
-
-/** A Retry-After header as milliseconds from now (0 for a date past), or undefined. */
-function retryAfter(value: string | null): number | undefined {
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      signal.removeEventListener("abort", abort);
-      resolve();
-    }, ms);
-    const abort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    signal.addEventListener("abort", abort, { once: true });
-  });
 }
