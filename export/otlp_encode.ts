@@ -222,7 +222,7 @@ export class OtlpLayout {
 
   /** A vehicle's data points, from its series as /metrics shows them. */
   vehiclePoints(entry: VehicleEntry): VehiclePoints {
-    const series = [...vehicleSeries(entry, this.#opts)].map((s) => {
+    const series = vehicleSeries(entry, this.#opts).map((s) => {
       const i = this.#index.get(s.def.name);
       if (i === undefined) throw new Error(`${s.def.name} has no OTLP metric`);
       return { i, s };

@@ -2,9 +2,10 @@
  * Prometheus text exposition of the readings store (served at /metrics), rendered on write.
  *
  * Each vehicle's sample lines are kept ready as bytes, per metric family, rendered again only
- * when its entry changed (a snapshot, a state, a poll state). A scrape copies them, family by
- * family, into one buffer (a few milliseconds for 7 MB, yielding between families, allocating
- * no strings), and that buffer, and its gzip when a client accepts it, is shared by every
+ * when its entry changed (a snapshot, a state, a poll state). Each family's lines of every
+ * vehicle are kept too, gathered again only when a vehicle's lines in it changed. A scrape's
+ * body is made from those pieces: gzipped straight from them, or joined into one buffer for a
+ * client that does not accept gzip, yielding every few milliseconds. Either is shared by every
  * scrape that arrives while it is built and by later ones until something in it changes. The
  * exporter's own counters and gauges (a few hundred lines that move with every request) are
  * formatted per build, its histograms from the store's totals (as the OTLP push reads them, so

@@ -1,6 +1,8 @@
 /**
  * The one place that turns the readings store into series. Both exports (Prometheus /metrics
- * and OTLP push) call collectSeries(), so they always carry the same metrics, labels and values.
+ * and OTLP push) render each vehicle with vehicleSeries() and the exporter's own metrics with
+ * exporterSeries(), so they always carry the same metrics, labels and values; collectSeries()
+ * is the two together.
  */
 import { CATALOG, metric, type MetricDef, prometheusName } from "../core/catalog.ts";
 import type { Readings, VehicleEntry } from "../core/readings.ts";
