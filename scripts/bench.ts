@@ -92,9 +92,10 @@ process of their own and read over HTTP by the exporter's real poller in another
 peak, /metrics p50/p99 with one client and with 20 (gzip accepted, as Prometheus asks; the time
 to the answer's last byte), /healthz p99 while the 20 scrape (S seconds, default 10), how late a
 5 ms timer in the exporter fired meanwhile and during one OTLP push (the longest event-loop
-stall), exposition bytes, and that push decoded: its points against the series of /metrics. Where /usr/bin/python3 imports prometheus_client (Debian:
-python3-prometheus-client), the Python baseline (bench/fleet_baseline.py) reads the same cars and
-gets the same scrapes, as "python" rows. --json prints {"rows": [...]}.
+stall), exposition bytes, and that push decoded: its points against the series of /metrics.
+Where /usr/bin/python3 imports prometheus_client (Debian: python3-prometheus-client), the Python
+baseline (bench/fleet_baseline.py) reads the same cars and gets the same scrapes, as "python"
+rows. --json prints {"rows": [...]}.
 
 Options:
   --json          print JSON (tesla-day, volvo-day: one object keyed by strategy)
